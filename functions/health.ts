@@ -1,0 +1,17 @@
+import { checkHealth } from '../lib/health.js';
+import { register } from '../lib/functionDefinition.js';
+import { getRuntime } from '../lib/runtime.js';
+
+export const definition = register({
+  kind: 'http',
+  name: 'health',
+  options: {
+    route: 'health',
+    methods: ['GET'],
+    authLevel: 'anonymous',
+    handler: async () => {
+      const report = await checkHealth(() => getRuntime());
+      return { status: report.status === 'ok' ? 200 : 503, jsonBody: report, headers: { 'cache-control': 'no-store' } };
+    },
+  },
+});

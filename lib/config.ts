@@ -1,0 +1,251 @@
+import { z } from 'zod';
+import { isLoopbackHost } from './net.js';
+import { parseStorageConnection, type StorageConnection } from './storageConnection.js';
+
+/**
+ * Every setting of DESIGN.md, validated once at start-up. Nothing else in the code reads
+ * process.env: callers get the typed `Config` below.
+ */
+
+export const PRESETS = {
+  tt02: {
+    maskinportenUrl: 'https://test.maskinporten.no',
+    platformUrl: 'https://platform.tt02.altinn.no',
+    appsUrl: 'https://{org}.apps.tt02.altinn.no',
+  },
+  production: {
+    maskinportenUrl: 'https://maskinporten.no',
+    platformUrl: 'https://platform.altinn.no',
+    appsUrl: 'https://{org}.apps.altinn.no',
+  },
+} as const;
+
+export const DEFAULT_SCOPES = 'altinn:serviceowner/instances.read altinn:serviceowner/instances.write';
+export const DEFAULT_EVENT_TYPES = 'app.instance.process.completed';
+
+/** Settings whose values must never be echoed, not even partly. */
+export const SECRET_SETTINGS = ['MASKINPORTEN_KEY', 'MASKINPORTEN_CERTIFICATE', 'AzureWebJobsStorage'] as const;
+
+const ORG = /^[a-z][a-z0-9-]{1,30}$/;
+const APP = /^[a-z][a-z0-9-]{0,62}$/;
+const EVENT_TYPE = /^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$/i;
+const DATA_TYPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const CONTAINER = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+const ISO_DURATION = /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/;
+/** NCRONTAB: six fields (seconds first), as the Functions timer trigger takes them. */
+const NCRONTAB = /^\S+ \S+ \S+ \S+ \S+ \S+$/;
+
+/** An unset setting and an empty one mean the same: the default. */
+const optional = <T extends z.ZodType>(s: T) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v), s.optional());
+
+const required = (name: string) => z.string({ error: `${name} is required` }).trim().min(1, `${name} is required`);
+
+/** Comma list; every entry must match `re`. Empty means "none given". */
+function commaList(what: string, re: RegExp) {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return [];
+      const items = v.split(',').map((s) => s.trim());
+      const bad = items.filter((s) => !re.test(s));
+      if (bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `every entry must be a ${what} (comma-separated, no empty entries); bad: ${bad.map((b) => JSON.stringify(b)).join(', ')}`,
+        });
+        return z.NEVER;
+      }
+      return [...new Set(items)];
+    });
+}
+
+/** An absolute http(s) base URL: https, or http for a loopback host; no query, fragment or credentials. */
+function baseUrl(allowTemplate: boolean) {
+  return z.string().transform((raw, ctx) => {
+    const probe = allowTemplate ? raw.replaceAll('{org}', 'org') : raw;
+    let u: URL;
+    try {
+      u = new URL(probe);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
+      return z.NEVER;
+    }
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') {
+      ctx.addIssue({ code: 'custom', message: 'must use https' });
+      return z.NEVER;
+    }
+    if (u.protocol === 'http:' && !isLoopbackHost(u.hostname)) {
+      ctx.addIssue({ code: 'custom', message: 'must use https (plain http is accepted only for loopback hosts)' });
+      return z.NEVER;
+    }
+    if (u.username || u.password || u.search || u.hash) {
+      ctx.addIssue({ code: 'custom', message: 'must not contain credentials, a query or a fragment' });
+      return z.NEVER;
+    }
+    if (allowTemplate && u.pathname !== '/') {
+      ctx.addIssue({ code: 'custom', message: 'must be an origin without a path, e.g. https://{org}.apps.tt02.altinn.no' });
+      return z.NEVER;
+    }
+    return raw.replace(/\/+$/, '');
+  });
+}
+
+const intInRange = (min: number, max: number, dflt: number) =>
+  optional(z.string())
+    .transform((v, ctx) => {
+      if (v === undefined) return dflt;
+      if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return Number(v);
+    });
+
+const bool = (dflt: boolean) =>
+  optional(z.string()).transform((v, ctx) => {
+    if (v === undefined) return dflt;
+    if (/^(true|1|yes)$/i.test(v)) return true;
+    if (/^(false|0|no)$/i.test(v)) return false;
+    ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+    return z.NEVER;
+  });
+
+const keyShape = z
+  .string({ error: 'MASKINPORTEN_KEY is required' })
+  .trim()
+  .min(1, 'MASKINPORTEN_KEY is required')
+  .refine(
+    (v) => /^-----BEGIN (RSA )?PRIVATE KEY-----/.test(v) || (v.startsWith('{') && v.includes('"kty"')),
+    'must be a PEM private key (PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE KEY") or a JWK (JSON)',
+  );
+
+const rawSchema = z.object({
+  ALTINN_ENV: optional(z.enum(['tt02', 'production', 'custom'], { error: 'must be tt02, production or custom' })).transform(
+    (v) => v ?? 'tt02',
+  ),
+  ALTINN_ORG: required('ALTINN_ORG').regex(ORG, 'must be an Altinn org code: lower-case letters and digits, e.g. ttd'),
+  ALTINN_APPS: commaList('lower-case app name', APP),
+  ALTINN_EVENT_TYPES: commaList('event type such as app.instance.process.completed', EVENT_TYPE),
+  ALTINN_DATA_TYPES: commaList('data type id', DATA_TYPE),
+  ALTINN_SUBSTATUS_LABEL: optional(z.string().max(256, 'must be at most 256 characters')),
+  MASKINPORTEN_CLIENT_ID: required('MASKINPORTEN_CLIENT_ID').regex(/^[\w.:-]{1,200}$/, 'must be a Maskinporten client id'),
+  MASKINPORTEN_SCOPES: optional(z.string().regex(/^[\w.:/-]+( [\w.:/-]+)*$/, 'must be space-separated scopes')),
+  MASKINPORTEN_KEY: keyShape,
+  MASKINPORTEN_KID: optional(z.string().max(200, 'must be at most 200 characters')),
+  MASKINPORTEN_CERTIFICATE: optional(
+    z.string().refine((v) => v.includes('-----BEGIN CERTIFICATE-----'), 'must be a PEM certificate chain'),
+  ),
+  MASKINPORTEN_CONSUMER_ORG: optional(z.string().regex(/^\d{9}$/, 'must be a 9-digit organisation number')),
+  MASKINPORTEN_ALG: optional(z.enum(['RS256', 'RS384', 'RS512'], { error: 'must be RS256, RS384 or RS512' })),
+  MASKINPORTEN_URL: optional(baseUrl(false)),
+  ALTINN_PLATFORM_URL: optional(baseUrl(false)),
+  ALTINN_APPS_URL: optional(baseUrl(true)),
+  TOKEN_REFRESH_MARGIN_SECONDS: intInRange(0, 3600, 60),
+  BLOB_CONTAINER: optional(z.string().regex(CONTAINER, 'must be a valid blob container name (3-63 lower-case letters, digits, single hyphens)')),
+  DOWNLOAD_CONCURRENCY: intInRange(1, 64, 4),
+  CONFIRM_ON_INFECTED: bool(false),
+  RECONCILE_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */15 * * * *"')),
+  RECONCILE_SINCE: optional(z.string().regex(ISO_DURATION, 'must be an ISO 8601 duration, e.g. P30D')),
+});
+
+type Problem = { setting: string; message: string };
+
+function buildConfig(
+  raw: z.output<typeof rawSchema>,
+  storage: StorageConnection,
+  problem: (setting: string, message: string) => void,
+) {
+  const env = raw.ALTINN_ENV;
+  const preset = env === 'custom' ? undefined : PRESETS[env];
+  const urls = {
+    maskinportenUrl: raw.MASKINPORTEN_URL ?? preset?.maskinportenUrl,
+    platformUrl: raw.ALTINN_PLATFORM_URL ?? preset?.platformUrl,
+    appsUrl: raw.ALTINN_APPS_URL ?? preset?.appsUrl,
+  };
+  const names = { maskinportenUrl: 'MASKINPORTEN_URL', platformUrl: 'ALTINN_PLATFORM_URL', appsUrl: 'ALTINN_APPS_URL' } as const;
+  for (const k of Object.keys(names) as (keyof typeof names)[]) {
+    if (!urls[k]) problem(names[k], 'is required when ALTINN_ENV=custom');
+  }
+  if (!raw.MASKINPORTEN_KID && !raw.MASKINPORTEN_CERTIFICATE) {
+    problem('MASKINPORTEN_KID', 'set MASKINPORTEN_KID or MASKINPORTEN_CERTIFICATE');
+  }
+  if (raw.MASKINPORTEN_KID && raw.MASKINPORTEN_CERTIFICATE) {
+    problem('MASKINPORTEN_KID', 'set only one of MASKINPORTEN_KID and MASKINPORTEN_CERTIFICATE');
+  }
+  const appsOrigin = urls.appsUrl?.replaceAll('{org}', raw.ALTINN_ORG) ?? '';
+  return {
+    env,
+    org: raw.ALTINN_ORG,
+    apps: raw.ALTINN_APPS,
+    eventTypes: raw.ALTINN_EVENT_TYPES.length > 0 ? raw.ALTINN_EVENT_TYPES : [DEFAULT_EVENT_TYPES],
+    dataTypes: raw.ALTINN_DATA_TYPES,
+    substatusLabel: raw.ALTINN_SUBSTATUS_LABEL,
+    maskinporten: {
+      url: urls.maskinportenUrl ?? '',
+      clientId: raw.MASKINPORTEN_CLIENT_ID,
+      scopes: (raw.MASKINPORTEN_SCOPES ?? DEFAULT_SCOPES).split(' '),
+      key: raw.MASKINPORTEN_KEY,
+      kid: raw.MASKINPORTEN_KID,
+      certificate: raw.MASKINPORTEN_CERTIFICATE,
+      consumerOrg: raw.MASKINPORTEN_CONSUMER_ORG,
+      alg: raw.MASKINPORTEN_ALG ?? 'RS256',
+      refreshMarginSeconds: raw.TOKEN_REFRESH_MARGIN_SECONDS,
+    },
+    altinn: {
+      platformUrl: urls.platformUrl ?? '',
+      appsUrlTemplate: urls.appsUrl ?? '',
+      /** Origin (scheme://host[:port]) of this org's apps, e.g. https://ttd.apps.tt02.altinn.no. */
+      appsOrigin: appsOrigin ? new URL(appsOrigin).origin : '',
+    },
+    storage,
+    blobContainer: raw.BLOB_CONTAINER ?? 'altinn-instances',
+    downloadConcurrency: raw.DOWNLOAD_CONCURRENCY,
+    confirmOnInfected: raw.CONFIRM_ON_INFECTED,
+    reconcile: { schedule: raw.RECONCILE_SCHEDULE ?? '0 */15 * * * *', since: raw.RECONCILE_SINCE },
+  };
+}
+
+export type Config = ReturnType<typeof buildConfig>;
+export type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: Problem[]) {
+    super(`Invalid settings (${problems.length}):\n` + problems.map((p) => `  - ${p.setting}: ${p.message}`).join('\n'));
+  }
+}
+
+/** Validate the environment; throw one ConfigError naming every bad setting (never a value). */
+export function loadConfig(env: Env): Config {
+  const problems: Problem[] = [];
+  const problem = (setting: string, message: string) => problems.push({ setting, message });
+  const parsed = rawSchema.safeParse(env);
+  if (!parsed.success) for (const issue of parsed.error.issues) problem(String(issue.path[0] ?? '?'), issue.message);
+  let storage: StorageConnection | undefined;
+  try {
+    storage = parseStorageConnection(env);
+  } catch (e) {
+    problem('AzureWebJobsStorage', (e as Error).message);
+  }
+  if (parsed.success && storage) {
+    const config = buildConfig(parsed.data, storage, problem);
+    if (problems.length === 0) return config;
+  }
+  throw new ConfigError(scrub(problems, env));
+}
+
+/** Defence in depth: no message may contain a secret setting's value, even if a future rule quotes input. */
+function scrub(problems: Problem[], env: Env): Problem[] {
+  const secrets = SECRET_SETTINGS.map((k) => env[k]).filter((v): v is string => !!v && v.length >= 8);
+  return problems.map((p) => ({
+    setting: p.setting,
+    message: secrets.reduce((m, s) => m.split(s).join('[secret]'), p.message),
+  }));
+}
+
+/** Base URL of one app, e.g. https://ttd.apps.tt02.altinn.no/ttd/my-app. Built only from settings. */
+export function appBaseUrl(config: Pick<Config, 'org' | 'altinn'>, app: string): string {
+  return `${config.altinn.appsOrigin}/${config.org}/${app}`;
+}

@@ -1,0 +1,32 @@
+import { loadConfig, type Config } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { registerSecret } from './redact.js';
+import { createStorageClients, type StorageClients } from './storage.js';
+
+/**
+ * The composition root: the one place that reads process.env. Built once per process, on first use,
+ * and shared by every function; a failure (bad settings) is not cached, so fixing app settings and
+ * restarting is enough.
+ */
+export interface Runtime {
+  config: Config;
+  storage: StorageClients;
+  log: Logger;
+}
+
+let pending: Promise<Runtime> | undefined;
+
+export function getRuntime(env: Record<string, string | undefined> = process.env): Promise<Runtime> {
+  pending ??= build(env).catch((e: unknown) => {
+    pending = undefined;
+    throw e;
+  });
+  return pending;
+}
+
+async function build(env: Record<string, string | undefined>): Promise<Runtime> {
+  const config = loadConfig(env);
+  registerSecret(config.maskinporten.key);
+  if (config.storage.kind === 'connectionString') registerSecret(config.storage.connectionString);
+  return { config, storage: await createStorageClients(config.storage), log: createLogger() };
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../lib/config.js';
+import { checkHealth } from '../lib/health.js';
+import { createStorageClients } from '../lib/storage.js';
+import type { Runtime } from '../lib/runtime.js';
+import { memoryLogger } from '../lib/log.js';
+import { connectionString, startAzuriteService } from '../dev/azurite.js';
+import { azuriteConnectionString } from './support/storage.js';
+import { validEnv } from './support/settings.js';
+
+async function runtimeFor(cs: string, overrides: Record<string, string | undefined> = {}): Promise<Runtime> {
+  const config = loadConfig(validEnv({ AzureWebJobsStorage: cs, ...overrides }));
+  return { config, storage: await createStorageClients(config.storage), log: memoryLogger() };
+}
+
+describe('health', () => {
+  it('is ok with valid settings and storage answering (real Azurite)', async () => {
+    const rt = await runtimeFor(azuriteConnectionString());
+    expect(await checkHealth(() => Promise.resolve(rt))).toEqual({ status: 'ok', checks: { settings: 'ok', storage: 'ok' } });
+  });
+
+  it('names the bad settings, never their values', async () => {
+    const bad = { MASKINPORTEN_KEY: 'super-secret-not-a-key', ALTINN_ORG: undefined };
+    const report = await checkHealth(() => runtimeFor(azuriteConnectionString(), bad));
+    expect(report.status).toBe('unhealthy');
+    expect(report.checks.settings).toBe('invalid: ALTINN_ORG, MASKINPORTEN_KEY');
+    expect(JSON.stringify(report)).not.toContain('super-secret');
+  });
+
+  it('reports storage unreachable when the queue service is down', async () => {
+    const blob = await startAzuriteService('blob');
+    const queue = await startAzuriteService('queue');
+    const cs = connectionString(blob.port, queue.port);
+    const rt = await runtimeFor(cs);
+    expect((await checkHealth(() => Promise.resolve(rt))).status).toBe('ok');
+    await queue.stop();
+    const report = await checkHealth(() => Promise.resolve(rt));
+    await blob.stop();
+    expect(report.status).toBe('unhealthy');
+    expect(report.checks.storage).toMatch(/^unreachable/);
+    expect(JSON.stringify(report)).not.toContain('AccountKey');
+  });
+});

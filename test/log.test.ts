@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { memoryLogger } from '../lib/log.js';
+import { ReceiverError } from '../lib/errors.js';
+import { redact, registerSecret } from '../lib/redact.js';
+import { testPrivateKey } from './support/settings.js';
+
+describe('logging never leaks secrets', () => {
+  const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzY29wZSI6ImFsdGlubiJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
+  it('redacts JWTs, PEM keys, function keys, account keys and registered values', () => {
+    registerSecret('registered-secret-value');
+    const log = memoryLogger();
+    log.info('token acquired', { token: jwt, header: `Bearer ${jwt}` });
+    log.warn('bad key', { key: testPrivateKey() });
+    log.error('call failed', { url: 'https://x.example/api/events?code=FUNCTIONKEY123&x=1', cs: 'AccountName=a;AccountKey=abc123==;' });
+    log.info('registered', { v: 'prefix registered-secret-value suffix', jwk: '{"kty":"RSA","d":"privateexponent"}' });
+    const all = log.lines.join('\n');
+    for (const secret of [jwt, 'BEGIN PRIVATE KEY', 'FUNCTIONKEY123', 'abc123==', 'registered-secret-value', 'privateexponent']) {
+      expect(all).not.toContain(secret);
+    }
+    expect(all).toContain('[redacted-jwt]');
+    expect(all).toContain('code=[redacted]');
+    expect(log.lines.every((l) => JSON.parse(l) !== null)).toBe(true);
+  });
+
+  it('writes typed errors with their operator fields', () => {
+    const log = memoryLogger();
+    log.error('download failed', { err: new ReceiverError('instance gone', { code: 'instance-not-found', retryable: false, status: 404, instanceId: '1337/abc' }) });
+    const rec = JSON.parse(log.lines[0]!) as { err: Record<string, unknown> };
+    expect(rec.err).toMatchObject({ code: 'instance-not-found', retryable: false, status: 404, instanceId: '1337/abc' });
+  });
+
+  it('leaves ordinary text alone', () => {
+    expect(redact('instance 1337/6e3c completed, 3 elements')).toBe('instance 1337/6e3c completed, 3 elements');
+  });
+});
