@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+/** Queue message contracts of DESIGN.md. Every producer and consumer goes through these schemas. */
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const instanceRefSchema = z.object({
+  org: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/, 'org must be an Altinn org code'),
+  app: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'app must be an Altinn app name'),
+  partyId: z.string().regex(/^\d{1,18}$/, 'partyId must be digits'),
+  instanceGuid: z
+    .string()
+    .regex(GUID, 'instanceGuid must be a GUID')
+    .transform((g) => g.toLowerCase()),
+});
+export type InstanceRef = z.infer<typeof instanceRefSchema>;
+
+export const eventsMessageSchema = instanceRefSchema.extend({
+  eventId: z.string().max(200).optional(),
+  eventType: z.string().max(200).optional(),
+  reason: z.enum(['event', 'reconcile', 'replay']),
+  enqueuedAt: z.iso.datetime({ offset: true }),
+});
+export type EventsMessage = z.infer<typeof eventsMessageSchema>;
+
+export const readyMessageSchema = instanceRefSchema.extend({
+  manifest: z.string().min(1),
+  confirmedAt: z.iso.datetime({ offset: true }),
+});
+export type ReadyMessage = z.infer<typeof readyMessageSchema>;
+
+/** `{partyId}/{instanceGuid}`: how Altinn names an instance, and what our logs and errors carry. */
+export function instanceId(ref: Pick<InstanceRef, 'partyId' | 'instanceGuid'>): string {
+  return `${ref.partyId}/${ref.instanceGuid}`;
+}
+
+/** Blob folder of one instance: {org}/{app}/{partyId}/{instanceGuid}. */
+export function instanceFolder(ref: InstanceRef): string {
+  return `${ref.org}/${ref.app}/${ref.partyId}/${ref.instanceGuid}`;
+}
+
+/** Base64-encoded JSON: the Functions host's default `messageEncoding`. */
+export function encodeMessage(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64');
+}
+
+export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/**
+ * Decode a queue message as the host hands it over (already-parsed object, JSON string, or base64 text)
+ * and validate it; the reason says precisely what is wrong, for the poison queue.
+ */
+export function decodeMessage<T>(schema: z.ZodType<T>, raw: unknown): DecodeResult<T> {
+  let value: unknown = raw;
+  if (Buffer.isBuffer(value)) value = value.toString('utf8');
+  if (typeof value === 'string') {
+    const text = value.trim();
+    const json = text.startsWith('{') ? text : Buffer.from(text, 'base64').toString('utf8');
+    try {
+      value = JSON.parse(json);
+    } catch {
+      return { ok: false, reason: 'message is not JSON (nor base64-encoded JSON)' };
+    }
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; '),
+    };
+  }
+  return { ok: true, value: parsed.data };
+}
