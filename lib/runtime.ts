@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { registerSecret } from './redact.js';
+import { createQueueSender, type QueueSender } from './queue.js';
 import { createStorageClients, type StorageClients } from './storage.js';
 
 /**
@@ -11,6 +12,7 @@ import { createStorageClients, type StorageClients } from './storage.js';
 export interface Runtime {
   config: Config;
   storage: StorageClients;
+  queues: QueueSender;
   log: Logger;
 }
 
@@ -28,5 +30,6 @@ async function build(env: Record<string, string | undefined>): Promise<Runtime> 
   const config = loadConfig(env);
   registerSecret(config.maskinporten.key);
   if (config.storage.kind === 'connectionString') registerSecret(config.storage.connectionString);
-  return { config, storage: await createStorageClients(config.storage), log: createLogger() };
+  const storage = await createStorageClients(config.storage);
+  return { config, storage, queues: createQueueSender(storage.queue), log: createLogger() };
 }

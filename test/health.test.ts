@@ -4,13 +4,15 @@ import { checkHealth } from '../lib/health.js';
 import { createStorageClients } from '../lib/storage.js';
 import type { Runtime } from '../lib/runtime.js';
 import { memoryLogger } from '../lib/log.js';
+import { createQueueSender } from '../lib/queue.js';
 import { connectionString, startAzuriteService } from '../dev/azurite.js';
 import { azuriteConnectionString } from './support/storage.js';
 import { validEnv } from './support/settings.js';
 
 async function runtimeFor(cs: string, overrides: Record<string, string | undefined> = {}): Promise<Runtime> {
   const config = loadConfig(validEnv({ AzureWebJobsStorage: cs, ...overrides }));
-  return { config, storage: await createStorageClients(config.storage), log: memoryLogger() };
+  const storage = await createStorageClients(config.storage);
+  return { config, storage, queues: createQueueSender(storage.queue), log: memoryLogger() };
 }
 
 describe('health', () => {
