@@ -1,0 +1,65 @@
+import type { TokenProvider } from './auth/index.js';
+import { fetchOrThrow, errorBodySnippet, isTransientStatus, type Fetch } from './auth/remote.js';
+import { systemClock, type Clock } from './clock.js';
+import { ReceiverError } from './errors.js';
+import type { Logger } from './log.js';
+import { parseRetryAfter } from './retry.js';
+
+export interface AltinnRequestInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: RequestInit['body'];
+  signal?: AbortSignal;
+  /** Carried into errors so an operator sees which instance failed. */
+  instanceId?: string;
+}
+
+export interface AltinnHttp {
+  /** A 2xx response, unread (stream it); anything else throws a ReceiverError `altinn-http-<status>`. */
+  request(url: string, init?: AltinnRequestInit): Promise<Response>;
+}
+
+/**
+ * Every Altinn API call goes through here: adds the Altinn bearer token, and on a 401 drops that
+ * token and tries once more with a fresh one (the token can be revoked or the clock be off).
+ * Redirects are not followed: a token must never travel to a URL we did not build.
+ * No retries for anything else: callers wrap requests in withRetry, which reads `retryable`.
+ */
+export function createAltinnHttp(opts: { tokens: TokenProvider; fetch?: Fetch; log: Logger; clock?: Clock }): AltinnHttp {
+  const fetchFn = opts.fetch ?? fetch;
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log.child({ component: 'altinn-http' });
+
+  async function send(url: string, init: AltinnRequestInit, token: string): Promise<Response> {
+    const { instanceId, headers, ...rest } = init;
+    return fetchOrThrow(
+      fetchFn,
+      url,
+      { ...rest, headers: { ...headers, authorization: `Bearer ${token}` }, redirect: 'manual' },
+      { code: 'altinn-unreachable', label: `Altinn (${init.method ?? 'GET'} ${new URL(url).pathname})`, instanceId },
+    );
+  }
+
+  return {
+    async request(url, init = {}) {
+      const token = await opts.tokens.getToken();
+      let res = await send(url, init, token);
+      if (res.status === 401) {
+        await res.body?.cancel();
+        opts.tokens.invalidate(token);
+        log.info('Altinn answered 401; retrying once with a new token', { path: new URL(url).pathname, instanceId: init.instanceId });
+        res = await send(url, init, await opts.tokens.getToken());
+      }
+      if (res.ok) return res;
+      const said = await errorBodySnippet(res);
+      const method = init.method ?? 'GET';
+      throw new ReceiverError(`Altinn answered ${res.status} to ${method} ${new URL(url).pathname}${said ? `: ${said}` : ''}`, {
+        code: `altinn-http-${res.status}`,
+        status: res.status,
+        retryable: isTransientStatus(res.status),
+        retryAfterSeconds: parseRetryAfter(res.headers.get('retry-after'), clock.now()),
+        instanceId: init.instanceId,
+      });
+    },
+  };
+}

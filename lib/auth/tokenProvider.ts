@@ -1,0 +1,76 @@
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import { exchangeForAltinnToken, type AltinnToken } from './exchange.js';
+import { grantClaims, signGrant } from './grant.js';
+import { requestMaskinportenToken } from './maskinporten.js';
+import type { Fetch } from './remote.js';
+import { loadSigningKey, type MaskinportenSettings } from './signingKey.js';
+
+export interface TokenProvider {
+  /** A valid Altinn token: cached, refreshed `refreshMarginSeconds` before it expires, one refresh at a time. */
+  getToken(): Promise<string>;
+  /** Drop `token` (Altinn answered 401 to it) unless a newer one has already replaced it. */
+  invalidate(token: string): void;
+}
+
+export interface TokenProviderOptions {
+  maskinporten: MaskinportenSettings;
+  platformUrl: string;
+  clock: Clock;
+  fetch?: Fetch;
+  log: Logger;
+}
+
+/**
+ * Maskinporten grant → Maskinporten token → Altinn token, once per token lifetime per process.
+ * The key is parsed here, so a bad MASKINPORTEN_KEY/CERTIFICATE throws a ConfigError at start-up.
+ */
+export function createTokenProvider(opts: TokenProviderOptions): TokenProvider {
+  const key = loadSigningKey(opts.maskinporten);
+  const fetchFn = opts.fetch ?? fetch;
+  const { clock } = opts;
+  const log = opts.log.child({ component: 'auth' });
+  const marginMs = opts.maskinporten.refreshMarginSeconds * 1000;
+
+  let current: (AltinnToken & { refreshAt: number }) | undefined;
+  let inFlight: Promise<AltinnToken & { refreshAt: number }> | undefined;
+
+  async function fetchNew() {
+    const assertion = await signGrant(key, grantClaims(opts.maskinporten, clock.now()));
+    const mp = await requestMaskinportenToken({ url: opts.maskinporten.url, assertion, fetch: fetchFn });
+    const altinn = await exchangeForAltinnToken({ platformUrl: opts.platformUrl, maskinportenToken: mp.access_token, fetch: fetchFn });
+    const now = clock.now();
+    // A token living less than twice the margin would otherwise be refreshed on every call: refresh it halfway instead.
+    const refreshAt = altinn.expiresAt - Math.min(marginMs, Math.max(0, (altinn.expiresAt - now) / 2));
+    log.info('Altinn token obtained', { expiresInSeconds: Math.round((altinn.expiresAt - now) / 1000), scopes: opts.maskinporten.scopes.join(' ') });
+    return { ...altinn, refreshAt };
+  }
+
+  function refresh() {
+    inFlight ??= fetchNew()
+      .then((t) => (current = t))
+      .catch((e: unknown) => {
+        log.warn('Altinn token refresh failed', { err: e });
+        throw e;
+      })
+      .finally(() => (inFlight = undefined));
+    return inFlight;
+  }
+
+  return {
+    async getToken() {
+      const now = clock.now();
+      if (current && now < current.refreshAt) return current.token;
+      try {
+        return (await refresh()).token;
+      } catch (e) {
+        // Inside the margin the old token still works: ride out a Maskinporten hiccup on it. Failures are never cached.
+        if (current && clock.now() < current.expiresAt) return current.token;
+        throw e;
+      }
+    },
+    invalidate(token) {
+      if (current?.token === token) current = undefined;
+    },
+  };
+}
