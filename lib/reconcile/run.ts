@@ -1,0 +1,187 @@
+import type { BlobServiceClient } from '@azure/storage-blob';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { eventsMessageSchema, instanceId } from '../messages.js';
+import type { QueueSender } from '../queue.js';
+import { QUEUES } from '../queues.js';
+import type { RetryPolicy } from '../retry.js';
+import { sinceTimestamp } from './since.js';
+import { acquireRunLock, enqueueMarks } from './state.js';
+import { queryInstances, type AltinnRequester } from './storageQuery.js';
+
+export interface ReconcileDeps {
+  config: Pick<Config, 'org' | 'apps' | 'altinn' | 'blobContainer' | 'reconcile'>;
+  /** Authenticated Altinn requests (createAltinnHttp). */
+  http: AltinnRequester;
+  blob: BlobServiceClient;
+  queues: QueueSender;
+  clock: Clock;
+  log: Logger;
+  retryPolicy?: RetryPolicy;
+}
+
+export interface ReconcileCounts {
+  pages: number;
+  /** Instances Storage listed (completed, not confirmed by us), valid or not. */
+  found: number;
+  /** Messages sent; in a dry run, the messages a real run would send. */
+  enqueued: number;
+  /** Not enqueued: already enqueued in this run, or by a run less than `markTtlMinutes` ago. */
+  skipped: number;
+  /** Listed instances that could not be turned into a message (logged each). */
+  invalid: number;
+}
+
+export interface AppOutcome extends ReconcileCounts {
+  /** The app, or `*` for the org-wide query. */
+  app: string;
+  complete: boolean;
+  error?: unknown;
+}
+
+export type ReconcileResult =
+  | { status: 'skipped'; reason: 'already-running' }
+  | ({ status: 'complete' | 'incomplete'; dryRun: boolean; durationMs: number; apps: AppOutcome[] } & ReconcileCounts);
+
+export interface ReconcileProgress {
+  app: string;
+  page: number;
+  /** Instances on this page. */
+  pageFound: number;
+  /** Totals of the run so far. */
+  totals: ReconcileCounts;
+}
+
+export interface ReconcileOptions {
+  /** Apps to reconcile; default ALTINN_APPS, and every app of the org when that is empty too. */
+  apps?: string[] | undefined;
+  /** Query and count, but send nothing and mark nothing. */
+  dryRun?: boolean | undefined;
+  onProgress?: ((p: ReconcileProgress) => void) | undefined;
+  /** Storage page size. */
+  pageSize?: number | undefined;
+  /** How long an enqueued instance is left alone by later runs. */
+  markTtlMinutes?: number | undefined;
+}
+
+export const DEFAULT_PAGE_SIZE = 100;
+export const DEFAULT_MARK_TTL_MINUTES = 60;
+
+/** Runs in this process, by container: a timer tick that overlaps a running reconcile is skipped at once. */
+const running = new Set<string>();
+
+/**
+ * One reconcile run: list completed instances our org has not confirmed, app by app, and enqueue one
+ * `altinn-events` message (reason "reconcile") per instance not enqueued recently. Messages are sent
+ * page by page, so a run that fails part-way has already enqueued what it found; the failure is in
+ * the result (`status: 'incomplete'`) and in the summary log line.
+ */
+export async function runReconcile(deps: ReconcileDeps, options: ReconcileOptions = {}): Promise<ReconcileResult> {
+  const container = deps.blob.getContainerClient(deps.config.blobContainer);
+  const key = container.url;
+  const skipped = () => {
+    deps.log.info('reconcile skipped: a previous run is still going', { container: deps.config.blobContainer });
+    return { status: 'skipped', reason: 'already-running' } as const;
+  };
+  if (running.has(key)) return skipped();
+  running.add(key);
+  try {
+    await container.createIfNotExists();
+    const lock = await acquireRunLock(container, deps.log);
+    if (!lock) return skipped();
+    try {
+      return await reconcile(deps, options, container);
+    } finally {
+      await lock.release();
+    }
+  } finally {
+    running.delete(key);
+  }
+}
+
+async function reconcile(
+  deps: ReconcileDeps,
+  options: ReconcileOptions,
+  container: ReturnType<BlobServiceClient['getContainerClient']>,
+): Promise<ReconcileResult> {
+  const { config, clock, log } = deps;
+  const started = clock.now();
+  const dryRun = options.dryRun ?? false;
+  const marks = enqueueMarks(container, clock, (options.markTtlMinutes ?? DEFAULT_MARK_TTL_MINUTES) * 60_000);
+  const changedAfter = config.reconcile.since ? sinceTimestamp(config.reconcile.since, started) : undefined;
+  const apps = options.apps ?? config.apps;
+  const targets = apps.length > 0 ? apps : [undefined];
+  const totals: ReconcileCounts = { pages: 0, found: 0, enqueued: 0, skipped: 0, invalid: 0 };
+  const inThisRun = new Set<string>();
+  const outcomes: AppOutcome[] = [];
+
+  for (const app of targets) {
+    const outcome: AppOutcome = { app: app ?? '*', pages: 0, found: 0, enqueued: 0, skipped: 0, invalid: 0, complete: false };
+    outcomes.push(outcome);
+    const count = (k: keyof ReconcileCounts, n = 1) => {
+      outcome[k] += n;
+      totals[k] += n;
+    };
+    try {
+      const pages = queryInstances(
+        { http: deps.http, clock, log, platformUrl: config.altinn.platformUrl, retryPolicy: deps.retryPolicy },
+        { org: config.org, app, pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE, changedAfter },
+      );
+      for await (const page of pages) {
+        count('pages');
+        count('found', page.refs.length + page.invalid.length);
+        count('invalid', page.invalid.length);
+        for (const bad of page.invalid) log.warn('reconcile: instance skipped, not usable', { app: outcome.app, instance: bad.raw, reason: bad.reason });
+        for (const ref of page.refs) {
+          if (inThisRun.has(ref.instanceGuid) || (await marks.isRecent(ref.instanceGuid))) {
+            count('skipped');
+            continue;
+          }
+          inThisRun.add(ref.instanceGuid);
+          if (!dryRun) {
+            const message = eventsMessageSchema.parse({ ...ref, reason: 'reconcile', enqueuedAt: new Date(clock.now()).toISOString() });
+            await deps.queues.send(QUEUES.events, message);
+            // Marked after the send: a crash in between costs at most one duplicate, never a lost instance.
+            await marks.mark(ref.instanceGuid);
+            log.debug('reconcile: enqueued', { app: ref.app, instanceId: instanceId(ref) });
+          }
+          count('enqueued');
+        }
+        options.onProgress?.({ app: outcome.app, page: page.page, pageFound: page.refs.length + page.invalid.length, totals: { ...totals } });
+      }
+      outcome.complete = true;
+    } catch (error) {
+      outcome.error = error;
+      log.error('reconcile stopped part-way for this app; what it found before is enqueued', {
+        app: outcome.app,
+        pagesReached: outcome.pages,
+        found: outcome.found,
+        enqueued: outcome.enqueued,
+        error,
+      });
+    }
+  }
+
+  const complete = outcomes.every((o) => o.complete);
+  if (complete && !dryRun) {
+    const pruned = await marks.prune().catch((error: unknown) => {
+      log.warn('reconcile: could not prune old enqueue marks', { error });
+      return 0;
+    });
+    if (pruned > 0) log.debug('reconcile: pruned enqueue marks', { pruned });
+  }
+  const durationMs = clock.now() - started;
+  const summary = {
+    ...totals,
+    durationMs,
+    dryRun,
+    complete,
+    changedAfter,
+    apps: outcomes.map((o) => o.app),
+    failedApps: complete ? undefined : outcomes.filter((o) => !o.complete).map((o) => o.app),
+  };
+  if (complete) log.info('reconcile run', summary);
+  else log.warn('reconcile run incomplete', summary);
+  return { status: complete ? 'complete' : 'incomplete', dryRun, durationMs, apps: outcomes, ...totals };
+}
