@@ -1,22 +1,28 @@
 import type { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { encodeMessage } from './messages.js';
 
+export interface SendOptions {
+  visibilityTimeoutSeconds?: number;
+  /** Bounds the whole send, the SDK's own retries included (e.g. a webhook that must answer 503 in time). */
+  abortSignal?: AbortSignal;
+}
+
 /**
  * Sends JSON messages (base64, as the host reads them) to named queues, creating each queue once per
  * process on first use. A failed create is not remembered, so the next call tries again.
  */
 export interface QueueSender {
-  send(queue: string, message: unknown, options?: { visibilityTimeoutSeconds?: number }): Promise<{ messageId: string }>;
-  client(queue: string): Promise<QueueClient>;
+  send(queue: string, message: unknown, options?: SendOptions): Promise<{ messageId: string }>;
+  client(queue: string, abortSignal?: AbortSignal): Promise<QueueClient>;
 }
 
 export function createQueueSender(service: QueueServiceClient): QueueSender {
   const ready = new Map<string, Promise<QueueClient>>();
-  const client = (name: string): Promise<QueueClient> => {
+  const client = (name: string, abortSignal?: AbortSignal): Promise<QueueClient> => {
     let p = ready.get(name);
     if (!p) {
       const q = service.getQueueClient(name);
-      p = q.createIfNotExists().then(() => q);
+      p = q.createIfNotExists({ abortSignal }).then(() => q);
       p.catch(() => ready.delete(name));
       ready.set(name, p);
     }
@@ -25,12 +31,22 @@ export function createQueueSender(service: QueueServiceClient): QueueSender {
   return {
     client,
     async send(queue, message, options) {
-      const q = await client(queue);
-      const res = await q.sendMessage(encodeMessage(message), {
-        visibilityTimeout: options?.visibilityTimeoutSeconds,
-        messageTimeToLive: -1,
-      });
-      return { messageId: res.messageId };
+      const put = async () => {
+        const q = await client(queue, options?.abortSignal);
+        return q.sendMessage(encodeMessage(message), {
+          visibilityTimeout: options?.visibilityTimeoutSeconds,
+          messageTimeToLive: -1,
+          abortSignal: options?.abortSignal,
+        });
+      };
+      try {
+        return { messageId: (await put()).messageId };
+      } catch (e) {
+        // The queue was deleted (or the emulator restarted) after we created it: create it again, once.
+        if ((e as { code?: unknown }).code !== 'QueueNotFound') throw e;
+        ready.delete(queue);
+        return { messageId: (await put()).messageId };
+      }
     },
   };
 }
