@@ -1,0 +1,201 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
+import type { ContainerClient } from '@azure/storage-blob';
+import type { z } from 'zod';
+import { ReceiverError } from './errors.js';
+
+/** Bytes per staged block: memory per element upload stays at about this much, whatever the file size. */
+export const BLOCK_SIZE = 4 * 1024 * 1024;
+
+export interface StreamUpload {
+  contentType: string;
+  /** Original file name, for Content-Disposition and metadata. */
+  filename?: string | null | undefined;
+  /** The byte count the source must deliver exactly. */
+  expectedSize: number;
+  /** Altinn's contentHash, when given: SHA-256 (hex or base64, optional `sha256:` prefix). */
+  expectedHash?: string | null | undefined;
+  /** More metadata (ASCII keys and values); `sha256` and `size` are added. */
+  metadata?: Record<string, string>;
+  instanceId?: string;
+}
+
+export interface StoredBlob {
+  bytes: number;
+  sha256: string;
+}
+
+export interface BlobStore {
+  /** Stream into `path`; the blob is committed only after byte count and hash are verified. */
+  putStream(path: string, source: Readable | ReadableStream<Uint8Array>, upload: StreamUpload): Promise<StoredBlob>;
+  /** Write JSON text as it is (instance.json keeps the App API's exact bytes). */
+  putJson(path: string, text: string): Promise<void>;
+  /** The JSON blob at `path` validated with `schema`; undefined when it does not exist. */
+  readJson<T>(path: string, schema: z.ZodType<T>): Promise<T | undefined>;
+}
+
+/**
+ * Counts and hashes what flows through, failing the stream as soon as more bytes arrive than expected
+ * and, at the end, when the count or the hash is wrong: a consumer that commits only after the stream
+ * ended cleanly can never commit a short, long or corrupted copy.
+ */
+export class VerifyingCounter extends Transform {
+  bytes = 0;
+  sha256 = '';
+  private readonly hash = createHash('sha256');
+
+  constructor(
+    private readonly expectedSize: number,
+    private readonly expectedHash: string | undefined,
+    private readonly instanceId: string | undefined,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.expectedSize) {
+      done(this.mismatch(`more bytes than the element's size ${this.expectedSize}`));
+      return;
+    }
+    this.hash.update(chunk);
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.bytes !== this.expectedSize) {
+      done(this.mismatch(`${this.bytes} bytes, element size is ${this.expectedSize}`));
+      return;
+    }
+    const digest = this.hash.digest();
+    this.sha256 = digest.toString('hex');
+    if (this.expectedHash !== undefined && !hashMatches(this.expectedHash, digest)) {
+      done(this.mismatch(`sha256 ${this.sha256} does not match contentHash ${this.expectedHash}`));
+      return;
+    }
+    done();
+  }
+
+  private mismatch(what: string): ReceiverError {
+    return new ReceiverError(`downloaded data does not verify: ${what}`, {
+      code: 'element-verify-failed',
+      retryable: true,
+      instanceId: this.instanceId,
+    });
+  }
+}
+
+/** True when `expected` names this SHA-256 digest, as hex or base64, with or without a `sha256:`/`sha256-` prefix. */
+export function hashMatches(expected: string, digest: Buffer): boolean {
+  const value = expected.trim().replace(/^sha-?256[:-]/i, '');
+  return value.toLowerCase() === digest.toString('hex') || value === digest.toString('base64');
+}
+
+/** Whether we can check a contentHash at all (a SHA-256 in a form we know); others are logged and skipped. */
+export function isSha256Hash(expected: string): boolean {
+  const value = expected.trim().replace(/^sha-?256[:-]/i, '');
+  return /^[0-9a-f]{64}$/i.test(value) || /^[A-Za-z0-9+/]{43}=$/.test(value);
+}
+
+/** `attachment; filename="ascii"; filename*=UTF-8''utf8`: safe for any file name Altinn accepts. */
+export function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
+export function createBlobStore(container: ContainerClient): BlobStore {
+  return {
+    async putStream(path, source, upload) {
+      const input = source instanceof Readable ? source : Readable.fromWeb(source as import('node:stream/web').ReadableStream<Uint8Array>);
+      const expectedHash = upload.expectedHash && isSha256Hash(upload.expectedHash) ? upload.expectedHash : undefined;
+      const counter = new VerifyingCounter(upload.expectedSize, expectedHash, upload.instanceId);
+      // pipeline: a failure on either side destroys both, so a bad body also closes the HTTP response.
+      const verified = pipeline(input, counter, () => {});
+      const blob = container.getBlockBlobClient(path);
+      // Block ids unique to this attempt: a concurrent writer of the same element can never mix its blocks into ours.
+      const attempt = randomBytes(9).toString('hex');
+      const ids: string[] = [];
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const stage = async () => {
+        const id = Buffer.from(`${attempt}-${String(ids.length).padStart(6, '0')}`).toString('base64');
+        const block = Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        await blob.stageBlock(id, block, block.length);
+        ids.push(id);
+      };
+      try {
+        for await (const chunk of verified as AsyncIterable<Buffer>) {
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes >= BLOCK_SIZE) await stage();
+        }
+      } catch (e) {
+        throw asStreamError(e, upload.instanceId);
+      }
+      // Reaching here means the stream ended and the counter's checks passed.
+      if (pendingBytes > 0) await stage();
+      const metadata = { ...upload.metadata, sha256: counter.sha256, size: String(counter.bytes) };
+      try {
+        await blob.commitBlockList(ids, {
+          blobHTTPHeaders: {
+            blobContentType: upload.contentType,
+            blobContentDisposition: upload.filename ? contentDisposition(upload.filename) : undefined,
+          },
+          metadata,
+        });
+      } catch (e) {
+        // A concurrent writer's commit discards our uncommitted blocks; the next attempt starts over.
+        if ((e as { code?: string }).code === 'InvalidBlockList') {
+          throw new ReceiverError('blob block list was replaced by a concurrent upload', {
+            code: 'blob-commit-conflict',
+            retryable: true,
+            instanceId: upload.instanceId,
+            cause: e,
+          });
+        }
+        throw e;
+      }
+      return { bytes: counter.bytes, sha256: counter.sha256 };
+    },
+
+    async putJson(path, text) {
+      await container.getBlockBlobClient(path).upload(text, Buffer.byteLength(text), {
+        blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' },
+      });
+    },
+
+    async readJson(path, schema) {
+      let buf: Buffer;
+      try {
+        buf = await container.getBlockBlobClient(path).downloadToBuffer();
+      } catch (e) {
+        if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+        throw e;
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(buf.toString('utf8'));
+      } catch {
+        json = undefined;
+      }
+      const parsed = schema.safeParse(json);
+      if (!parsed.success) {
+        throw new ReceiverError(`blob ${path} does not match its schema`, { code: 'blob-invalid', retryable: false });
+      }
+      return parsed.data;
+    },
+  };
+}
+
+/** A failure while reading the source or staging (reset, timeout) is transient: the download is retried. */
+function asStreamError(e: unknown, instanceId: string | undefined): unknown {
+  if (e instanceof ReceiverError) return e;
+  return new ReceiverError(`download stream failed: ${(e as Error)?.message ?? String(e)}`, {
+    code: 'element-stream-failed',
+    retryable: true,
+    instanceId,
+    cause: e,
+  });
+}

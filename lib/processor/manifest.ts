@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import type { BlobStore } from '../blobStore.js';
+import { ReceiverError } from '../errors.js';
+import { instanceFolder, type InstanceRef } from '../messages.js';
+
+/** manifest.json: written last, so a reader may trust an instance folder once it exists. */
+export const manifestEntrySchema = z.object({
+  id: z.string(),
+  dataType: z.string(),
+  filename: z.string().nullable(),
+  contentType: z.string(),
+  size: z.number().int().nonnegative(),
+  /** Hex SHA-256 of the stored bytes; null when not stored. */
+  sha256: z.string().nullable(),
+  /** Blob path inside the container; null when not stored. */
+  blob: z.string().nullable(),
+  fileScanResult: z.string().nullable(),
+  /** `stored`, or `infected` (Altinn's virus scan flagged it; not downloaded). */
+  status: z.enum(['stored', 'infected']),
+  /** The element's own lastChanged, to tell a changed element from a stored one. */
+  lastChanged: z.string().nullable(),
+});
+export type ManifestEntry = z.infer<typeof manifestEntrySchema>;
+
+export const manifestSchema = z.object({
+  version: z.literal(1),
+  org: z.string(),
+  app: z.string(),
+  partyId: z.string(),
+  instanceGuid: z.string(),
+  instanceLastChanged: z.string().nullable(),
+  downloadedAt: z.string(),
+  elements: z.array(manifestEntrySchema),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
+
+export const manifestPath = (ref: InstanceRef) => `${instanceFolder(ref)}/manifest.json`;
+export const instanceJsonPath = (ref: InstanceRef) => `${instanceFolder(ref)}/instance.json`;
+export const elementPath = (ref: InstanceRef, elementId: string) => `${instanceFolder(ref)}/data/${elementId}`;
+
+/** The manifest, or undefined when there is none or it is unreadable (then the instance is simply downloaded again). */
+export async function readManifest(store: BlobStore, ref: InstanceRef): Promise<Manifest | undefined> {
+  try {
+    return await store.readJson(manifestPath(ref), manifestSchema);
+  } catch (e) {
+    if (e instanceof ReceiverError && e.code === 'blob-invalid') return undefined;
+    throw e;
+  }
+}
+
+export async function writeManifest(store: BlobStore, ref: InstanceRef, manifest: Manifest): Promise<void> {
+  await store.putJson(manifestPath(ref), JSON.stringify(manifestSchema.parse(manifest), null, 2));
+}

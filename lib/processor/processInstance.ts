@@ -1,0 +1,262 @@
+import { Readable } from 'node:stream';
+import type { AppClient } from '../altinn/appClient.js';
+import { confirmedBy, type DataElement, type Instance } from '../altinn/instanceSchema.js';
+import { isSha256Hash, type BlobStore } from '../blobStore.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { ReceiverError } from '../errors.js';
+import type { Fields, Logger } from '../log.js';
+import { decodeMessage, eventsMessageSchema, instanceId, readyMessageSchema, type EventsMessage, type InstanceRef } from '../messages.js';
+import type { QueueSender } from '../queue.js';
+import { QUEUES } from '../queues.js';
+import { withRetry, type RetryPolicy } from '../retry.js';
+import { elementPath, instanceJsonPath, manifestPath, readManifest, writeManifest, type Manifest, type ManifestEntry } from './manifest.js';
+import { mapLimit } from './pool.js';
+
+export interface ProcessorDeps {
+  config: Pick<Config, 'org' | 'apps' | 'dataTypes' | 'downloadConcurrency' | 'confirmOnInfected' | 'substatusLabel'>;
+  app: AppClient;
+  store: BlobStore;
+  queues: Pick<QueueSender, 'send'>;
+  clock: Clock;
+  log: Logger;
+  retry?: { policy?: RetryPolicy; random?: () => number };
+}
+
+export type Outcome =
+  /** Not processable (malformed message, instance gone or forbidden): put on the poison queue with the reason. */
+  | { kind: 'poisoned'; reason: string }
+  /** Already confirmed by our org and the manifest is current: nothing to do. */
+  | { kind: 'already-done' }
+  /** Stored (or found stored) and confirmed; `downloaded` counts elements fetched in this run. */
+  | { kind: 'confirmed'; downloaded: number; bytes: number }
+  /** Stored, but an element is infected and CONFIRM_ON_INFECTED is off: not confirmed, no ready message. */
+  | { kind: 'held-infected'; infected: string[] };
+
+/** What an operator finds on altinn-events-poison when we (not the host) put a message there. */
+export interface PoisonEnvelope {
+  reason: string;
+  original: unknown;
+  failedAt: string;
+}
+
+export interface Processor {
+  handle(raw: unknown, meta?: { dequeueCount?: number }): Promise<Outcome>;
+}
+
+/** HTTP statuses on the instance that no retry can fix. */
+const PERMANENT_STATUS = new Set([403, 404, 410]);
+const PERMANENT_CODES = new Set(['altinn-instance-invalid', 'altinn-instance-mismatch', 'instance-foreign-org']);
+
+function isPermanent(e: unknown): e is ReceiverError {
+  return e instanceof ReceiverError && !e.retryable && (PERMANENT_STATUS.has(e.status ?? 0) || PERMANENT_CODES.has(e.code));
+}
+
+/**
+ * One queue message → instance stored, verified, confirmed. Order: data blobs, instance.json,
+ * manifest.json (the "ready" mark), POST complete, ready message, optional substatus.
+ * Deliveries of the same instance that overlap in this process share one run.
+ */
+export function createProcessor(deps: ProcessorDeps): Processor {
+  const inflight = new Map<string, Promise<Outcome>>();
+
+  const poison = async (log: Logger, raw: unknown, reason: string): Promise<Outcome> => {
+    const envelope: PoisonEnvelope = { reason, original: raw, failedAt: new Date(deps.clock.now()).toISOString() };
+    await deps.queues.send(QUEUES.poison, envelope);
+    log.warn('message poisoned', { stage: 'poison', reason });
+    return { kind: 'poisoned', reason };
+  };
+
+  return {
+    async handle(raw, meta = {}) {
+      const base = deps.log.child({ dequeueCount: meta.dequeueCount });
+      const decoded = decodeMessage(eventsMessageSchema, raw);
+      if (!decoded.ok) return poison(base, raw, `invalid message: ${decoded.reason}`);
+      const msg = decoded.value;
+      const log = base.child({ instanceId: instanceId(msg), eventId: msg.eventId, reason: msg.reason, app: msg.app });
+      const refusal = refuse(deps.config, msg);
+      if (refusal) return poison(log, raw, refusal);
+
+      const key = `${msg.org}/${msg.app}/${instanceId(msg)}`;
+      let run = inflight.get(key);
+      if (!run) {
+        run = processInstance(deps, msg, log).finally(() => inflight.delete(key));
+        inflight.set(key, run);
+      } else {
+        log.info('joining a run already in progress for this instance', { stage: 'dedupe' });
+      }
+      try {
+        return await run;
+      } catch (e) {
+        if (isPermanent(e)) return poison(log, raw, `${e.code}: ${e.message}`);
+        log.error('processing failed; the host will retry', { stage: 'failed', error: e });
+        throw e;
+      }
+    },
+  };
+}
+
+/** A message for another org, or an app outside ALTINN_APPS, is never ours to fetch. */
+function refuse(config: ProcessorDeps['config'], msg: EventsMessage): string | undefined {
+  if (msg.org !== config.org) return `org ${msg.org} is not ALTINN_ORG (${config.org})`;
+  if (config.apps.length > 0 && !config.apps.includes(msg.app)) return `app ${msg.app} is not in ALTINN_APPS`;
+  return undefined;
+}
+
+async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logger): Promise<Outcome> {
+  const { clock, store, app, config } = deps;
+  const started = clock.now();
+  const retry = <T>(stage: string, fn: () => Promise<T>) =>
+    withRetry(fn, {
+      clock,
+      policy: deps.retry?.policy,
+      random: deps.retry?.random,
+      onRetry: (error, attempt, delayMs) => log.warn('retrying', { stage, attempt, delayMs: Math.round(delayMs), error }),
+    });
+  const timed = async <T>(stage: string, fn: () => Promise<T>, fields: (r: T) => Fields = () => ({})) => {
+    const t0 = clock.now();
+    const result = await fn();
+    log.info(stage, { stage, durationMs: clock.now() - t0, ...fields(result) });
+    return result;
+  };
+
+  const { instance, raw } = await timed(
+    'instance fetched',
+    () => retry('instance', () => app.getInstance(ref)),
+    (r) => ({ elements: r.instance.data.length, lastChanged: r.instance.lastChanged }),
+  );
+  const selected = instance.data.filter((d) => config.dataTypes.length === 0 || config.dataTypes.includes(d.dataType));
+  const existing = await readManifest(store, ref);
+  const current = existing && isCurrent(existing, instance, selected) ? existing : undefined;
+
+  if (current && confirmedBy(instance, config.org)) {
+    log.info('already stored and confirmed; nothing to do', { stage: 'done', outcome: 'already-done', durationMs: clock.now() - started });
+    return { kind: 'already-done' };
+  }
+
+  let manifest: Manifest;
+  let downloaded = 0;
+  if (current) {
+    log.info('manifest is current; confirming without downloading', { stage: 'manifest found' });
+    manifest = current;
+  } else {
+    const pending = selected.filter((d) => d.fileScanResult === 'Pending');
+    if (pending.length > 0) {
+      throw new ReceiverError(`virus scan pending for ${pending.map((d) => d.id).join(', ')}`, {
+        code: 'filescan-pending',
+        retryable: true,
+        instanceId: instanceId(ref),
+      });
+    }
+    const entries = await mapLimit(selected, config.downloadConcurrency, (el) =>
+      el.fileScanResult === 'Infected' ? Promise.resolve(infectedEntry(el, log)) : retry('download', () => download(deps, ref, el, log)),
+    );
+    downloaded = entries.filter((e) => e.status === 'stored').length;
+    await timed('instance.json written', () => store.putJson(instanceJsonPath(ref), raw), () => ({ bytes: Buffer.byteLength(raw) }));
+    manifest = {
+      version: 1,
+      org: ref.org,
+      app: ref.app,
+      partyId: ref.partyId,
+      instanceGuid: ref.instanceGuid,
+      instanceLastChanged: instance.lastChanged,
+      downloadedAt: new Date(clock.now()).toISOString(),
+      elements: entries,
+    };
+    const m = manifest;
+    await timed('manifest written', () => writeManifest(store, ref, m), () => ({ elements: m.elements.length }));
+  }
+
+  const bytes = manifest.elements.reduce((n, e) => n + (e.status === 'stored' ? e.size : 0), 0);
+  const infected = manifest.elements.filter((e) => e.status === 'infected').map((e) => e.id);
+  if (infected.length > 0 && !config.confirmOnInfected) {
+    log.warn('infected element(s): stored the rest, not confirming (CONFIRM_ON_INFECTED=false)', {
+      stage: 'done',
+      outcome: 'held-infected',
+      infected,
+      durationMs: clock.now() - started,
+    });
+    return { kind: 'held-infected', infected };
+  }
+
+  await timed('confirmed', () => retry('complete', () => app.complete(ref)));
+  const ready = readyMessageSchema.parse({ ...pickRef(ref), manifest: manifestPath(ref), confirmedAt: new Date(clock.now()).toISOString() });
+  await timed('ready message sent', () => retry('ready', () => deps.queues.send(QUEUES.ready, ready)));
+  if (config.substatusLabel) {
+    const label = config.substatusLabel;
+    // Best effort: the instance is already confirmed, so a failure here must not make the host redo the work.
+    await timed('substatus set', () => retry('substatus', () => app.setSubstatus(ref, { label }))).catch((error: unknown) =>
+      log.warn('substatus not set', { stage: 'substatus', error }),
+    );
+  }
+  log.info('done', { stage: 'done', outcome: 'confirmed', downloaded, bytes, durationMs: clock.now() - started });
+  return { kind: 'confirmed', downloaded, bytes };
+}
+
+async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, log: Logger): Promise<ManifestEntry> {
+  const t0 = deps.clock.now();
+  if (el.contentHash && !isSha256Hash(el.contentHash)) {
+    log.warn('contentHash is not a SHA-256; verifying size only', { stage: 'download', elementId: el.id });
+  }
+  const res = await deps.app.openDataElement(ref, el.id);
+  const path = elementPath(ref, el.id);
+  const contentType = el.contentType ?? 'application/octet-stream';
+  const metadata: Record<string, string> = { datatype: el.dataType, elementid: el.id };
+  if (el.filename) metadata.filename = encodeURIComponent(el.filename);
+  if (el.lastChanged) metadata.altinnlastchanged = el.lastChanged;
+  const stored = await deps.store.putStream(path, res.body ?? Readable.from([]), {
+    contentType,
+    filename: el.filename,
+    expectedSize: el.size,
+    expectedHash: el.contentHash,
+    metadata,
+    instanceId: instanceId(ref),
+  });
+  log.info('element stored', { stage: 'element stored', elementId: el.id, dataType: el.dataType, bytes: stored.bytes, durationMs: deps.clock.now() - t0 });
+  return {
+    id: el.id,
+    dataType: el.dataType,
+    filename: el.filename ?? null,
+    contentType,
+    size: stored.bytes,
+    sha256: stored.sha256,
+    blob: path,
+    fileScanResult: el.fileScanResult ?? null,
+    status: 'stored',
+    lastChanged: el.lastChanged ?? null,
+  };
+}
+
+function infectedEntry(el: DataElement, log: Logger): ManifestEntry {
+  log.warn('element infected: not downloaded', { stage: 'element infected', elementId: el.id, dataType: el.dataType });
+  return {
+    id: el.id,
+    dataType: el.dataType,
+    filename: el.filename ?? null,
+    contentType: el.contentType ?? 'application/octet-stream',
+    size: el.size,
+    sha256: null,
+    blob: null,
+    fileScanResult: 'Infected',
+    status: 'infected',
+    lastChanged: el.lastChanged ?? null,
+  };
+}
+
+/**
+ * The manifest describes this version of the instance: same lastChanged, or (our own confirmation
+ * changes lastChanged) the same selected elements with the same sizes and change times.
+ */
+function isCurrent(manifest: Manifest, instance: Instance, selected: DataElement[]): boolean {
+  if (manifest.instanceLastChanged !== null && manifest.instanceLastChanged === instance.lastChanged) return true;
+  if (manifest.elements.length !== selected.length) return false;
+  const byId = new Map(manifest.elements.map((e) => [e.id, e]));
+  return selected.every((d) => {
+    const m = byId.get(d.id);
+    return m !== undefined && m.size === d.size && m.lastChanged === (d.lastChanged ?? null);
+  });
+}
+
+function pickRef(ref: InstanceRef): InstanceRef {
+  return { org: ref.org, app: ref.app, partyId: ref.partyId, instanceGuid: ref.instanceGuid };
+}
