@@ -1,0 +1,15 @@
+import { register } from '../lib/functionDefinition.js';
+import { serveWebhook } from '../lib/events/webhook.js';
+import { getRuntime } from '../lib/runtime.js';
+
+export const definition = register({
+  kind: 'http',
+  name: 'eventsReceiver',
+  options: {
+    route: 'events',
+    // Every method reaches the handler, so a wrong one gets our 405 problem body rather than the host's 404.
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'],
+    authLevel: 'function',
+    handler: (request) => serveWebhook(request, () => getRuntime()),
+  },
+});

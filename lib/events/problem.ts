@@ -1,0 +1,54 @@
+/**
+ * Answers of the webhook. Errors are RFC 9457 problem details: `type` names the rule (a stable code an
+ * operator can search for), `detail` says what to fix. Nothing from the request is echoed back.
+ */
+
+export interface WebhookResponse {
+  status: number;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export type ProblemCode =
+  | 'method-not-allowed'
+  | 'unsupported-media-type'
+  | 'body-too-large'
+  | 'bad-content-length'
+  | 'not-json'
+  | 'not-a-cloudevent'
+  | 'forbidden-source'
+  | 'queue-unavailable'
+  | 'not-configured'
+  | 'internal-error';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+}
+
+const TITLES: Record<ProblemCode, string> = {
+  'method-not-allowed': 'Method not allowed',
+  'unsupported-media-type': 'Unsupported media type',
+  'body-too-large': 'Request body too large',
+  'bad-content-length': 'Invalid Content-Length',
+  'not-json': 'Body is not JSON',
+  'not-a-cloudevent': 'Body is not a CloudEvent 1.0',
+  'forbidden-source': 'Event source not accepted',
+  'queue-unavailable': 'Queue unavailable, retry later',
+  'not-configured': 'Receiver not configured, retry later',
+  'internal-error': 'Internal error',
+};
+
+const NO_STORE = { 'cache-control': 'no-store' };
+
+export function problem(status: number, code: ProblemCode, detail: string, headers: Record<string, string> = {}): WebhookResponse {
+  const body: Problem = { type: `urn:altinn-receiver:problem:${code}`, title: TITLES[code], status, detail };
+  return { status, headers: { 'content-type': 'application/problem+json', ...NO_STORE, ...headers }, body: JSON.stringify(body) };
+}
+
+/** 200: Altinn stops delivering the event. The body only helps whoever tests the endpoint by hand. */
+export function ok(decision: string): WebhookResponse {
+  return { status: 200, headers: { 'content-type': 'application/json', ...NO_STORE }, body: JSON.stringify({ decision }) };
+}
