@@ -1,3 +1,6 @@
+import { createAltinnHttp, type AltinnHttp } from './altinnHttp.js';
+import { createTokenProvider } from './auth/index.js';
+import { systemClock } from './clock.js';
 import { loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { registerSecret } from './redact.js';
@@ -32,4 +35,20 @@ async function build(env: Record<string, string | undefined>): Promise<Runtime> 
   if (config.storage.kind === 'connectionString') registerSecret(config.storage.connectionString);
   const storage = await createStorageClients(config.storage);
   return { config, storage, queues: createQueueSender(storage.queue), log: createLogger() };
+}
+
+let altinn: Promise<AltinnHttp> | undefined;
+
+/** Authenticated Altinn requests: one token provider per process, shared by every function that calls Altinn. */
+export function getAltinnHttp(env: Record<string, string | undefined> = process.env): Promise<AltinnHttp> {
+  altinn ??= getRuntime(env)
+    .then(({ config, log }) => {
+      const tokens = createTokenProvider({ maskinporten: config.maskinporten, platformUrl: config.altinn.platformUrl, clock: systemClock, log });
+      return createAltinnHttp({ tokens, log });
+    })
+    .catch((e: unknown) => {
+      altinn = undefined;
+      throw e;
+    });
+  return altinn;
 }

@@ -1,4 +1,5 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
+import type { AltinnHttp } from '../altinnHttp.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -8,12 +9,12 @@ import { QUEUES } from '../queues.js';
 import type { RetryPolicy } from '../retry.js';
 import { sinceTimestamp } from './since.js';
 import { acquireRunLock, enqueueMarks } from './state.js';
-import { queryInstances, type AltinnRequester } from './storageQuery.js';
+import { queryInstances } from './storageQuery.js';
 
 export interface ReconcileDeps {
   config: Pick<Config, 'org' | 'apps' | 'altinn' | 'blobContainer' | 'reconcile'>;
   /** Authenticated Altinn requests (createAltinnHttp). */
-  http: AltinnRequester;
+  http: Pick<AltinnHttp, 'request'>;
   blob: BlobServiceClient;
   queues: QueueSender;
   clock: Clock;

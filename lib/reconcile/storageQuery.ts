@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AltinnHttp } from '../altinnHttp.js';
 import type { Clock } from '../clock.js';
 import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -12,10 +13,6 @@ import { withRetry, type RetryPolicy } from '../retry.js';
  * token to another host.
  */
 
-/** What AltinnHttp (lib/altinnHttp.ts) offers: an authenticated GET that throws ReceiverError on non-2xx. */
-export interface AltinnRequester {
-  request(url: string, init?: { signal?: AbortSignal }): Promise<Response>;
-}
 
 /** Storage's InstanceQueryResponse; `continuationToken` is sent by some Storage versions besides `next`. */
 export const instancePageSchema = z.object({
@@ -123,7 +120,7 @@ export interface QueriedPage {
 }
 
 export interface QueryDeps {
-  http: AltinnRequester;
+  http: Pick<AltinnHttp, 'request'>;
   clock: Clock;
   log: Logger;
   platformUrl: string;
