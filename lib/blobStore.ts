@@ -106,7 +106,7 @@ export function contentDisposition(filename: string): string {
 export function createBlobStore(container: ContainerClient): BlobStore {
   return {
     async putStream(path, source, upload) {
-      const input = source instanceof Readable ? source : Readable.fromWeb(source as import('node:stream/web').ReadableStream<Uint8Array>);
+      const input = source instanceof Readable ? source : Readable.fromWeb(source);
       const expectedHash = upload.expectedHash && isSha256Hash(upload.expectedHash) ? upload.expectedHash : undefined;
       const counter = new VerifyingCounter(upload.expectedSize, expectedHash, upload.instanceId);
       // pipeline: a failure on either side destroys both, so a bad body also closes the HTTP response.
