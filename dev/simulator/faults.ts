@@ -1,0 +1,168 @@
+import type { Role } from './http.js';
+
+/**
+ * Scripted and random faults. A rule matches requests by role/route/method/instance/data element;
+ * each matching request consumes one application of it (`times`, or one entry of a `status` sequence).
+ */
+export interface FaultRule {
+  role?: Role;
+  /** Route name, e.g. 'apps.data' (see README). */
+  route?: string;
+  method?: string;
+  instanceGuid?: string;
+  dataGuid?: string;
+  /** How many matching requests the rule applies to (default 1; Infinity for all). Ignored when `status` is a list. */
+  times?: number;
+  /** Answer with this status instead of the real response; a list is consumed one entry per request (200 = pass through). */
+  status?: number | number[];
+  /** Retry-After header value sent with the status (seconds, or an HTTP date). */
+  retryAfter?: number | string;
+  /** Delay before answering, in ms (real time). */
+  latencyMs?: number;
+  /** Data routes: destroy the connection (TCP reset) after this many body bytes. */
+  resetAfterBytes?: number;
+  /** Data routes: end the response after this many body bytes although Content-Length promised the full size. */
+  truncateAfterBytes?: number;
+  /** Data routes: serve size + delta bytes (Content-Length consistent with what is sent, not with the element's size). */
+  sizeDelta?: number;
+}
+
+export interface RandomFaults {
+  /** Probability (0..1) that a matching request gets a fault. */
+  rate: number;
+  roles?: Role[];
+  routes?: string[];
+  /** Statuses to pick from (default 500, 502, 503, 429). */
+  statuses?: number[];
+  /** Also pick connection resets mid-body on data routes. */
+  resets?: boolean;
+}
+
+/** What applies to one request. */
+export interface ActiveFault {
+  status?: number;
+  retryAfter?: string;
+  latencyMs?: number;
+  resetAfterBytes?: number;
+  truncateAfterBytes?: number;
+  sizeDelta?: number;
+}
+
+export interface FaultQuery {
+  role: Role;
+  route: string;
+  method: string;
+  instanceGuid?: string | undefined;
+  dataGuid?: string | undefined;
+}
+
+interface LiveRule {
+  id: number;
+  rule: FaultRule;
+  remaining: number;
+  statuses?: number[];
+}
+
+/** mulberry32: a tiny seeded PRNG, so random fault runs can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function createFaults(now: () => number, seed: number) {
+  let rules: LiveRule[] = [];
+  let nextId = 1;
+  let randomMode: RandomFaults | undefined;
+  let random = seededRandom(seed);
+  const outages: { from: number; until: number; status: number }[] = [];
+
+  const matches = (r: FaultRule, q: FaultQuery) =>
+    (r.role === undefined || r.role === q.role) &&
+    (r.route === undefined || r.route === q.route) &&
+    (r.method === undefined || r.method.toUpperCase() === q.method) &&
+    (r.instanceGuid === undefined || r.instanceGuid === q.instanceGuid) &&
+    (r.dataGuid === undefined || r.dataGuid === q.dataGuid);
+
+  function fromRule(live: LiveRule): ActiveFault | undefined {
+    const r = live.rule;
+    const status = live.statuses ? live.statuses.shift() : r.status as number | undefined;
+    live.remaining--;
+    if (status === 200) return undefined;
+    return {
+      ...(status !== undefined ? { status } : {}),
+      ...(r.retryAfter !== undefined ? { retryAfter: String(r.retryAfter) } : {}),
+      ...(r.latencyMs !== undefined ? { latencyMs: r.latencyMs } : {}),
+      ...(r.resetAfterBytes !== undefined ? { resetAfterBytes: r.resetAfterBytes } : {}),
+      ...(r.truncateAfterBytes !== undefined ? { truncateAfterBytes: r.truncateAfterBytes } : {}),
+      ...(r.sizeDelta !== undefined ? { sizeDelta: r.sizeDelta } : {}),
+    };
+  }
+
+  function fromRandom(q: FaultQuery): ActiveFault | undefined {
+    const m = randomMode;
+    if (!m || (m.roles && !m.roles.includes(q.role)) || (m.routes && !m.routes.includes(q.route))) return undefined;
+    if (random() >= m.rate) return undefined;
+    const statuses = m.statuses ?? [500, 502, 503, 429];
+    const dataRoute = q.route.endsWith('.data');
+    const pick = Math.floor(random() * (statuses.length + (m.resets && dataRoute ? 1 : 0)));
+    const status = statuses[pick];
+    if (status === undefined) return { resetAfterBytes: Math.floor(random() * 65536) };
+    return status === 429 ? { status, retryAfter: '1' } : { status };
+  }
+
+  return {
+    /** Adds a rule; returns its id (for `remove`). */
+    add(rule: FaultRule): number {
+      const statuses = Array.isArray(rule.status) ? [...rule.status] : undefined;
+      const live: LiveRule = { id: nextId++, rule, remaining: statuses ? statuses.length : rule.times ?? 1, ...(statuses ? { statuses } : {}) };
+      rules.push(live);
+      return live.id;
+    },
+    remove(id: number): void {
+      rules = rules.filter((r) => r.id !== id);
+    },
+    /** Removes every rule, random mode and outage window. */
+    clear(): void {
+      rules = [];
+      randomMode = undefined;
+      outages.length = 0;
+    },
+    /** Random faults from the seeded PRNG (pass `seed` to restart the sequence); `undefined` turns them off. */
+    random(mode: (RandomFaults & { seed?: number }) | undefined): void {
+      randomMode = mode;
+      if (mode?.seed !== undefined) random = seededRandom(mode.seed);
+    },
+    /** Maskinporten answers `status` (default 503) to everything from now (simulator clock) for `durationMs`. */
+    maskinportenOutage(durationMs: number, status = 503): void {
+      const from = now();
+      outages.push({ from, until: from + durationMs, status });
+    },
+    /** Rules not used up yet. */
+    pending(): number {
+      return rules.filter((r) => r.remaining > 0).length;
+    },
+    /** The fault for one request (consumes rule applications). */
+    take(q: FaultQuery): ActiveFault | undefined {
+      if (q.role === 'maskinporten') {
+        const t = now();
+        const outage = outages.find((o) => t >= o.from && t < o.until);
+        if (outage) return { status: outage.status };
+      }
+      const live = rules.find((r) => r.remaining > 0 && matches(r.rule, q));
+      if (live) {
+        const fault = fromRule(live);
+        rules = rules.filter((r) => r.remaining > 0);
+        return fault;
+      }
+      return fromRandom(q);
+    },
+  };
+}
+
+export type Faults = ReturnType<typeof createFaults>;

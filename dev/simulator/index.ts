@@ -1,0 +1,182 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createAuthentication, type ExchangeFormat } from './authentication.js';
+import { createClient, type ClientCredentials, type NewClientOptions } from './clients.js';
+import { newCounters, type Core } from './core.js';
+import { createFaults } from './faults.js';
+import { HttpError, matchRoute, sendProblem, type Role, type Route } from './http.js';
+import { createMaskinporten } from './maskinporten.js';
+
+export interface SimulatorOptions {
+  /** First of three consecutive ports (maskinporten, platform, apps); 0 or absent = any free ports. */
+  port?: number;
+  /** The simulated service owner (default 'ttd'). */
+  org?: string;
+  /** Its organisation number (default '991825827'). */
+  orgNumber?: string;
+  /** Seeds random faults and generated ids, so runs replay (default 1). */
+  seed?: number;
+  /** Multiplies Altinn's event retry delays (default 1; e.g. 0.001 makes minutes into tens of ms). */
+  eventRetryScale?: number;
+  /** The simulator's clock in ms since the epoch (default Date.now); tests pass a fake one. */
+  now?: () => number;
+  /** How the token exchange answers (default 'text': a bare JWT). */
+  exchangeFormat?: ExchangeFormat;
+}
+
+export interface RequestLogEntry {
+  method: string;
+  role: Role;
+  host: string;
+  /** Path and query. */
+  path: string;
+  /** Route name, or undefined when no route matched. */
+  route: string | undefined;
+  hasAuth: boolean;
+  /** Status sent (0 until the response is sent). */
+  status: number;
+  /** False when the connection closed before the whole response was sent. */
+  completed: boolean;
+  /** Simulator clock (ms) when the request arrived. */
+  time: number;
+}
+
+export interface SimulatorClient extends ClientCredentials {
+  /** Complete settings for our app (ALTINN_ENV=custom, URLs, org, MASKINPORTEN_*); add AzureWebJobsStorage yourself. */
+  env: Record<string, string>;
+}
+
+async function listen(server: Server, port: number): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+export async function startSimulator(options: SimulatorOptions = {}) {
+  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const core: Core = {
+    org: options.org ?? 'ttd',
+    orgNumber: options.orgNumber ?? '991825827',
+    now: options.now ?? (() => Date.now()),
+    urls: { maskinporten: '', platform: '', apps: '' },
+    signingKey: keys.privateKey,
+    verifyKey: keys.publicKey,
+    counters: newCounters(),
+  };
+  const settings: { exchangeFormat: ExchangeFormat } = { exchangeFormat: options.exchangeFormat ?? 'text' };
+  const faults = createFaults(core.now, options.seed ?? 1);
+  const requests: RequestLogEntry[] = [];
+  const maskinporten = createMaskinporten(core);
+  const authentication = createAuthentication(core, maskinporten, settings);
+
+  const routes: Record<Role, Route[]> = {
+    maskinporten: maskinporten.routes,
+    platform: [...authentication.routes],
+    apps: [],
+  };
+
+  async function handle(role: Role, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', core.urls[role]);
+    const method = req.method ?? 'GET';
+    const match = matchRoute(routes[role], method, url.pathname);
+    const entry: RequestLogEntry = {
+      method,
+      role,
+      host: req.headers.host ?? '',
+      path: url.pathname + url.search,
+      route: typeof match === 'object' ? match.route.name : undefined,
+      hasAuth: req.headers.authorization !== undefined,
+      status: 0,
+      completed: false,
+      time: core.now(),
+    };
+    requests.push(entry);
+    res.on('close', () => {
+      entry.status = res.headersSent ? res.statusCode : 0;
+      entry.completed = res.writableFinished;
+    });
+    try {
+      if (match === undefined) throw new HttpError(404, `no route for ${url.pathname}`);
+      if (match === 'method') throw new HttpError(405, `${method} is not allowed here`);
+      const fault = faults.take({ role, route: match.route.name, method, instanceGuid: match.params.instanceGuid, dataGuid: match.params.dataGuid });
+      if (fault?.latencyMs) await delay(fault.latencyMs);
+      if (fault?.status) {
+        req.resume();
+        return sendProblem(res, fault.status, 'injected fault', fault.retryAfter ? { 'Retry-After': fault.retryAfter } : {});
+      }
+      await match.route.handle({ req, res, url, role, route: match.route.name, params: match.params, fault });
+    } catch (e) {
+      req.resume();
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (e instanceof HttpError) return sendProblem(res, e.status, e.message, e.headers);
+      console.error('simulator: handler failed', e);
+      sendProblem(res, 500, 'simulator error');
+    }
+  }
+
+  const servers = {} as Record<Role, Server>;
+  const base = options.port ?? 0;
+  for (const [i, role] of (['maskinporten', 'platform', 'apps'] as const).entries()) {
+    const server = createServer((req, res) => void handle(role, req, res));
+    servers[role] = server;
+    core.urls[role] = await listen(server, base === 0 ? 0 : base + i);
+  }
+
+  return {
+    maskinportenUrl: core.urls.maskinporten,
+    platformUrl: core.urls.platform,
+    appsUrl: core.urls.apps,
+    org: core.org,
+    orgNumber: core.orgNumber,
+    counters: core.counters,
+    requests,
+    faults,
+    settings,
+    /** Registers a new Maskinporten client with generated keys (and a certificate chain when asked). */
+    async newClient(opts: NewClientOptions = {}): Promise<SimulatorClient> {
+      const { registered, credentials } = await createClient(opts, core.orgNumber);
+      maskinporten.clients.set(registered.clientId, registered);
+      const env: Record<string, string> = {
+        ALTINN_ENV: 'custom',
+        ALTINN_ORG: core.org,
+        MASKINPORTEN_URL: core.urls.maskinporten,
+        ALTINN_PLATFORM_URL: core.urls.platform,
+        ALTINN_APPS_URL: core.urls.apps,
+        MASKINPORTEN_CLIENT_ID: credentials.clientId,
+        MASKINPORTEN_SCOPES: [...registered.scopes].join(' '),
+        MASKINPORTEN_KEY: credentials.privateKey,
+        ...(credentials.kid ? { MASKINPORTEN_KID: credentials.kid } : {}),
+        ...(credentials.certificate ? { MASKINPORTEN_CERTIFICATE: credentials.certificate } : {}),
+        ...(opts.consumerOrg ? { MASKINPORTEN_CONSUMER_ORG: opts.consumerOrg } : {}),
+      };
+      return { ...credentials, env };
+    },
+    /** Verifies a token as the Altinn APIs do; for tests that inspect what a client got. */
+    verifyAltinnToken: authentication.verifyAltinnToken,
+    async stop(): Promise<void> {
+      await Promise.all(
+        Object.values(servers).map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
+    },
+  };
+}
+
+export type Simulator = Awaited<ReturnType<typeof startSimulator>>;
+export type { FaultRule, RandomFaults } from './faults.js';
+export type { NewClientOptions } from './clients.js';
