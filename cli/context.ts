@@ -1,0 +1,60 @@
+import type { Clock } from '../lib/clock.js';
+import type { Env } from '../lib/config.js';
+import type { Logger } from '../lib/log.js';
+import { getRuntime, type Runtime } from '../lib/runtime.js';
+import { createAltinnHttp, type AltinnHttp } from '../lib/altinnHttp.js';
+import { createTokenProvider } from '../lib/auth/index.js';
+import { createAltinnClient, failureRecordingFetch, type AltinnClient } from './altinn.js';
+import { loadEnv } from './settings.js';
+
+/** The terminal: every write is redacted by the caller that builds it (main.ts). */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  stdinIsTTY: boolean;
+  stderrIsTTY: boolean;
+  /** Ask a question on the terminal and return the answer line. */
+  ask(question: string): Promise<string>;
+}
+
+export interface Context {
+  io: Io;
+  json: boolean;
+  clock: Clock;
+  /** Lines from lib code (token refreshes, retries): warnings and errors only, on stderr. */
+  log: Logger;
+  /** Settings, storage clients and queue sender, built from the same settings as the functions. */
+  runtime(): Promise<Runtime>;
+  /** Authenticated Altinn requests (Maskinporten token, exchanged for an Altinn token). */
+  altinnHttp(): Promise<AltinnHttp>;
+  /** The same, for JSON calls, with Altinn's problem details in its errors. */
+  altinn(): Promise<AltinnClient>;
+}
+
+export function createContext(deps: { io: Io; json: boolean; clock: Clock; log: Logger; cwd: string; env: Env }): Context {
+  let runtime: Promise<Runtime> | undefined;
+  let altinn: Promise<{ http: AltinnHttp; client: AltinnClient }> | undefined;
+  const connect = () =>
+    (altinn ??= ctx.runtime().then(({ config }) => {
+      const failures = failureRecordingFetch();
+      const tokens = createTokenProvider({
+        maskinporten: config.maskinporten,
+        platformUrl: config.altinn.platformUrl,
+        clock: deps.clock,
+        fetch: failures.fetch,
+        log: deps.log,
+      });
+      const http = createAltinnHttp({ tokens, fetch: failures.fetch, log: deps.log, clock: deps.clock });
+      return { http, client: createAltinnClient(http, failures) };
+    }));
+  const ctx: Context = {
+    io: deps.io,
+    json: deps.json,
+    clock: deps.clock,
+    log: deps.log,
+    runtime: () => (runtime ??= loadEnv(deps.cwd, deps.env).then((env) => getRuntime(env))),
+    altinnHttp: async () => (await connect()).http,
+    altinn: async () => (await connect()).client,
+  };
+  return ctx;
+}
