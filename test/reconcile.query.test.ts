@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ReceiverError } from '../lib/errors.js';
+import { sinceTimestamp } from '../lib/reconcile/since.js';
+import { continuationOf, instancePageSchema, instanceQueryUrl, toInstanceRef } from '../lib/reconcile/storageQuery.js';
+
+const fixtures = join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'altinn');
+const seedInstance = JSON.parse(readFileSync(join(fixtures, 'seed', 'instance.json'), 'utf8')) as Record<string, unknown>;
+const page = (over: Record<string, unknown>) => instancePageSchema.parse({ count: 0, instances: [], ...over });
+
+describe('RECONCILE_SINCE → lastChanged lower bound', () => {
+  const now = Date.parse('2026-03-31T12:00:00.000Z');
+  it.each([
+    ['P30D', '2026-03-01T12:00:00.000Z'],
+    ['PT36H', '2026-03-30T00:00:00.000Z'],
+    ['P1W', '2026-03-24T12:00:00.000Z'],
+    ['P1Y2M3DT4H5M6S', '2025-01-28T07:54:54.000Z'],
+  ])('%s before 2026-03-31T12:00Z is %s', (duration, expected) => {
+    expect(sinceTimestamp(duration, now)).toBe(expected);
+  });
+  it('refuses what is not a duration', () => {
+    expect(() => sinceTimestamp('30 days', now)).toThrow(RangeError);
+  });
+});
+
+describe('instance query URL', () => {
+  it('carries the filters of the Storage spec, built from settings only', () => {
+    const url = new URL(
+      instanceQueryUrl('https://platform.tt02.altinn.no', { org: 'ttd', app: 'my-app', pageSize: 50, changedAfter: '2026-01-01T00:00:00.000Z' }, 'tok/+=en'),
+    );
+    expect(url.origin + url.pathname).toBe('https://platform.tt02.altinn.no/storage/api/v1/instances');
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      org: 'ttd',
+      appId: 'ttd/my-app',
+      'process.isComplete': 'true',
+      excludeConfirmedBy: 'ttd',
+      size: '50',
+      lastChanged: 'gt:2026-01-01T00:00:00.000Z',
+      continuationToken: 'tok/+=en',
+    });
+  });
+  it('asks org-wide without appId, and without lastChanged or token when not given', () => {
+    const url = new URL(instanceQueryUrl('http://127.0.0.1:1234', { org: 'ttd', pageSize: 100 }));
+    expect([...url.searchParams.keys()].sort()).toEqual(['excludeConfirmedBy', 'org', 'process.isComplete', 'size']);
+  });
+  it('uses only query parameters the Storage OpenAPI spec declares', () => {
+    const spec = JSON.parse(readFileSync(join(fixtures, 'altinn-studio-docs', 'static', 'swagger', 'altinn-platform-storage-v1.json'), 'utf8')) as {
+      paths: Record<string, { get?: { parameters: { name: string; in: string }[] } }>;
+    };
+    const declared = new Set(spec.paths['/instances']?.get?.parameters.filter((p) => p.in === 'query').map((p) => p.name));
+    const url = new URL(instanceQueryUrl('http://127.0.0.1:1', { org: 'ttd', app: 'a', pageSize: 1, changedAfter: 'x' }, 't'));
+    for (const name of url.searchParams.keys()) expect(declared).toContain(name);
+  });
+});
+
+describe('instances of a page', () => {
+  it('turns a real Storage instance document into a queue reference', () => {
+    expect(toInstanceRef(seedInstance, 'ttd')).toEqual({
+      ok: true,
+      ref: { org: 'ttd', app: 'become-application-owner', partyId: '1337', instanceGuid: 'bd9edd59-b18c-4726-aa9e-6b150eade814' },
+    });
+  });
+  it('accepts a numeric partyId and a bare GUID id, lower-casing the GUID', () => {
+    const r = toInstanceRef({ id: 'BD9EDD59-B18C-4726-AA9E-6B150EADE814', appId: 'ttd/a', instanceOwner: { partyId: 42 } }, 'ttd');
+    expect(r).toEqual({ ok: true, ref: { org: 'ttd', app: 'a', partyId: '42', instanceGuid: 'bd9edd59-b18c-4726-aa9e-6b150eade814' } });
+  });
+  it.each([
+    ['another org', { ...seedInstance, appId: 'skd/app' }, /not an app of ttd/],
+    ['id and owner disagree', { ...seedInstance, instanceOwner: { partyId: '99' } }, /does not match/],
+    ['no id', { appId: 'ttd/a', instanceOwner: { partyId: '1' } }, /lacks id/],
+    ['id not a GUID', { ...seedInstance, id: '1337/../../x' }, /instanceGuid/],
+  ])('refuses %s', (_what, doc, reason) => {
+    const r = toInstanceRef(doc, 'ttd');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toMatch(reason);
+  });
+});
+
+describe('continuation', () => {
+  it('prefers the continuationToken field', () => {
+    expect(continuationOf(page({ continuationToken: 'abc', next: 'https://x/?continuationToken=zzz' }))).toBe('abc');
+  });
+  it('takes only the token of a next link, whatever host it names', () => {
+    expect(continuationOf(page({ next: 'https://evil.example/steal?continuationToken=a%2Bb%3D' }))).toBe('a+b=');
+  });
+  it('ends when there is neither', () => {
+    expect(continuationOf(page({ next: null }))).toBeUndefined();
+  });
+  it('refuses a next link without a token instead of silently stopping', () => {
+    expect(() => continuationOf(page({ next: 'https://platform/storage/api/v1/instances?size=10' }))).toThrow(ReceiverError);
+  });
+  it('treats instances: null as an empty page, and needs count', () => {
+    expect(instancePageSchema.parse({ count: 0, instances: null }).instances).toEqual([]);
+    expect(instancePageSchema.safeParse({ instances: [] }).success).toBe(false);
+  });
+});
