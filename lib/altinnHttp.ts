@@ -8,7 +8,8 @@ import { parseRetryAfter } from './retry.js';
 export interface AltinnRequestInit {
   method?: string;
   headers?: Record<string, string>;
-  body?: RequestInit['body'];
+  /** Sent again after a 401, so it must be replayable: a string or bytes, not a stream. */
+  body?: string | Uint8Array;
   signal?: AbortSignal;
   /** Carried into errors so an operator sees which instance failed. */
   instanceId?: string;
