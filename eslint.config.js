@@ -20,5 +20,5 @@ export default tseslint.config(
     files: ['dev/**', 'cli/**', 'test/**'],
     rules: { 'no-console': 'off' },
   },
-  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['eslint.config.js', 'test/fixtures/**/*.mjs'], ...tseslint.configs.disableTypeChecked },
 );
