@@ -67,7 +67,7 @@ export interface ReconcileOptions {
 }
 
 export const DEFAULT_PAGE_SIZE = 100;
-export const DEFAULT_MARK_TTL_MINUTES = 60;
+export const DEFAULT_MARK_TTL_MINUTES = 360;
 
 /** Runs in this process, by container: a timer tick that overlaps a running reconcile is skipped at once. */
 const running = new Set<string>();
