@@ -150,6 +150,9 @@ const rawSchema = z.object({
   RECONCILE_SINCE: optional(z.string().regex(ISO_DURATION, 'must be an ISO 8601 duration, e.g. P30D')),
 });
 
+/** Every setting name the schema reads (the storage connection aside: see storageConnection.ts). */
+export const SETTING_NAMES = Object.keys(rawSchema.shape) as (keyof typeof rawSchema.shape)[];
+
 type Problem = { setting: string; message: string };
 
 function buildConfig(

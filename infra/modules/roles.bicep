@@ -1,0 +1,86 @@
+// Least-privilege role assignments, each scoped to the one resource it is about.
+
+@description('Name of the function app\'s user-assigned identity.')
+param identityName string
+
+@description('Principal id of whoever deploys, so they can put the Maskinporten key into Key Vault. Empty: none.')
+param deployerPrincipalId string
+
+@allowed(['User', 'Group', 'ServicePrincipal'])
+param deployerPrincipalType string
+
+param storageAccountName string
+param keyVaultName string
+param insightsName string
+
+// Built-in role definition ids (the same in every tenant).
+var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
+var keyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
+var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: identityName
+}
+
+// Names are built from resource ids known before deployment, so what-if can predict them.
+var appPrincipalId = identity.properties.principalId
+
+resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
+  name: storageAccountName
+}
+
+resource vault 'Microsoft.KeyVault/vaults@2026-05-15' existing = {
+  name: keyVaultName
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: insightsName
+}
+
+// Blob Data Owner: the host manages its own containers and blob leases (timer singleton, deployment
+// package); Queue Data Contributor: the queue trigger and our senders.
+resource storageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for role in [storageBlobDataOwner, storageQueueDataContributor]: {
+    name: guid(storage.id, identity.id, role)
+    scope: storage
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
+      principalId: appPrincipalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
+
+// Read-only secrets access, for the MASKINPORTEN_KEY Key Vault reference.
+resource vaultReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, identity.id, keyVaultSecretsUser)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUser)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource vaultWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(vault.id, deployerPrincipalId, keyVaultSecretsOfficer)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsOfficer)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
+// Entra-authenticated telemetry (APPLICATIONINSIGHTS_AUTHENTICATION_STRING).
+resource telemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(insights.id, identity.id, monitoringMetricsPublisher)
+  scope: insights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisher)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}

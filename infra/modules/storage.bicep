@@ -1,0 +1,67 @@
+// The one storage account: the Functions host (AzureWebJobsStorage), the deployment package, our queues
+// and the download container. Shared keys are disabled: everything signs in with Entra ID.
+
+param name string
+param location string
+param tags { *: string }
+
+@allowed(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_GZRS'])
+param skuName string
+
+@description('Container Flex Consumption deploys the app package to.')
+param deploymentContainerName string
+
+@description('Container the downloaded instances are written to (BLOB_CONTAINER).')
+param downloadContainerName string
+
+@description('Queues the app reads and writes (lib/queues.ts).')
+param queueNames string[]
+
+@description('Days a deleted blob or container can be restored.')
+param deleteRetentionDays int
+
+resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: { name: skuName }
+  properties: {
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    accessTier: 'Hot'
+  }
+
+  resource blobService 'blobServices' = {
+    name: 'default'
+    properties: {
+      deleteRetentionPolicy: { enabled: true, days: deleteRetentionDays }
+      containerDeleteRetentionPolicy: { enabled: true, days: deleteRetentionDays }
+    }
+
+    resource containers 'containers' = [
+      for container in [deploymentContainerName, downloadContainerName]: {
+        name: container
+        properties: { publicAccess: 'None' }
+      }
+    ]
+  }
+
+  resource queueService 'queueServices' = {
+    name: 'default'
+
+    resource queues 'queues' = [
+      for queue in queueNames: {
+        name: queue
+      }
+    ]
+  }
+}
+
+output name string = account.name
+output blobEndpoint string = account.properties.primaryEndpoints.blob
+output queueEndpoint string = account.properties.primaryEndpoints.queue

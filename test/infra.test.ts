@@ -1,0 +1,186 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ConfigError, loadConfig, SECRET_SETTINGS, SETTING_NAMES } from '../lib/config.js';
+import { QUEUES } from '../lib/queues.js';
+import { parseStorageConnection } from '../lib/storageConnection.js';
+import { validEnv } from './support/settings.js';
+
+/**
+ * infra/main.bicep compiled by the real Bicep compiler (infra/tools/bicep restores it from NuGet with
+ * dotnet), then checked against lib/config.ts: the deployed app must get every setting it requires.
+ */
+
+const root = join(import.meta.dirname, '..');
+const hasDotnet = spawnSync('dotnet', ['--version'], { stdio: 'ignore' }).status === 0;
+if (!hasDotnet) {
+  console.log('infra.test.ts: dotnet is not installed, so the Bicep compiler cannot be restored: the infra/ compile checks do NOT run on this machine.');
+}
+
+const resourceSchema = z.looseObject({
+  type: z.string(),
+  name: z.string(),
+  existing: z.boolean().optional(),
+  properties: z.record(z.string(), z.unknown()).optional(),
+});
+type Resource = z.infer<typeof resourceSchema>;
+const templateSchema = z.looseObject({
+  parameters: z.record(z.string(), z.looseObject({ defaultValue: z.unknown().optional() })),
+  variables: z.record(z.string(), z.unknown()),
+});
+
+/** Every resource of `type` the template deploys, in it or any nested (module) template; `existing` references aside. */
+function resourcesOf(node: unknown, type: string, found: Resource[] = []): Resource[] {
+  if (Array.isArray(node)) for (const item of node) resourcesOf(item, type, found);
+  else if (node && typeof node === 'object') {
+    const r = resourceSchema.safeParse(node);
+    if (r.success && r.data.type === type && !r.data.existing) found.push(r.data);
+    for (const value of Object.values(node)) resourcesOf(value, type, found);
+  }
+  return found;
+}
+
+function only(node: unknown, type: string): Resource {
+  const found = resourcesOf(node, type);
+  expect(found.map((r) => r.type)).toEqual([type]);
+  return found[0]!;
+}
+
+const isExpression = (v: unknown) => typeof v === 'string' && v.startsWith('[') && !v.startsWith('[[');
+
+/** The settings a valid environment cannot do without: each one's absence alone stops lib/config. */
+function requiredSettings(): string[] {
+  const env = validEnv();
+  loadConfig(env);
+  return Object.keys(env).filter((name) => {
+    try {
+      loadConfig({ ...env, [name]: undefined });
+      return false;
+    } catch (e) {
+      return e instanceof ConfigError && e.problems.some((p) => p.setting === name);
+    }
+  });
+}
+
+describe.runIf(hasDotnet)('infra/main.bicep compiled to ARM', () => {
+  let template: unknown;
+  let main: z.infer<typeof templateSchema>;
+  let settings: Record<string, unknown>;
+
+  beforeAll(async () => {
+    const { stdout, stderr } = await promisify(execFile)(join(root, 'infra', 'tools', 'bicep'), ['build', 'infra/main.bicep', '--stdout'], {
+      cwd: root,
+      maxBuffer: 32 * 1024 * 1024,
+    });
+    expect(stderr).not.toMatch(/: (Warning|Error) /);
+    template = JSON.parse(stdout);
+    main = templateSchema.parse(template);
+    settings = z
+      .record(z.string(), z.unknown())
+      .parse(resourcesOf(template, 'Microsoft.Web/sites/config').find((r) => isExpression(r.name) && r.name.includes("'appsettings'"))?.properties);
+  }, 240_000);
+
+  it('sets every setting lib/config requires', () => {
+    const required = requiredSettings();
+    expect(required).toEqual(expect.arrayContaining(['ALTINN_ORG', 'MASKINPORTEN_CLIENT_ID', 'MASKINPORTEN_KEY', 'AzureWebJobsStorage']));
+    for (const name of required.filter((n) => n !== 'AzureWebJobsStorage')) expect(Object.keys(settings), name).toContain(name);
+  });
+
+  it("gives the host identity-based storage that lib/storageConnection reads the same way", () => {
+    expect(settings).not.toHaveProperty('AzureWebJobsStorage');
+    // Deployment-time values stand in for the ARM expressions; literals are taken as deployed.
+    const standIns: Record<string, string> = {
+      accountName: 'acct',
+      blobServiceUri: 'https://acct.blob.core.windows.net/',
+      queueServiceUri: 'https://acct.queue.core.windows.net/',
+      clientId: '11111111-2222-3333-4444-555555555555',
+    };
+    const env = Object.fromEntries(
+      Object.entries(settings)
+        .filter(([k]) => k.startsWith('AzureWebJobsStorage__'))
+        .map(([k, v]) => {
+          const part = k.slice('AzureWebJobsStorage__'.length);
+          return [k, isExpression(v) ? standIns[part] : String(v)];
+        }),
+    );
+    expect(parseStorageConnection(env)).toEqual({
+      kind: 'identity',
+      accountName: 'acct',
+      blobServiceUri: 'https://acct.blob.core.windows.net',
+      queueServiceUri: 'https://acct.queue.core.windows.net',
+      credential: 'managedidentity',
+      clientId: standIns.clientId,
+    });
+  });
+
+  it('sets nothing lib/config does not know, besides the platform settings', () => {
+    const platform = /^(AzureWebJobsStorage__\w+|APPLICATIONINSIGHTS_(CONNECTION|AUTHENTICATION)_STRING)$/;
+    const known = new Set<string>(SETTING_NAMES);
+    expect(Object.keys(settings).filter((name) => !known.has(name) && !platform.test(name))).toEqual([]);
+    expect(String(settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING)).toMatch(/Authorization=AAD;ClientId=/);
+  });
+
+  it('takes every secret setting from Key Vault, never as a value', () => {
+    for (const name of SECRET_SETTINGS.filter((n) => n in settings)) {
+      expect(isExpression(settings[name]), name).toBe(true);
+      expect(String(settings[name]), name).toContain('@Microsoft.KeyVault(SecretUri=');
+    }
+    expect(settings).toHaveProperty('MASKINPORTEN_KEY');
+  });
+
+  it('creates the queues of lib/queues and a download container lib/config accepts', () => {
+    expect(main.variables.queueNames).toEqual(Object.values(QUEUES));
+    const storage = resourcesOf(template, 'Microsoft.Resources/deployments').find(
+      (d) => resourcesOf(d.properties?.template, 'Microsoft.Storage/storageAccounts/queueServices/queues').length > 0,
+    );
+    expect(storage?.properties).toMatchObject({ parameters: { queueNames: { value: "[variables('queueNames')]" } } });
+    const container = z.string().parse(main.variables.downloadContainerName);
+    expect(loadConfig(validEnv({ BLOB_CONTAINER: container })).blobContainer).toBe(container);
+    expect(settings.BLOB_CONTAINER).toBe("[parameters('downloadContainerName')]");
+  });
+
+  it('is secure by default', () => {
+    expect(only(template, 'Microsoft.Web/serverfarms')).toMatchObject({ sku: { name: 'FC1', tier: 'FlexConsumption' }, properties: { reserved: true } });
+    expect(only(template, 'Microsoft.Web/sites')).toMatchObject({
+      kind: 'functionapp,linux',
+      identity: { type: 'UserAssigned' },
+      properties: {
+        httpsOnly: true,
+        siteConfig: { minTlsVersion: '1.2', scmMinTlsVersion: '1.2', ftpsState: 'Disabled' },
+        functionAppConfig: {
+          runtime: { name: 'node', version: '22' },
+          deployment: { storage: { type: 'blobContainer', authentication: { type: 'UserAssignedIdentity' } } },
+        },
+      },
+    });
+    const publishing = resourcesOf(template, 'Microsoft.Web/sites/basicPublishingCredentialsPolicies');
+    expect(publishing.map((p) => p.properties)).toEqual([{ allow: false }, { allow: false }]);
+    expect(only(template, 'Microsoft.Storage/storageAccounts').properties).toMatchObject({
+      allowSharedKeyAccess: false,
+      allowBlobPublicAccess: false,
+      minimumTlsVersion: 'TLS1_2',
+      supportsHttpsTrafficOnly: true,
+    });
+    expect(only(template, 'Microsoft.KeyVault/vaults').properties).toMatchObject({
+      enableRbacAuthorization: true,
+      enableSoftDelete: true,
+      enablePurgeProtection: true,
+    });
+    const insights = only(template, 'Microsoft.Insights/components');
+    expect(insights.properties).toMatchObject({ DisableLocalAuth: true, IngestionMode: 'LogAnalytics' });
+    expect(String(insights.properties?.WorkspaceResourceId)).toMatch(/Microsoft\.OperationalInsights\/workspaces/);
+  });
+
+  it('maps every parameter of main.parameters.json, and every required one', () => {
+    const file = z
+      .object({ parameters: z.record(z.string(), z.object({ value: z.unknown() })) })
+      .parse(JSON.parse(readFileSync(join(root, 'infra', 'main.parameters.json'), 'utf8')));
+    const declared = Object.keys(main.parameters);
+    expect(Object.keys(file.parameters).filter((p) => !declared.includes(p))).toEqual([]);
+    const required = declared.filter((p) => !('defaultValue' in main.parameters[p]!));
+    expect(required.filter((p) => !(p in file.parameters))).toEqual([]);
+  });
+});
