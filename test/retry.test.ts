@@ -29,7 +29,7 @@ function failing(...errors: unknown[]) {
     calls++;
     expect(attempt).toBe(calls);
     const e = errors.shift();
-    return e === undefined ? Promise.resolve('ok') : Promise.reject(e as Error);
+    return e === undefined ? Promise.resolve('ok') : Promise.reject(e);
   };
   return Object.assign(fn, { calls: () => calls });
 }
