@@ -59,7 +59,7 @@ export async function receiveEvent(request: IncomingRequest, deps: ReceiverDeps)
 async function decide(request: IncomingRequest, deps: ReceiverDeps): Promise<Outcome> {
   const rejected = (response: WebhookResponse, fields?: Record<string, unknown>): Outcome => ({ response, decision: 'rejected', fields });
 
-  if (request.method.toUpperCase() !== 'POST') {
+  if (request.method !== 'POST') {
     return rejected(problem(405, 'method-not-allowed', 'Altinn Events delivers with POST', { allow: 'POST' }));
   }
   if (!acceptsContentType(request.headers.get('content-type'))) {
