@@ -16,7 +16,9 @@ export interface ReconcileDeps {
   /** Authenticated Altinn requests (createAltinnHttp). */
   http: Pick<AltinnHttp, 'request'>;
   blob: BlobServiceClient;
-  queues: QueueSender;
+  queues: Pick<QueueSender, 'send'>;
+  /** Default `altinn-events`; tests give each case its own queue. */
+  queueName?: string;
   clock: Clock;
   log: Logger;
   retryPolicy?: RetryPolicy;
@@ -142,7 +144,7 @@ async function reconcile(
           inThisRun.add(ref.instanceGuid);
           if (!dryRun) {
             const message = eventsMessageSchema.parse({ ...ref, reason: 'reconcile', enqueuedAt: new Date(clock.now()).toISOString() });
-            await deps.queues.send(QUEUES.events, message);
+            await deps.queues.send(deps.queueName ?? QUEUES.events, message);
             // Marked after the send: a crash in between costs at most one duplicate, never a lost instance.
             await marks.mark(ref.instanceGuid);
             log.debug('reconcile: enqueued', { app: ref.app, instanceId: instanceId(ref) });
