@@ -23,7 +23,7 @@ const transient = (extra: Partial<{ retryAfterSeconds: number }> = {}) =>
 const policy: RetryPolicy = { maxAttempts: 5, budgetMs: 60_000, baseDelayMs: 100, maxDelayMs: 1_000 };
 
 /** Fails with the given errors in turn, then returns 'ok'. */
-function failing(...errors: unknown[]) {
+function failing(...errors: Error[]) {
   let calls = 0;
   const fn = (attempt: number) => {
     calls++;
