@@ -1,0 +1,17 @@
+import { register } from '../lib/functionDefinition.js';
+import { QUEUES } from '../lib/queues.js';
+import { getProcessor } from '../lib/processor/fromRuntime.js';
+
+export const definition = register({
+  kind: 'storageQueue',
+  name: 'instanceProcessor',
+  options: {
+    queueName: QUEUES.events,
+    connection: 'AzureWebJobsStorage',
+    handler: async (message, context) => {
+      const dequeueCount = Number(context.triggerMetadata?.dequeueCount);
+      const processor = await getProcessor();
+      await processor.handle(message, { dequeueCount: Number.isFinite(dequeueCount) ? dequeueCount : undefined });
+    },
+  },
+});
