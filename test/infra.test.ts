@@ -1,9 +1,11 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { FunctionDefinition } from '../lib/functionDefinition.js';
 import { ConfigError, loadConfig, SECRET_SETTINGS, SETTING_NAMES } from '../lib/config.js';
 import { QUEUES } from '../lib/queues.js';
 import { parseStorageConnection } from '../lib/storageConnection.js';
@@ -30,6 +32,7 @@ type Resource = z.infer<typeof resourceSchema>;
 const templateSchema = z.looseObject({
   parameters: z.record(z.string(), z.looseObject({ defaultValue: z.unknown().optional() })),
   variables: z.record(z.string(), z.unknown()),
+  outputs: z.record(z.string(), z.object({ value: z.string() })),
 });
 
 /** Every resource of `type` the template deploys, in it or any nested (module) template; `existing` references aside. */
@@ -172,6 +175,21 @@ describe.runIf(hasDotnet)('infra/main.bicep compiled to ARM', () => {
     const insights = only(template, 'Microsoft.Insights/components');
     expect(insights.properties).toMatchObject({ DisableLocalAuth: true, IngestionMode: 'LogAnalytics' });
     expect(String(insights.properties?.WorkspaceResourceId)).toMatch(/Microsoft\.OperationalInsights\/workspaces/);
+  });
+
+  it('outputs the webhook and health URLs and the key command of the functions that serve them', async () => {
+    const defs: FunctionDefinition[] = [];
+    for (const file of readdirSync(join(root, 'functions')).filter((f) => f.endsWith('.ts'))) {
+      defs.push(((await import(pathToFileURL(join(root, 'functions', file)).href)) as { definition: FunctionDefinition }).definition);
+    }
+    const http = (route: string) => defs.find((d) => d.kind === 'http' && d.options.route === route);
+    const webhook = http('events');
+    expect(webhook?.kind === 'http' && webhook.options.authLevel).toBe('function');
+    expect(main.outputs.WEBHOOK_URL?.value).toMatch(/\/api\/events'/);
+    expect(main.outputs.FUNCTION_KEY_COMMAND?.value).toContain(`--function-name ${webhook?.name} --query default`);
+    const health = http('health');
+    expect(health?.kind === 'http' && health.options.authLevel).toBe('anonymous');
+    expect(main.outputs.HEALTH_URL?.value).toMatch(/\/api\/health'/);
   });
 
   it('maps every parameter of main.parameters.json, and every required one', () => {
