@@ -104,7 +104,9 @@ async function main(): Promise<void> {
     const closed = new Promise((r) => server.close(r));
     server.closeIdleConnections();
     const finished = await invoker.drain(options.shutdownTimeoutMs);
-    if (!finished) {
+    if (finished) {
+      await Promise.all(listeners.map((l) => l.settled()));
+    } else {
       const released = (await Promise.all(listeners.map((l) => l.release()))).reduce((a, b) => a + b, 0);
       log.warn('shutdown timeout: abandoning unfinished invocations; their messages are visible again', {
         inFlight: invoker.inFlight,

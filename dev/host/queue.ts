@@ -15,6 +15,8 @@ export interface QueueListener {
   readonly stopped: Promise<void>;
   /** Stops fetching new messages; invocations in flight go on. */
   stop(): void;
+  /** Resolves when every message taken so far is settled (deleted, made visible again, or poisoned). */
+  settled(): Promise<void>;
   /** Makes the messages still in flight visible again at once (shutdown with unfinished work). */
   release(): Promise<number>;
 }
@@ -152,6 +154,9 @@ export function startQueueListener(args: {
   return {
     stopped: stopped.then(() => polling),
     stop: () => stopping.abort(),
+    settled: async () => {
+      while (active.size > 0) await Promise.all([...active.values()].map((a) => a.done));
+    },
     async release() {
       const unfinished = [...active.entries()];
       await Promise.all(
