@@ -225,7 +225,7 @@ describe('queue unavailable', () => {
     const first = await startAzuriteService('queue');
     started.push(first);
     const cs = connectionString(inject('azurite').blobPort, first.port);
-    const { deps, queue: _unused, log } = webhookDeps(ENV, createQueueSender(QueueServiceClient.fromConnectionString(cs)));
+    const { deps, log } = webhookDeps(ENV, createQueueSender(QueueServiceClient.fromConnectionString(cs)));
     const queue = QueueServiceClient.fromConnectionString(cs).getQueueClient(deps.queueName ?? '');
 
     // Queue created and remembered by the sender while the service is up.
