@@ -93,10 +93,8 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals) => {
-    if (stopping) {
-      log.warn('second signal: exiting without waiting', { signal });
-      process.exit(1);
-    }
+    // Ctrl+C often arrives twice (from the terminal and forwarded by npm): shutdown is bounded anyway.
+    if (stopping) return;
     stopping = true;
     log.info('host stopping', { signal, inFlight: invoker.inFlight });
     for (const l of listeners) l.stop();
