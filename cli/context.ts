@@ -1,9 +1,8 @@
 import type { Clock } from '../lib/clock.js';
 import type { Env } from '../lib/config.js';
 import type { Logger } from '../lib/log.js';
-import { getRuntime, type Runtime } from '../lib/runtime.js';
-import { createAltinnHttp, type AltinnHttp } from '../lib/altinnHttp.js';
-import { createTokenProvider } from '../lib/auth/index.js';
+import type { Runtime } from '../lib/runtime.js';
+import type { AltinnHttp } from '../lib/altinnHttp.js';
 import { createAltinnClient, failureRecordingFetch, type AltinnClient } from './altinn.js';
 import { loadEnv } from './settings.js';
 
@@ -31,14 +30,26 @@ export interface Context {
   altinn(): Promise<AltinnClient>;
 }
 
-export function createContext(deps: { io: Io; json: boolean; clock: Clock; log: Logger; cwd: string; env: Env }): Context {
+export interface ContextDeps {
+  io: Io;
+  json: boolean;
+  clock: Clock;
+  log: Logger;
+  cwd: string;
+  env: Env;
+  /** Scopes asked for besides MASKINPORTEN_SCOPES (e.g. altinn:events.subscribe for subscriptions). */
+  scopes?: readonly string[] | undefined;
+}
+
+export function createContext(deps: ContextDeps): Context {
   let runtime: Promise<Runtime> | undefined;
   let altinn: Promise<{ http: AltinnHttp; client: AltinnClient }> | undefined;
   const connect = () =>
-    (altinn ??= ctx.runtime().then(({ config }) => {
+    (altinn ??= ctx.runtime().then(async ({ config }) => {
+      const [{ createTokenProvider }, { createAltinnHttp }] = await Promise.all([import('../lib/auth/index.js'), import('../lib/altinnHttp.js')]);
       const failures = failureRecordingFetch();
       const tokens = createTokenProvider({
-        maskinporten: config.maskinporten,
+        maskinporten: { ...config.maskinporten, scopes: [...new Set([...config.maskinporten.scopes, ...(deps.scopes ?? [])])] },
         platformUrl: config.altinn.platformUrl,
         clock: deps.clock,
         fetch: failures.fetch,
@@ -52,7 +63,8 @@ export function createContext(deps: { io: Io; json: boolean; clock: Clock; log: 
     json: deps.json,
     clock: deps.clock,
     log: deps.log,
-    runtime: () => (runtime ??= loadEnv(deps.cwd, deps.env).then((env) => getRuntime(env))),
+    // Loaded on first use: the storage SDKs take most of the start-up time, and --help or a usage error needs none of it.
+    runtime: () => (runtime ??= Promise.all([loadEnv(deps.cwd, deps.env), import('../lib/runtime.js')]).then(([env, rt]) => rt.getRuntime(env))),
     altinnHttp: async () => (await connect()).http,
     altinn: async () => (await connect()).client,
   };

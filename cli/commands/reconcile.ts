@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { instanceRefSchema } from '../../lib/messages.js';
-import { runReconcile, type ReconcileCounts } from '../../lib/reconcile/run.js';
+import type { ReconcileCounts } from '../../lib/reconcile/run.js';
 import { BIN, defineCommand } from '../command.js';
 import { CliError, EXIT, toCliError, userError } from '../errors.js';
 import { bar, liveLine } from '../progress.js';
@@ -30,6 +30,7 @@ export const reconcileNow = defineCommand({
     const targets = apps ?? config.apps;
     const line = liveLine((t) => ctx.io.err(t), ctx.io.stderrIsTTY && !ctx.json);
     const done = new Set<string>();
+    const { runReconcile } = await import('../../lib/reconcile/run.js');
     const result = await runReconcile(
       { config, http: await ctx.altinnHttp(), blob: storage.blob, queues, clock: ctx.clock, log: ctx.log },
       {

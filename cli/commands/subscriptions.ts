@@ -22,6 +22,9 @@ const subscriptionListSchema = z.looseObject({ subscriptions: z.array(subscripti
 
 const subscriptionsUrl = (config: Config) => `${config.altinn.platformUrl}/events/api/v1/subscriptions`;
 
+/** Altinn Events requires this scope for managing subscriptions; the functions themselves never need it. */
+const SUBSCRIBE_SCOPE = ['altinn:events.subscribe'];
+
 const EVENT_TYPE = /^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$/i;
 const POLL_MS = 1_000;
 
@@ -84,6 +87,7 @@ export const subscriptionsCreate = defineCommand({
     `${BIN} subscriptions create --app my-app --endpoint 'https://my-receiver.azurewebsites.net/api/events?code=<function key>'`,
     `${BIN} subscriptions create --app my-app --endpoint '…' --type app.instance.process.completed --wait 60 --json`,
   ],
+  scopes: SUBSCRIBE_SCOPE,
   async run(args, ctx) {
     const { config } = await ctx.runtime();
     if (config.apps.length > 0 && !config.apps.includes(args.app)) {
@@ -116,6 +120,7 @@ export const subscriptionsList = defineCommand({
   options: {},
   schema: z.object({}),
   examples: [`${BIN} subscriptions list`, `${BIN} subscriptions list --json`],
+  scopes: SUBSCRIBE_SCOPE,
   async run(_args, ctx) {
     const { config } = await ctx.runtime();
     const list = await (await ctx.altinn()).json('GET', subscriptionsUrl(config), subscriptionListSchema);
@@ -142,6 +147,7 @@ export const subscriptionsDelete = defineCommand({
     args: z.tuple([z.string().regex(/^\d{1,10}$/, 'the subscription id must be a number')], { error: 'the subscription <id> is required' }),
   }),
   examples: [`${BIN} subscriptions delete 4711`],
+  scopes: SUBSCRIBE_SCOPE,
   async run(args, ctx) {
     const { config } = await ctx.runtime();
     const [id] = args.args;

@@ -1,0 +1,104 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../cli/run.js';
+import { jsonOf, runCli } from './support/cli.js';
+import { validEnv } from './support/settings.js';
+import { azuriteConnectionString } from './support/storage.js';
+
+describe('CLI arguments', () => {
+  it.each([
+    [[], 'usage: altinn-receiver <command>'],
+    [['frobnicate'], 'usage: altinn-receiver <command>'],
+    [['poison'], 'usage: altinn-receiver poison <list|replay|purge>'],
+    [['subscriptions', 'renew'], 'usage: altinn-receiver subscriptions <create|list|delete>'],
+    [['poison', 'replay'], 'usage: altinn-receiver poison replay (--all | --id <messageId>)'],
+    [['poison', 'replay', '--all', '--id', 'abc'], 'usage: altinn-receiver poison replay'],
+    [['poison', 'list', '--bogus'], 'usage: altinn-receiver poison list'],
+    [['poison', 'purge'], 'usage: altinn-receiver poison purge --older-than <duration>'],
+    [['poison', 'purge', '--older-than', 'soon'], 'usage: altinn-receiver poison purge'],
+    [['subscriptions', 'create', '--app', 'my-app'], 'usage: altinn-receiver subscriptions create --app <app> --endpoint <url>'],
+    [['subscriptions', 'create', '--endpoint', 'https://x.example/api/events?code=k', '--app'], 'usage: altinn-receiver subscriptions create'],
+    [['subscriptions', 'create', '--app', 'Not_An_App', '--endpoint', 'https://x.example'], 'usage: altinn-receiver subscriptions create'],
+    [['subscriptions', 'create', '--app', 'a1', '--endpoint', 'https://x.example', '--wait', 'long'], 'usage: altinn-receiver subscriptions create'],
+    [['subscriptions', 'delete'], 'usage: altinn-receiver subscriptions delete <id>'],
+    [['subscriptions', 'delete', 'abc'], 'usage: altinn-receiver subscriptions delete <id>'],
+    [['subscriptions', 'delete', '1', '2'], 'usage: altinn-receiver subscriptions delete <id>'],
+    [['reconcile', '--app', 'Bad_App'], 'usage: altinn-receiver reconcile'],
+  ])('%j → exit 2 and a usage line, before reading any setting', async (args, usage) => {
+    const run = await runCli(args, { env: {} });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/^error: /);
+    expect(run.stderr).toContain(usage);
+    expect(run.stdout).toBe('');
+  });
+
+  it('names the missing argument', async () => {
+    const run = await runCli(['subscriptions', 'create', '--app', 'my-app'], { env: {} });
+    expect(run.stderr).toContain('--endpoint: is required');
+    const purge = await runCli(['poison', 'purge'], { env: {} });
+    expect(purge.stderr).toContain('--older-than: is required');
+  });
+
+  it('with --json, a usage error is a JSON object on stderr', async () => {
+    const run = await runCli(['poison', 'list', '--json', '--bogus'], { env: {} });
+    expect(run.code).toBe(2);
+    const [first] = run.stderr.split('\n');
+    expect(JSON.parse(first!)).toEqual({ error: expect.objectContaining({ exitCode: 2, message: expect.stringContaining('--bogus') }) });
+  });
+
+  it('--help of every command: exit 0, usage, options and examples', async () => {
+    const top = await runCli(['--help'], { env: {} });
+    expect(top.code).toBe(0);
+    for (const c of COMMANDS) expect(top.stdout).toContain(c.path.join(' '));
+    expect(top.stdout).toContain('exit codes: 0 ok, 1 user error');
+    for (const c of COMMANDS) {
+      const run = await runCli([...c.path, '--help'], { env: {} });
+      expect(run.code, c.path.join(' ')).toBe(0);
+      expect(run.stdout).toContain(`usage: altinn-receiver ${c.path.join(' ')}`);
+      expect(run.stdout).toMatch(/examples:\n {2}altinn-receiver /);
+      expect(run.stdout).toContain('--json');
+    }
+  });
+});
+
+describe('CLI settings', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cli-settings-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('bad settings: exit 1, every bad setting named, no secret printed', async () => {
+    const env = validEnv({ ALTINN_ORG: 'NOT VALID', MASKINPORTEN_CLIENT_ID: undefined, AzureWebJobsStorage: azuriteConnectionString() });
+    const run = await runCli(['poison', 'list'], { env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('ALTINN_ORG');
+    expect(run.stderr).toContain('MASKINPORTEN_CLIENT_ID');
+    expect(run.stderr).not.toContain('PRIVATE KEY');
+    expect(run.stderr).not.toContain('AccountKey=');
+  });
+
+  it('reads local.settings.json Values from the working directory; the environment wins', async () => {
+    const file = { IsEncrypted: false, Values: { ...validEnv({ AzureWebJobsStorage: azuriteConnectionString() }), ALTINN_ORG: 'NOT VALID' } };
+    await writeFile(join(dir, 'local.settings.json'), JSON.stringify(file));
+    const broken = await runCli(['poison', 'list', '--json'], { cwd: dir, env: {} });
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain('ALTINN_ORG');
+    const run = await runCli(['poison', 'list', '--json'], { cwd: dir, env: { ALTINN_ORG: 'ttd' } });
+    expect(run.code, run.stderr).toBe(0);
+    expect(jsonOf(run)).toMatchObject({ queue: 'altinn-events-poison' });
+  });
+
+  it('a local.settings.json that is not JSON is a user error naming the file', async () => {
+    const bad = await mkdtemp(join(tmpdir(), 'cli-bad-'));
+    await writeFile(join(bad, 'local.settings.json'), '{ nope');
+    const run = await runCli(['poison', 'list'], { cwd: bad, env: {} });
+    await rm(bad, { recursive: true, force: true });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('local.settings.json is not valid JSON');
+  });
+});
