@@ -8,6 +8,7 @@ import { createQueueSender } from '../lib/queue.js';
 import { connectionString, startAzuriteService } from '../dev/azurite.js';
 import { azuriteConnectionString } from './support/storage.js';
 import { validEnv } from './support/settings.js';
+import { definition } from '../functions/health.js';
 
 async function runtimeFor(cs: string, overrides: Record<string, string | undefined> = {}): Promise<Runtime> {
   const config = loadConfig(validEnv({ AzureWebJobsStorage: cs, ...overrides }));
@@ -41,5 +42,16 @@ describe('health', () => {
     expect(report.status).toBe('unhealthy');
     expect(report.checks.storage).toMatch(/^unreachable/);
     expect(JSON.stringify(report)).not.toContain('AccountKey');
+  });
+});
+
+describe('GET /api/health function', () => {
+  it('answers 503 naming the bad setting, then 200 once the settings are valid', async () => {
+    Object.assign(process.env, validEnv({ AzureWebJobsStorage: azuriteConnectionString() }), { ALTINN_ORG: '' });
+    const bad = await definition.options.handler();
+    expect(bad).toMatchObject({ status: 503, jsonBody: { status: 'unhealthy', checks: { settings: 'invalid: ALTINN_ORG' } } });
+    expect(JSON.stringify(bad)).not.toMatch(/AccountKey|PRIVATE KEY/);
+    process.env.ALTINN_ORG = 'ttd';
+    expect(await definition.options.handler()).toMatchObject({ status: 200, jsonBody: { status: 'ok' } });
   });
 });
