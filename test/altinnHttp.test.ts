@@ -35,9 +35,10 @@ beforeAll(async () => {
   const client = await sim.newClient();
   http = createAltinnHttp({ tokens: providerFor(sim, client, clock, watch), fetch: watch.fetch, log: watch.log, clock });
   const doc = await sim.seedInstance({ app: 'auth-app', elements: [{ dataType: 'attachment', contentType: 'application/pdf', size: 200_000 }] });
-  guid = doc.id.split('/')[1]!;
-  elementId = doc.data[0]!.id;
-  instanceUrl = `${sim.appsUrl}/ttd/auth-app/instances/${doc.instanceOwner.partyId}/${guid}`;
+  const [partyId, instanceGuid] = doc.id.split('/') as [string, string];
+  guid = instanceGuid;
+  elementId = doc.data![0]!.id;
+  instanceUrl = `${sim.appsUrl}/ttd/auth-app/instances/${partyId}/${guid}`;
 });
 afterAll(async () => {
   await sim.stop();
