@@ -122,7 +122,8 @@ describe('poison replay', () => {
     const sent = await drainEvents();
     expect(sent).toHaveLength(1);
     const original = messages[3]!;
-    expect(sent[0]).toMatchObject({ ...original, reason: 'replay', enqueuedAt: expect.any(String) });
+    const { enqueuedAt: _at, ...same } = original;
+    expect(sent[0]).toMatchObject({ ...same, reason: 'replay' });
     expect(sent[0]!.enqueuedAt).not.toBe(original.enqueuedAt);
     const left = (await peekAll()).map((m) => m.messageId);
     expect(left).toHaveLength(4);
@@ -135,7 +136,8 @@ describe('poison replay', () => {
     expect(run.code, run.stderr).toBe(0);
     const out = jsonOf<{ replayed: { messageId: string }[]; skipped: { messageId: string; problem: string }[] }>(run);
     expect(out.replayed).toHaveLength(4);
-    expect(out.skipped).toEqual([{ messageId: ids.garbage, problem: expect.stringContaining('partyId') }]);
+    expect(out.skipped.map((s) => s.messageId)).toEqual([ids.garbage]);
+    expect(out.skipped[0]?.problem).toContain('partyId');
     const sent = await drainEvents();
     expect(sent.map((m) => m.instanceGuid).sort()).toEqual(messages.map((m) => m.instanceGuid).sort());
     expect(sent.every((m) => m.reason === 'replay')).toBe(true);
