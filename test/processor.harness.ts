@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import type { ContainerClient } from '@azure/storage-blob';
+import { createAppClient } from '../lib/altinn/appClient.js';
+import { createAltinnHttp } from '../lib/altinnHttp.js';
+import { createTokenProvider } from '../lib/auth/index.js';
+import { createBlobStore } from '../lib/blobStore.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { loadConfig, type Config } from '../lib/config.js';
+import { memoryLogger } from '../lib/log.js';
+import { createQueueSender } from '../lib/queue.js';
+import { createProcessor, type Processor } from '../lib/processor/processInstance.js';
+import type { RetryPolicy } from '../lib/retry.js';
+import type { Simulator } from '../dev/simulator/index.js';
+import { azuriteConnectionString, storageClients, uniqueName } from './support/storage.js';
+
+/** Time that moves only when retries sleep: tests never wait for a backoff or a Retry-After. */
+export function fakeClock(): Clock & { sleeps: number[] } {
+  let t = Date.now();
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => t,
+    sleep: (ms) => {
+      sleeps.push(ms);
+      t += ms;
+      return Promise.resolve();
+    },
+  };
+}
+
+export const FAST_RETRY: RetryPolicy = { maxAttempts: 5, budgetMs: 60_000, baseDelayMs: 100, maxDelayMs: 1_000 };
+
+/**
+ * A processor wired like production (real token provider, AltinnHttp, App API client, Azurite blobs and
+ * queues) against the simulator; queue names get a unique prefix so test files never share queues.
+ */
+export async function processorFor(sim: Simulator, env: Record<string, string>, overrides: Record<string, string> = {}) {
+  const config: Config = loadConfig({ ...env, AzureWebJobsStorage: azuriteConnectionString(), BLOB_CONTAINER: uniqueName('inst'), ...overrides });
+  const clients = storageClients();
+  const container = clients.blob.getContainerClient(config.blobContainer);
+  await container.create();
+  const sender = createQueueSender(clients.queue);
+  const prefix = uniqueName('p');
+  const queueName = (q: string) => `${prefix}-${q}`.slice(0, 63);
+  const log = memoryLogger();
+  const clock = fakeClock();
+  const tokens = createTokenProvider({ maskinporten: config.maskinporten, platformUrl: config.altinn.platformUrl, clock: systemClock, log });
+  const make = (): Processor =>
+    createProcessor({
+      config,
+      app: createAppClient({ http: createAltinnHttp({ tokens, log }), config }),
+      store: createBlobStore(container),
+      queues: { send: (q, m, o) => sender.send(queueName(q), m, o) },
+      clock,
+      log,
+      retry: { policy: FAST_RETRY, random: () => 1 },
+    });
+  return {
+    config,
+    container,
+    log,
+    clock,
+    processor: make(),
+    /** Another process's processor: same storage and Altinn, no shared in-flight runs. */
+    another: make,
+    /** Every message on one of our queues, decoded. */
+    async messages(q: string): Promise<unknown[]> {
+      const client = clients.queue.getQueueClient(queueName(q));
+      if (!(await client.exists())) return [];
+      const peeked = await client.peekMessages({ numberOfMessages: 32 });
+      return peeked.peekedMessageItems.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as unknown);
+    },
+    /** Log lines of one stage (or with this message). */
+    lines: (stage: string) => log.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.stage === stage || l.msg === stage),
+  };
+}
+
+export async function blobSha256(container: ContainerClient, path: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const body = (await container.getBlockBlobClient(path).download()).readableStreamBody;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    bytes += chunk.length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+/** The queue message the webhook would enqueue for a seeded instance document. */
+export function messageFor(doc: { id: string; appId: string }, extra: Record<string, unknown> = {}) {
+  const [partyId, instanceGuid] = doc.id.split('/');
+  const [org, app] = doc.appId.split('/');
+  return { org, app, partyId, instanceGuid, eventId: `evt-${instanceGuid?.slice(0, 8)}`, reason: 'event', enqueuedAt: new Date().toISOString(), ...extra };
+}

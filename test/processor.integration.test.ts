@@ -1,0 +1,239 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../dev/simulator/index.js';
+import { readyMessageSchema } from '../lib/messages.js';
+import { manifestSchema } from '../lib/processor/manifest.js';
+import { QUEUES } from '../lib/queues.js';
+import { blobSha256, messageFor, processorFor } from './processor.harness.js';
+
+const instances = join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'altinn', 'app-lib-dotnet', 'test', 'Altinn.App.Api.Tests', 'Data', 'Instances');
+
+let sim: Simulator;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  sim = await startSimulator();
+  env = (await sim.newClient()).env;
+});
+afterAll(() => sim.stop());
+beforeEach(() => sim.faults.clear());
+
+const FORM = { dataType: 'model', contentType: 'application/xml', size: 2_345, withContentHash: true } as const;
+const several = [
+  FORM,
+  { dataType: 'skjema-json', contentType: 'application/json', size: 777 },
+  { dataType: 'vedlegg', contentType: 'application/pdf', filename: 'Søknad om støtte.pdf', size: 300_001, withContentHash: true },
+  { dataType: 'binary', contentType: 'application/octet-stream', filename: 'data.bin', size: 4 * 1024 * 1024 + 17 },
+];
+
+const downloads = (guid: string) => sim.counters.downloads[guid] ?? 0;
+const completes = (guid: string) => sim.counters.completes[guid] ?? 0;
+const effective = (guid: string) => sim.counters.effectiveCompletes[guid] ?? 0;
+
+describe('instance processor (simulator + Azurite)', () => {
+  it('stores every element byte for byte, the manifest with correct sha256s, then confirms once and sends one ready message', async () => {
+    const h = await processorFor(sim, env);
+    const doc = await sim.seedInstance({ app: 'soknad', elements: several, completed: true });
+    const guid = doc.id.split('/')[1]!;
+    const msg = messageFor(doc);
+
+    await expect(h.processor.handle(msg, { dequeueCount: 1 })).resolves.toMatchObject({ kind: 'confirmed', downloaded: 4 });
+
+    const folder = `ttd/soknad/${msg.partyId}/${guid}`;
+    const manifest = manifestSchema.parse(JSON.parse((await h.container.getBlockBlobClient(`${folder}/manifest.json`).downloadToBuffer()).toString()));
+    expect(manifest.elements).toHaveLength(4);
+    for (const el of doc.data ?? []) {
+      const expected = await sim.elementSha256(guid, el.id);
+      const stored = await blobSha256(h.container, `${folder}/data/${el.id}`);
+      expect(stored).toEqual({ sha256: expected, bytes: el.size });
+      const entry = manifest.elements.find((e) => e.id === el.id);
+      expect(entry).toMatchObject({ sha256: expected, size: el.size, blob: `${folder}/data/${el.id}`, status: 'stored', contentType: el.contentType });
+      const props = await h.container.getBlockBlobClient(`${folder}/data/${el.id}`).getProperties();
+      expect(props.contentType).toBe(el.contentType);
+      expect(props.metadata).toMatchObject({ datatype: el.dataType, sha256: expected, size: String(el.size) });
+      if (el.filename) expect(decodeURIComponent(props.metadata?.filename ?? '')).toBe(el.filename);
+    }
+    const pdf = await h.container.getBlockBlobClient(`${folder}/data/${doc.data?.[2]?.id}`).getProperties();
+    expect(pdf.contentDisposition).toContain(`filename*=UTF-8''${encodeURIComponent('Søknad om støtte.pdf')}`);
+    const instanceJson = JSON.parse((await h.container.getBlockBlobClient(`${folder}/instance.json`).downloadToBuffer()).toString()) as { id: string };
+    expect(instanceJson.id).toBe(doc.id);
+
+    expect(completes(guid)).toBe(1);
+    expect(effective(guid)).toBe(1);
+    expect(downloads(guid)).toBe(4);
+    const ready = await h.messages(QUEUES.ready);
+    expect(ready).toHaveLength(1);
+    expect(readyMessageSchema.parse(ready[0])).toMatchObject({ instanceGuid: guid, manifest: `${folder}/manifest.json` });
+
+    // Only URLs we built: the instance, its data, complete. Never the platform selfLinks from the document.
+    const ours = sim.requests.filter((r) => r.path.includes(guid));
+    expect(ours.every((r) => r.role === 'apps' && r.path.startsWith(`/ttd/soknad/instances/${msg.partyId}/${guid}`))).toBe(true);
+    // Order: blobs, manifest, then complete; one structured line per stage.
+    const stages = h.log.lines.map((l) => (JSON.parse(l) as { stage?: string }).stage);
+    expect(stages.indexOf('manifest written')).toBeLessThan(stages.indexOf('confirmed'));
+    expect(h.lines('element stored')).toHaveLength(4);
+    expect(h.lines('done')[0]).toMatchObject({ instanceId: `${msg.partyId}/${guid}`, eventId: msg.eventId, dequeueCount: 1, bytes: 2_345 + 777 + 300_001 + 4 * 1024 * 1024 + 17 });
+  });
+
+  it('handles real Altinn fixture instances (App API shapes: nulls, numeric enums)', async () => {
+    const h = await processorFor(sim, env);
+    const doc = await sim.loadInstanceFixture(join(instances, 'ttd', 'service-tasks', '501337', 'a2af1cfd-db99-45f9-9625-9dfa1223485f.pretest.json'));
+    const guid = 'a2af1cfd-db99-45f9-9625-9dfa1223485f';
+    await expect(h.processor.handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed', downloaded: 1 });
+    const el = doc.data?.[0];
+    const stored = await blobSha256(h.container, `ttd/service-tasks/501337/${guid}/data/${el?.id}`);
+    expect(stored).toEqual({ sha256: await sim.elementSha256(guid, el!.id), bytes: 173 });
+    expect(effective(guid)).toBe(1);
+  });
+
+  it.each([
+    ['a body shorter than size', { truncateAfterBytes: 1000 }],
+    ['a body longer than size', { sizeDelta: 5 }],
+    ['a reset mid-body', { resetAfterBytes: 70_000 }],
+  ])('never confirms after %s; the retry then succeeds with a right manifest', async (_name, fault) => {
+    const h = await processorFor(sim, env);
+    const doc = await sim.seedInstance({ app: 'soknad', elements: several.slice(1, 3), completed: true });
+    const guid = doc.id.split('/')[1]!;
+    const victim = doc.data![1]!;
+    // Persistent fault: the invocation gives up (retryable), nothing confirmed, the element blob absent.
+    const rule = sim.faults.add({ role: 'apps', route: 'apps.data', dataGuid: victim.id, times: Infinity, ...fault });
+    await expect(h.processor.handle(messageFor(doc))).rejects.toMatchObject({ retryable: true });
+    expect(completes(guid)).toBe(0);
+    expect(await h.container.getBlockBlobClient(`ttd/soknad/${doc.id}/data/${victim.id}`).exists()).toBe(false);
+    expect(await h.container.getBlockBlobClient(`ttd/soknad/${doc.id}/manifest.json`).exists()).toBe(false);
+    expect(await h.messages(QUEUES.ready)).toEqual([]);
+    sim.faults.remove(rule);
+
+    // One faulty body, then good ones: recovered inside the invocation.
+    sim.faults.add({ role: 'apps', route: 'apps.data', dataGuid: victim.id, ...fault });
+    await expect(h.processor.handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed' });
+    const manifest = manifestSchema.parse(JSON.parse((await h.container.getBlockBlobClient(`ttd/soknad/${doc.id}/manifest.json`).downloadToBuffer()).toString()));
+    expect(manifest.elements.find((e) => e.id === victim.id)?.sha256).toBe(await sim.elementSha256(guid, victim.id));
+    expect(effective(guid)).toBe(1);
+    expect(h.lines('retrying').some((l) => l.stage === 'download')).toBe(true);
+  });
+
+  it('the same message 3 times concurrently, then 3 times in sequence: each element downloaded once, one effective confirmation', async () => {
+    const h = await processorFor(sim, env);
+    const doc = await sim.seedInstance({ app: 'soknad', elements: several.slice(0, 3), completed: true });
+    const guid = doc.id.split('/')[1]!;
+    const msg = messageFor(doc);
+    const concurrent = await Promise.all([h.processor.handle(msg), h.processor.handle(msg), h.processor.handle(msg)]);
+    expect(concurrent.every((o) => o.kind === 'confirmed')).toBe(true);
+    for (let i = 0; i < 3; i++) await expect(h.another().handle(msg)).resolves.toEqual({ kind: 'already-done' });
+    expect(downloads(guid)).toBe(3);
+    expect(effective(guid)).toBe(1);
+    expect(completes(guid)).toBe(1);
+    expect(await h.messages(QUEUES.ready)).toHaveLength(1);
+  });
+
+  it('an instance confirmed by us with its manifest present causes no download at all', async () => {
+    const h = await processorFor(sim, env);
+    const doc = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });
+    const guid = doc.id.split('/')[1]!;
+    await h.processor.handle(messageFor(doc));
+    expect(downloads(guid)).toBe(1);
+    const dataRequests = () => sim.requests.filter((r) => r.route === 'apps.data' && r.path.includes(guid)).length;
+    const before = dataRequests();
+    await expect(h.another().handle(messageFor(doc, { reason: 'reconcile' }))).resolves.toEqual({ kind: 'already-done' });
+    expect(dataRequests()).toBe(before);
+    expect(downloads(guid)).toBe(1);
+  });
+
+  it('a manifest without confirmation (complete failed) is confirmed later without downloading again', async () => {
+    const h = await processorFor(sim, env);
+    const doc = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });
+    const guid = doc.id.split('/')[1]!;
+    sim.faults.add({ role: 'apps', route: 'apps.complete', status: 503, times: Infinity });
+    await expect(h.processor.handle(messageFor(doc))).rejects.toMatchObject({ status: 503 });
+    expect(effective(guid)).toBe(0);
+    sim.faults.clear();
+    await expect(h.processor.handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed', downloaded: 0 });
+    expect(downloads(guid)).toBe(1);
+    expect(effective(guid)).toBe(1);
+  });
+
+  it('recovers from 429 with Retry-After (honoured) and from a run of 503s', async () => {
+    const h = await processorFor(sim, env);
+    const doc = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });
+    const guid = doc.id.split('/')[1]!;
+    sim.faults.add({ role: 'apps', route: 'apps.instance', status: 429, retryAfter: 7 });
+    sim.faults.add({ role: 'apps', route: 'apps.data', status: [503, 503, 503] });
+    await expect(h.processor.handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed' });
+    expect(h.clock.sleeps[0]).toBe(7_000);
+    expect(h.lines('retrying').filter((l) => l.stage === 'download')).toHaveLength(3);
+    expect(effective(guid)).toBe(1);
+  });
+
+  it('recovers when Altinn rejects the cached token as expired (401: one new token, same request again)', async () => {
+    const h = await processorFor(sim, env);
+    const first = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });
+    await h.processor.handle(messageFor(first));
+    const exchanges = sim.counters.exchangesIssued;
+    const doc = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });
+    const guid = doc.id.split('/')[1]!;
+    sim.faults.add({ role: 'apps', route: 'apps.data', instanceGuid: guid, status: 401 });
+    await expect(h.processor.handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed' });
+    expect(sim.counters.exchangesIssued).toBe(exchanges + 1);
+    expect(sim.requests.filter((r) => r.route === 'apps.data' && r.path.includes(guid)).map((r) => r.status)).toEqual([401, 200]);
+    expect(effective(guid)).toBe(1);
+  });
+
+  it('a deleted instance (404) goes to poison once, with the reason, without throwing', async () => {
+    const h = await processorFor(sim, env);
+    const msg = messageFor({ id: '50001234/0b7c2d2e-1f55-4e39-9b1f-0d6d8b7e6a11', appId: 'ttd/soknad' });
+    await expect(h.processor.handle(msg, { dequeueCount: 1 })).resolves.toMatchObject({ kind: 'poisoned' });
+    const poison = (await h.messages(QUEUES.poison)) as { reason: string; original: unknown; failedAt: string }[];
+    expect(poison).toHaveLength(1);
+    expect(poison[0]?.reason).toMatch(/404/);
+    expect(poison[0]?.original).toEqual(msg);
+    expect(Date.parse(poison[0]?.failedAt ?? '')).not.toBeNaN();
+    expect(sim.requests.filter((r) => r.path.includes(msg.instanceGuid!))).toHaveLength(1);
+  });
+
+  it('a malformed message goes to poison at once with the precise reason; Altinn is not called', async () => {
+    const h = await processorFor(sim, env);
+    const before = sim.requests.length;
+    const raw = Buffer.from(JSON.stringify({ org: 'ttd', app: 'soknad', partyId: '12x', instanceGuid: 'nope' })).toString('base64');
+    await expect(h.processor.handle(raw)).resolves.toMatchObject({ kind: 'poisoned' });
+    await expect(h.processor.handle({ ...messageFor({ id: '1/0b7c2d2e-1f55-4e39-9b1f-0d6d8b7e6a11', appId: 'skd/soknad' }) })).resolves.toMatchObject({
+      kind: 'poisoned',
+      reason: expect.stringContaining('not ALTINN_ORG') as unknown,
+    });
+    const poison = (await h.messages(QUEUES.poison)) as { reason: string; original: unknown }[];
+    expect(poison[0]?.reason).toMatch(/partyId: partyId must be digits.*instanceGuid/);
+    expect(poison[0]?.original).toBe(raw);
+    expect(sim.requests.length).toBe(before);
+  });
+
+  it('Pending virus scan: retryable, nothing stored; Infected: recorded, not downloaded, not confirmed unless CONFIRM_ON_INFECTED', async () => {
+    const h = await processorFor(sim, env);
+    const pending = await sim.seedInstance({ app: 'soknad', elements: [FORM, { ...FORM, fileScanResult: 'Pending' }], completed: true });
+    await expect(h.processor.handle(messageFor(pending))).rejects.toMatchObject({ code: 'filescan-pending', retryable: true });
+    expect(downloads(pending.id.split('/')[1]!)).toBe(0);
+
+    const infected = await sim.seedInstance({ app: 'soknad', elements: [FORM, { ...FORM, dataType: 'vedlegg', fileScanResult: 'Infected' }], completed: true });
+    const guid = infected.id.split('/')[1]!;
+    await expect(h.processor.handle(messageFor(infected))).resolves.toMatchObject({ kind: 'held-infected', infected: [infected.data![1]!.id] });
+    expect(downloads(guid)).toBe(1);
+    expect(completes(guid)).toBe(0);
+    const manifest = manifestSchema.parse(JSON.parse((await h.container.getBlockBlobClient(`ttd/soknad/${infected.id}/manifest.json`).downloadToBuffer()).toString()));
+    expect(manifest.elements.map((e) => e.status)).toEqual(['stored', 'infected']);
+    expect(h.lines('element infected')).toHaveLength(1);
+
+    const confirming = await processorFor(sim, env, { CONFIRM_ON_INFECTED: 'true' });
+    await expect(confirming.processor.handle(messageFor(infected))).resolves.toMatchObject({ kind: 'confirmed' });
+    expect(effective(guid)).toBe(1);
+  });
+
+  it('sets the substatus after confirming when ALTINN_SUBSTATUS_LABEL is set, and downloads only ALTINN_DATA_TYPES', async () => {
+    const h = await processorFor(sim, env, { ALTINN_SUBSTATUS_LABEL: 'Mottatt', ALTINN_DATA_TYPES: 'model' });
+    const doc = await sim.seedInstance({ app: 'soknad', elements: several.slice(0, 2), completed: true });
+    const guid = doc.id.split('/')[1]!;
+    await expect(h.processor.handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed', downloaded: 1 });
+    expect(downloads(guid)).toBe(1);
+    expect((sim.instance(guid).status as { substatus?: { label: string } }).substatus?.label).toBe('Mottatt');
+    const order = sim.requests.filter((r) => r.path.includes(guid)).map((r) => r.route);
+    expect(order.indexOf('apps.complete')).toBeLessThan(order.indexOf('apps.substatus'));
+  });
+});
