@@ -1,4 +1,4 @@
-import type { InstanceRef } from '../messages.js';
+import { instanceRefSchema, type InstanceRef } from '../messages.js';
 
 /**
  * DESIGN.md "Never follow the event's URL": an event's `source` is parsed as a plain string, without
@@ -10,10 +10,9 @@ import type { InstanceRef } from '../messages.js';
 
 export type SourceResult = { ok: true; ref: InstanceRef } | { ok: false; reason: string };
 
-const APP = /^[a-z][a-z0-9-]{0,62}$/;
-/** Party ids are positive integers; no leading zero, so one party has one spelling. */
+/** Stricter than the message schema, so one instance has one spelling. Party ids are positive integers; no leading zero. */
 const PARTY_ID = /^[1-9]\d{0,17}$/;
-/** Lower case, as Altinn writes GUIDs: one instance has one spelling. */
+/** Lower case, as Altinn writes GUIDs. */
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface SourceRules {
@@ -35,7 +34,7 @@ export function parseInstanceSource(source: string, rules: SourceRules): SourceR
   const [org, app, instances, partyId, instanceGuid] = segments as [string, string, string, string, string];
   // Each segment is matched whole, so `?`, `#`, `%`, `.`, `\` and non-ASCII characters never pass.
   if (org !== rules.org) return { ok: false, reason: `source path org is not ${rules.org}` };
-  if (!APP.test(app)) return { ok: false, reason: 'source path app is not an app name' };
+  if (!instanceRefSchema.shape.app.safeParse(app).success) return { ok: false, reason: 'source path app is not an app name' };
   if (instances !== 'instances') return { ok: false, reason: 'source path is not an instance URL' };
   if (!PARTY_ID.test(partyId)) return { ok: false, reason: 'source partyId is not a number' };
   if (!GUID.test(instanceGuid)) return { ok: false, reason: 'source instance id is not a lower-case GUID' };
