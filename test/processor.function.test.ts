@@ -1,0 +1,53 @@
+import azf from '@azure/functions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../dev/simulator/index.js';
+import { startAzurite } from '../dev/azurite.js';
+import { definition } from '../functions/instanceProcessor.js';
+import { QUEUES } from '../lib/queues.js';
+import { storageClients } from './support/storage.js';
+
+/**
+ * The function as Azure runs it: settings from process.env, the runtime's storage and Altinn auth.
+ * It writes to the fixed queue names, so it gets an Azurite of its own.
+ */
+let sim: Simulator;
+let azurite: Awaited<ReturnType<typeof startAzurite>>;
+beforeAll(async () => {
+  [sim, azurite] = await Promise.all([startSimulator(), startAzurite()]);
+  Object.assign(process.env, (await sim.newClient()).env, { AzureWebJobsStorage: azurite.connectionString, BLOB_CONTAINER: 'received' });
+});
+afterAll(async () => {
+  await Promise.all([sim.stop(), azurite.stop()]);
+});
+
+async function queueTexts(name: string): Promise<unknown[]> {
+  const q = storageClients(azurite.connectionString).queue.getQueueClient(name);
+  if (!(await q.exists())) return [];
+  const { peekedMessageItems } = await q.peekMessages({ numberOfMessages: 32 });
+  return peekedMessageItems.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as unknown);
+}
+
+describe('instanceProcessor function', () => {
+  it('is a queue trigger on altinn-events over AzureWebJobsStorage', () => {
+    expect(definition).toMatchObject({ kind: 'storageQueue', name: 'instanceProcessor', options: { queueName: 'altinn-events', connection: 'AzureWebJobsStorage' } });
+  });
+
+  it('stores and confirms the instance of a message with the runtime's own settings, storage and auth', async () => {
+    const doc = await sim.seedInstance({ app: 'soknad', elements: [{ dataType: 'model', contentType: 'application/xml', size: 1234 }], completed: true });
+    const [partyId, instanceGuid] = doc.id.split('/') as [string, string];
+    const message = { org: 'ttd', app: 'soknad', partyId, instanceGuid, reason: 'event', enqueuedAt: new Date().toISOString() };
+    const context = new azf.InvocationContext({ invocationId: 'i-1', functionName: 'instanceProcessor', triggerMetadata: { dequeueCount: 2 } });
+    await definition.options.handler(message, context);
+
+    const container = storageClients(azurite.connectionString).blob.getContainerClient('received');
+    expect(await container.getBlockBlobClient(`ttd/soknad/${partyId}/${instanceGuid}/manifest.json`).exists()).toBe(true);
+    expect(sim.counters.effectiveCompletes[instanceGuid]).toBe(1);
+    expect(await queueTexts(QUEUES.ready)).toMatchObject([{ instanceGuid }]);
+  });
+
+  it('poisons a malformed message without throwing (the host does not retry it)', async () => {
+    const context = new azf.InvocationContext({ invocationId: 'i-2', functionName: 'instanceProcessor', triggerMetadata: { dequeueCount: 1 } });
+    await expect(definition.options.handler('not json at all', context)).resolves.toBeUndefined();
+    expect(await queueTexts(QUEUES.poison)).toMatchObject([{ reason: expect.stringContaining('not JSON') as unknown, original: 'not json at all' }]);
+  });
+});
