@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { DEFAULT_CLIENT_SCOPES } from './clients.js';
 import { seconds, type Core } from './core.js';
 import { HttpError, sendJson, type Ctx, type Route } from './http.js';
 import { decodeJwt, newJti, signJwt, verifyJwtSignature } from './jwt.js';
@@ -29,25 +30,18 @@ export function createAuthentication(core: Core, maskinporten: Maskinporten, set
   /** Org numbers the simulated Altinn knows as service owners. */
   const orgCodeOf = (orgNumber: string) => (orgNumber === core.orgNumber ? core.org : undefined);
 
-  function exchange(ctx: Ctx): void {
-    core.counters.exchanges++;
-    const token = bearer(ctx.req);
-    const mp = token ? maskinporten.verifyAccessToken(token) : undefined;
-    if (!mp) throw new HttpError(401, 'the bearer token is not a valid Maskinporten token', { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
-    const orgNumber = mp.consumer.ID.replace(/^0192:/, '');
-    const isServiceOwner = mp.scope.split(' ').some((s) => s.startsWith(SERVICEOWNER_SCOPE_PREFIX));
-    const org = isServiceOwner ? orgCodeOf(orgNumber) : undefined;
+  function mint(o: { clientId: string; consumer: object; scope: string; orgNumber: string; org: string | undefined }): string {
     const iat = seconds(core.now());
-    const altinnToken = signJwt(
+    return signJwt(
       {
-        nameid: mp.client_id,
-        ...(org ? { 'urn:altinn:org': org } : {}),
-        'urn:altinn:orgNumber': orgNumber,
+        nameid: o.clientId,
+        ...(o.org ? { 'urn:altinn:org': o.org } : {}),
+        'urn:altinn:orgNumber': o.orgNumber,
         'urn:altinn:authenticatemethod': 'maskinporten',
         'urn:altinn:authlevel': 3,
-        client_id: mp.client_id,
-        consumer: mp.consumer,
-        scope: mp.scope,
+        client_id: o.clientId,
+        consumer: o.consumer,
+        scope: o.scope,
         jti: newJti(),
         iat,
         nbf: iat,
@@ -57,6 +51,23 @@ export function createAuthentication(core: Core, maskinporten: Maskinporten, set
       core.signingKey,
       { kid: 'sim-altinn' },
     );
+  }
+
+  /** An Altinn token without the Maskinporten round trip (tests of the APIs themselves); org defaults to the simulated org. */
+  function altinnToken(o: { scope?: string; org?: string | null } = {}): string {
+    const org = o.org === null ? undefined : (o.org ?? core.org);
+    return mint({ clientId: 'sim-test', consumer: { authority: 'iso6523-actorid-upis', ID: `0192:${core.orgNumber}` }, scope: o.scope ?? DEFAULT_CLIENT_SCOPES.join(' '), orgNumber: core.orgNumber, org });
+  }
+
+  function exchange(ctx: Ctx): void {
+    core.counters.exchanges++;
+    const token = bearer(ctx.req);
+    const mp = token ? maskinporten.verifyAccessToken(token) : undefined;
+    if (!mp) throw new HttpError(401, 'the bearer token is not a valid Maskinporten token', { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    const orgNumber = mp.consumer.ID.replace(/^0192:/, '');
+    const isServiceOwner = mp.scope.split(' ').some((s) => s.startsWith(SERVICEOWNER_SCOPE_PREFIX));
+    const org = isServiceOwner ? orgCodeOf(orgNumber) : undefined;
+    const altinnToken = mint({ clientId: mp.client_id, consumer: mp.consumer, scope: mp.scope, orgNumber, org });
     core.counters.exchangesIssued++;
     if (settings.exchangeFormat === 'json') return sendJson(ctx.res, 200, altinnToken);
     ctx.res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(altinnToken) });
@@ -85,7 +96,7 @@ export function createAuthentication(core: Core, maskinporten: Maskinporten, set
   }
 
   const routes: Route[] = [{ name: 'authentication.exchange', method: 'GET', path: /^\/authentication\/api\/v1\/exchange\/maskinporten$/, handle: exchange }];
-  return { routes, authorize, verifyAltinnToken };
+  return { routes, authorize, verifyAltinnToken, altinnToken };
 }
 
 export type Authentication = ReturnType<typeof createAuthentication>;

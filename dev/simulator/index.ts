@@ -5,7 +5,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createAuthentication, type ExchangeFormat } from './authentication.js';
 import { createClient, type ClientCredentials, type NewClientOptions } from './clients.js';
 import { newCounters, type Core } from './core.js';
-import { createFaults } from './faults.js';
+import { contentSha256, contentStream } from './content.js';
+import { createEvents, type CloudEvent } from './events.js';
+import { createFaults, seededRandom } from './faults.js';
+import { appRoutes } from './apps.js';
+import { storageRoutes } from './storage.js';
+import { createStore, guidFrom, type StoredInstance } from './store.js';
 import { HttpError, matchRoute, sendProblem, type Role, type Route } from './http.js';
 import { createMaskinporten } from './maskinporten.js';
 
@@ -76,11 +81,26 @@ export async function startSimulator(options: SimulatorOptions = {}) {
   const maskinporten = createMaskinporten(core);
   const authentication = createAuthentication(core, maskinporten, settings);
 
+  const random = seededRandom((options.seed ?? 1) ^ 0x5eed);
+  const store = createStore(core, random);
+  const events = createEvents(core, authentication, random, options.eventRetryScale ?? 1);
+
   const routes: Record<Role, Route[]> = {
     maskinporten: maskinporten.routes,
-    platform: [...authentication.routes],
-    apps: [],
+    platform: [...authentication.routes, ...storageRoutes(core, store, authentication), ...events.routes],
+    apps: appRoutes(core, store, authentication),
   };
+
+  function stored(instanceGuid: string): StoredInstance {
+    const s = store.get(instanceGuid);
+    if (!s) throw new Error(`simulator: no instance ${instanceGuid}`);
+    return s;
+  }
+  function spec(instanceGuid: string, elementId: string) {
+    const c = stored(instanceGuid).content.get(elementId);
+    if (!c) throw new Error(`simulator: no data element ${elementId} in instance ${instanceGuid}`);
+    return c;
+  }
 
   async function handle(role: Role, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', core.urls[role]);
@@ -124,6 +144,23 @@ export async function startSimulator(options: SimulatorOptions = {}) {
     }
   }
 
+  /** Emits an app event of any type for an instance (as the app would); returns the event. */
+  function emitEvent(instanceGuid: string, type: string): CloudEvent {
+    const s = stored(instanceGuid);
+    const event: CloudEvent = {
+      id: guidFrom(random),
+      source: `${core.urls.apps}/${s.org}/${s.app}/instances/${s.partyId}/${s.guid}`,
+      specversion: '1.0',
+      type,
+      resource: `urn:altinn:resource:app_${s.org}_${s.app}`,
+      resourceinstance: s.guid,
+      subject: `/party/${s.partyId}`,
+      time: new Date(core.now()).toISOString(),
+    };
+    events.publish(event);
+    return event;
+  }
+
   const servers = {} as Record<Role, Server>;
   const base = options.port ?? 0;
   for (const [i, role] of (['maskinporten', 'platform', 'apps'] as const).entries()) {
@@ -161,9 +198,32 @@ export async function startSimulator(options: SimulatorOptions = {}) {
       };
       return { ...credentials, env };
     },
+    /** Adds an instance with generated data elements; returns its Storage document. */
+    seedInstance: store.seedInstance,
+    /** Adds an instance from a fixture file (app-lib test data layout); returns the document as loaded. */
+    loadInstanceFixture: store.loadInstanceFixture,
+    /** The stored (Storage-shaped) document, live: tests may inspect or edit it. */
+    instance: (instanceGuid: string) => stored(instanceGuid).doc,
+    /** Lower-case hex SHA-256 of an element's content. */
+    elementSha256: (instanceGuid: string, elementId: string): Promise<string> => contentSha256(spec(instanceGuid, elementId)),
+    /** The element's content, as the data routes serve it. */
+    elementStream: (instanceGuid: string, elementId: string) => contentStream(spec(instanceGuid, elementId)),
+    /** Ends the instance's process and emits `app.instance.process.completed` to matching subscriptions; returns the event. */
+    completeProcess(partyId: string | number, instanceGuid: string): CloudEvent {
+      const s = stored(instanceGuid);
+      if (s.partyId !== String(partyId)) throw new Error(`simulator: instance ${instanceGuid} belongs to party ${s.partyId}`);
+      store.endProcess(s);
+      return emitEvent(instanceGuid, 'app.instance.process.completed');
+    },
+    emitEvent,
+    /** Subscriptions, deliveries, dropping and waiting for deliveries. */
+    events: events.handle,
     /** Verifies a token as the Altinn APIs do; for tests that inspect what a client got. */
     verifyAltinnToken: authentication.verifyAltinnToken,
+    /** Mints an Altinn token directly (no grant, not counted): `{ scope?, org? }`, `org: null` for a token without org claim. */
+    altinnToken: authentication.altinnToken,
     async stop(): Promise<void> {
+      events.stop();
       await Promise.all(
         Object.values(servers).map(
           (s) =>
@@ -180,3 +240,5 @@ export async function startSimulator(options: SimulatorOptions = {}) {
 export type Simulator = Awaited<ReturnType<typeof startSimulator>>;
 export type { FaultRule, RandomFaults } from './faults.js';
 export type { NewClientOptions } from './clients.js';
+export type { CloudEvent, Delivery, Subscription } from './events.js';
+export type { InstanceDoc, ElementDoc, SeedElement, SeedInstanceOptions } from './store.js';

@@ -1,0 +1,38 @@
+import { pipeline } from 'node:stream/promises';
+import { contentStream } from './content.js';
+import { bump, type Core } from './core.js';
+import type { Ctx } from './http.js';
+import type { ElementDoc, StoredInstance } from './store.js';
+import type { ContentSpec } from './content.js';
+
+function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
+/**
+ * Streams an element's bytes as the App and Storage APIs do (Content-Type from the element,
+ * Content-Disposition with its filename), applying body faults: reset or truncation mid-body,
+ * or a body longer/shorter than the element's size.
+ */
+export async function sendElement(ctx: Ctx, core: Core, s: StoredInstance, element: { doc: ElementDoc; spec: ContentSpec }): Promise<void> {
+  const { res, fault } = ctx;
+  const bodySize = Math.max(0, element.spec.size + (fault?.sizeDelta ?? 0));
+  const stopAt = fault?.resetAfterBytes ?? fault?.truncateAfterBytes;
+  res.writeHead(200, {
+    'Content-Type': element.doc.contentType ?? 'application/octet-stream',
+    'Content-Length': bodySize,
+    ...(element.doc.filename ? { 'Content-Disposition': contentDisposition(element.doc.filename) } : {}),
+  });
+  bump(core.counters.downloads, s.guid);
+  if (ctx.req.method === 'HEAD') return void res.end();
+  const limit = stopAt === undefined ? bodySize : Math.min(stopAt, bodySize);
+  if (stopAt === undefined) return pipeline(contentStream(element.spec, limit), res);
+  for await (const chunk of contentStream(element.spec, limit)) {
+    if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+  }
+  // Let the bytes written so far leave before breaking the connection.
+  await new Promise<void>((resolve) => res.write('', () => resolve()));
+  if (fault?.resetAfterBytes !== undefined) res.socket?.resetAndDestroy();
+  else res.socket?.end();
+}
