@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { startAzurite, type Azurite } from './azurite.js';
 import { projectRoot } from './host/options.js';
@@ -61,19 +61,29 @@ function blobEndpoint(connectionString: string): string {
   return m[1]!;
 }
 
+/** `--settings <path>` is ours (default: the project's local.settings.json); every other argument goes to func or the host. */
+function splitArgs(argv: string[], root: string): { settingsPath: string; rest: string[] } {
+  const i = argv.indexOf('--settings');
+  if (i === -1) return { settingsPath: join(root, 'local.settings.json'), rest: argv };
+  const path = argv[i + 1];
+  if (!path || path.startsWith('--')) throw new Error('--settings needs a path');
+  return { settingsPath: resolve(path), rest: [...argv.slice(0, i), ...argv.slice(i + 2)] };
+}
+
 async function main(): Promise<number> {
   const root = projectRoot(import.meta.dirname);
-  const settingsPath = join(root, 'local.settings.json');
+  const { settingsPath, rest } = splitArgs(process.argv.slice(2), root);
   if (await ensureLocalSettings(settingsPath, join(root, 'local.settings.example.json'))) {
-    console.log('created local.settings.json from local.settings.example.json (git-ignored; edit it freely)');
+    console.log(`created ${settingsPath} from local.settings.example.json (edit it freely; local.settings.json is git-ignored)`);
   }
   const env = mergeSettings(await readLocalSettings(settingsPath), process.env);
   const azurite = await ensureStorage(env);
 
   const func = onPath('func', env);
+  // func reads local.settings.json from its folder itself; the merged settings in env win over it either way.
   const [command, args] = func
-    ? [func, ['start', ...process.argv.slice(2)]]
-    : [process.execPath, [join(root, 'dist', 'dev', 'host.js'), ...process.argv.slice(2)]];
+    ? [func, ['start', ...rest]]
+    : [process.execPath, [join(root, 'dist', 'dev', 'host.js'), '--settings', settingsPath, ...rest]];
   if (!func) console.log('Azure Functions Core Tools (func) not found on PATH: starting the local host (dev/host.ts) instead');
   const child = spawn(command, args, { cwd: root, env, stdio: 'inherit' });
   // Ctrl+C reaches the child from the terminal too; forwarding covers a signal sent to this process alone.
