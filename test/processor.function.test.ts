@@ -32,7 +32,7 @@ describe('instanceProcessor function', () => {
     expect(definition).toMatchObject({ kind: 'storageQueue', name: 'instanceProcessor', options: { queueName: 'altinn-events', connection: 'AzureWebJobsStorage' } });
   });
 
-  it('stores and confirms the instance of a message with the runtime's own settings, storage and auth', async () => {
+  it('stores and confirms the instance of a message with the runtime settings, storage and auth', async () => {
     const doc = await sim.seedInstance({ app: 'soknad', elements: [{ dataType: 'model', contentType: 'application/xml', size: 1234 }], completed: true });
     const [partyId, instanceGuid] = doc.id.split('/') as [string, string];
     const message = { org: 'ttd', app: 'soknad', partyId, instanceGuid, reason: 'event', enqueuedAt: new Date().toISOString() };
