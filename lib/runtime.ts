@@ -1,5 +1,5 @@
 import { createAltinnHttp, type AltinnHttp } from './altinnHttp.js';
-import { createTokenProvider } from './auth/index.js';
+import { createTokenProvider, loadSigningKey } from './auth/index.js';
 import { systemClock } from './clock.js';
 import { loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
@@ -32,6 +32,8 @@ export function getRuntime(env: Record<string, string | undefined> = process.env
 async function build(env: Record<string, string | undefined>): Promise<Runtime> {
   const config = loadConfig(env);
   registerSecret(config.maskinporten.key);
+  // Read the key now: a bad MASKINPORTEN_KEY/CERTIFICATE then fails start-up and /api/health, not the first download.
+  loadSigningKey(config.maskinporten);
   if (config.storage.kind === 'connectionString') registerSecret(config.storage.connectionString);
   const storage = await createStorageClients(config.storage);
   return { config, storage, queues: createQueueSender(storage.queue), log: createLogger() };
