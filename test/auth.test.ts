@@ -260,8 +260,13 @@ describe('start-up checks of the key settings', () => {
 });
 
 describe('the token cache', () => {
+  // One registered client; each test makes its own provider (its own cache) and counts deltas.
+  let client: SimulatorClient;
+  beforeAll(async () => {
+    client = await sim.newClient();
+  });
+
   it('100 concurrent first callers cause one grant and one exchange', async () => {
-    const client = await sim.newClient();
     const tokens = providerFor(sim, client, clock, watch);
     const before = { ...sim.counters };
     const got = await Promise.all(Array.from({ length: 100 }, () => tokens.getToken()));
@@ -271,7 +276,6 @@ describe('the token cache', () => {
   });
 
   it('refreshes exactly when the margin is reached', async () => {
-    const client = await sim.newClient();
     const tokens = providerFor(sim, client, clock, watch, { TOKEN_REFRESH_MARGIN_SECONDS: '60' });
     const before = { ...sim.counters };
     const first = await tokens.getToken();
@@ -291,7 +295,6 @@ describe('the token cache', () => {
   });
 
   it('does not cache a failed grant or exchange; concurrent callers share one failed attempt', async () => {
-    const client = await sim.newClient();
     const tokens = providerFor(sim, client, clock, watch);
     // Injected faults answer before the simulator's handlers count, so count the request log.
     const hits = (route: string) => sim.requests.filter((r) => r.route === route).length;
@@ -314,7 +317,6 @@ describe('the token cache', () => {
   });
 
   it('rides out a failed refresh inside the margin on the still-valid token, and fails once it has expired', async () => {
-    const client = await sim.newClient();
     const tokens = providerFor(sim, client, clock, watch);
     const first = await tokens.getToken();
     const exp = decodeJwt(first).exp! * 1000;
@@ -331,7 +333,6 @@ describe('the token cache', () => {
   });
 
   it('invalidate drops the token only while it is the current one', async () => {
-    const client = await sim.newClient();
     const tokens = providerFor(sim, client, clock, watch);
     const before = { ...sim.counters };
     const first = await tokens.getToken();
