@@ -111,6 +111,9 @@ describe('instance processor (simulator + Azurite)', () => {
     expect(manifest.elements.find((e) => e.id === victim.id)?.sha256).toBe(await sim.elementSha256(guid, victim.id));
     expect(effective(guid)).toBe(1);
     expect(h.lines('retrying').some((l) => l.stage === 'download')).toBe(true);
+    // The element stored by the failed invocation was verified and kept: the host's retry did not fetch it again.
+    const healthy = doc.data![0]!.id;
+    expect(sim.requests.filter((r) => r.route === 'apps.data' && r.path.endsWith(healthy))).toHaveLength(1);
   });
 
   it('the same message 3 times concurrently, then 3 times in sequence: each element downloaded once, one effective confirmation', async () => {
@@ -125,6 +128,18 @@ describe('instance processor (simulator + Azurite)', () => {
     expect(effective(guid)).toBe(1);
     expect(completes(guid)).toBe(1);
     expect(await h.messages(QUEUES.ready)).toHaveLength(1);
+  });
+
+  it('the same message in 3 processes at once (scale-out): right blobs, one effective confirmation', async () => {
+    const h = await processorFor(sim, env);
+    const doc = await sim.seedInstance({ app: 'soknad', elements: several.slice(1, 4), completed: true });
+    const guid = doc.id.split('/')[1]!;
+    const outcomes = await Promise.all([h.another(), h.another(), h.another()].map((p) => p.handle(messageFor(doc))));
+    expect(outcomes.every((o) => o.kind === 'confirmed')).toBe(true);
+    expect(effective(guid)).toBe(1);
+    for (const el of doc.data ?? []) {
+      expect(await blobSha256(h.container, `ttd/soknad/${doc.id}/data/${el.id}`)).toEqual({ sha256: await sim.elementSha256(guid, el.id), bytes: el.size });
+    }
   });
 
   it('an instance confirmed by us with its manifest present causes no download at all', async () => {

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { AppClient } from '../altinn/appClient.js';
 import { confirmedBy, type DataElement, type Instance } from '../altinn/instanceSchema.js';
-import { isSha256Hash, type BlobStore } from '../blobStore.js';
+import { hashMatches, isSha256Hash, type BlobStore } from '../blobStore.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { ReceiverError } from '../errors.js';
@@ -195,12 +195,29 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
 
 async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, log: Logger): Promise<ManifestEntry> {
   const t0 = deps.clock.now();
+  const path = elementPath(ref, el.id);
+  const contentType = el.contentType ?? 'application/octet-stream';
+  const entry = (sha256: string): ManifestEntry => ({
+    id: el.id,
+    dataType: el.dataType,
+    filename: el.filename ?? null,
+    contentType,
+    size: el.size,
+    sha256,
+    blob: path,
+    fileScanResult: el.fileScanResult ?? null,
+    status: 'stored',
+    lastChanged: el.lastChanged ?? null,
+  });
+  const kept = await storedCopy(deps.store, path, el);
+  if (kept) {
+    log.info('element already stored', { stage: 'element stored', elementId: el.id, dataType: el.dataType, bytes: 0, reused: true });
+    return entry(kept);
+  }
   if (el.contentHash && !isSha256Hash(el.contentHash)) {
     log.warn('contentHash is not a SHA-256; verifying size only', { stage: 'download', elementId: el.id });
   }
   const res = await deps.app.openDataElement(ref, el.id);
-  const path = elementPath(ref, el.id);
-  const contentType = el.contentType ?? 'application/octet-stream';
   const metadata: Record<string, string> = { datatype: el.dataType, elementid: el.id };
   if (el.filename) metadata.filename = encodeURIComponent(el.filename);
   if (el.lastChanged) metadata.altinnlastchanged = el.lastChanged;
@@ -213,18 +230,21 @@ async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, 
     instanceId: instanceId(ref),
   });
   log.info('element stored', { stage: 'element stored', elementId: el.id, dataType: el.dataType, bytes: stored.bytes, durationMs: deps.clock.now() - t0 });
-  return {
-    id: el.id,
-    dataType: el.dataType,
-    filename: el.filename ?? null,
-    contentType,
-    size: stored.bytes,
-    sha256: stored.sha256,
-    blob: path,
-    fileScanResult: el.fileScanResult ?? null,
-    status: 'stored',
-    lastChanged: el.lastChanged ?? null,
-  };
+  return entry(stored.sha256);
+}
+
+/**
+ * The sha256 of a blob an earlier, failed run already stored for this very element version, so a host
+ * retry does not fetch it again. Blobs are committed only after verification, so their metadata is
+ * trustworthy; without a lastChanged we cannot tell versions apart and download again.
+ */
+async function storedCopy(store: BlobStore, path: string, el: DataElement): Promise<string | undefined> {
+  if (!el.lastChanged) return undefined;
+  const blob = await store.describe(path);
+  const m = blob?.metadata;
+  if (!blob || !m?.sha256 || blob.size !== el.size || m.size !== String(el.size) || m.altinnlastchanged !== el.lastChanged) return undefined;
+  if (el.contentHash && isSha256Hash(el.contentHash) && !hashMatches(el.contentHash, Buffer.from(m.sha256, 'hex'))) return undefined;
+  return m.sha256;
 }
 
 function infectedEntry(el: DataElement, log: Logger): ManifestEntry {
