@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { eventsMessageSchema, instanceId } from '../messages.js';
 import type { QueueSender } from '../queue.js';
 import { QUEUES } from '../queues.js';
+import { mapLimit } from '../processor/pool.js';
 import type { RetryPolicy } from '../retry.js';
 import { sinceTimestamp } from './since.js';
 import { acquireRunLock, enqueueMarks } from './state.js';
@@ -70,6 +71,8 @@ export interface ReconcileOptions {
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const DEFAULT_MARK_TTL_MINUTES = 360;
+/** Instances of one page checked and enqueued in parallel (each is a few storage round trips). */
+const PAGE_CONCURRENCY = 8;
 
 /** Runs in this process, by container: a timer tick that overlaps a running reconcile is skipped at once. */
 const running = new Set<string>();
@@ -136,12 +139,15 @@ async function reconcile(
         count('found', page.refs.length + page.invalid.length);
         count('invalid', page.invalid.length);
         for (const bad of page.invalid) log.warn('reconcile: instance skipped, not usable', { app: outcome.app, instance: bad.raw, reason: bad.reason });
-        for (const ref of page.refs) {
-          if (inThisRun.has(ref.instanceGuid) || (await marks.isRecent(ref.instanceGuid))) {
-            count('skipped');
-            continue;
-          }
+        // Within a run an instance counts once (the Set is checked before any await, so it is race-free).
+        const fresh = page.refs.filter((ref) => {
+          if (inThisRun.has(ref.instanceGuid)) return false;
           inThisRun.add(ref.instanceGuid);
+          return true;
+        });
+        count('skipped', page.refs.length - fresh.length);
+        await mapLimit(fresh, PAGE_CONCURRENCY, async (ref) => {
+          if (await marks.isRecent(ref.instanceGuid)) return count('skipped');
           if (!dryRun) {
             const message = eventsMessageSchema.parse({ ...ref, reason: 'reconcile', enqueuedAt: new Date(clock.now()).toISOString() });
             await deps.queues.send(deps.queueName ?? QUEUES.events, message);
@@ -150,7 +156,7 @@ async function reconcile(
             log.debug('reconcile: enqueued', { app: ref.app, instanceId: instanceId(ref) });
           }
           count('enqueued');
-        }
+        });
         options.onProgress?.({ app: outcome.app, page: page.page, pageFound: page.refs.length + page.invalid.length, totals: { ...totals } });
       }
       outcome.complete = true;
