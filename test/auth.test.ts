@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator, type SimulatorClient } from '../dev/simulator/index.js';
@@ -74,7 +74,8 @@ describe('grant accepted by the simulated Maskinporten', () => {
         expect(header).toEqual({ alg: 'RS256', kid: client.kid });
       } else {
         expect(header.kid).toBeUndefined();
-        expect(header.x5c).toHaveLength(2); // leaf + CA, leaf first
+        const pems = client.certificate!.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)!;
+        expect(header.x5c).toEqual(pems.map((pem) => new X509Certificate(pem).raw.toString('base64'))); // leaf, then CA
       }
     });
   }
