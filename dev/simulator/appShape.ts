@@ -11,7 +11,8 @@ type Obj = Record<string, unknown>;
 function appElement(e: ElementDoc): Obj {
   const keys = ['id', 'instanceGuid', 'dataType', 'filename', 'contentType', 'blobStoragePath', 'selfLinks', 'size', 'contentHash', 'locked', 'refs', 'isRead',
     'tags', 'userDefinedMetadata', 'metadata', 'deleteStatus', 'fileScanResult', 'references', 'created', 'createdBy', 'lastChanged', 'lastChangedBy'];
-  return Object.fromEntries(keys.map((k) => [k, nul(e[k])]));
+  // Value types (.NET) are never null: they take their defaults.
+  return { ...Object.fromEntries(keys.map((k) => [k, nul(e[k])])), size: e.size ?? 0, locked: e.locked ?? false, isRead: e.isRead ?? false, fileScanResult: e.fileScanResult ?? 'NotApplicable' };
 }
 
 function appProcess(p: Obj | undefined): Obj | null {
