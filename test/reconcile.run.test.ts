@@ -1,6 +1,6 @@
 import type { QueueClient } from '@azure/storage-queue';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../dev/simulator/index.js';
+import { startSimulator, type Simulator, type SimulatorClient } from '../dev/simulator/index.js';
 import { createAltinnHttp } from '../lib/altinnHttp.js';
 import { createAppClient } from '../lib/altinn/appClient.js';
 import { createTokenProvider } from '../lib/auth/index.js';
@@ -65,10 +65,15 @@ let wanted: Map<string, string>;
 let h: Harness;
 
 /** Fresh container, queue, log and clock over a shared simulator: runs of different tests never see each other's marks or messages. */
+/** One Maskinporten client per simulator (key generation is the slow part). */
+const clients = new WeakMap<Simulator, Promise<SimulatorClient>>();
+
 async function harness(sim: Simulator, env: Record<string, string> = {}): Promise<Harness> {
-  const client = await sim.newClient();
+  let client = clients.get(sim);
+  if (!client) clients.set(sim, (client = sim.newClient()));
+  const clientEnv = (await client).env;
   const firstRequest = sim.requests.length;
-  const config = loadConfig({ ...client.env, AzureWebJobsStorage: azuriteConnectionString(), BLOB_CONTAINER: uniqueName('rc'), ALTINN_APPS: APPS.join(','), ...env });
+  const config = loadConfig({ ...clientEnv, AzureWebJobsStorage: azuriteConnectionString(), BLOB_CONTAINER: uniqueName('rc'), ALTINN_APPS: APPS.join(','), ...env });
   const clock = fakeClock();
   const sleeps: number[] = [];
   const recordingClock = { now: () => clock.now(), sleep: (ms: number) => (sleeps.push(ms), clock.sleep(ms)) };
@@ -191,7 +196,7 @@ describe('reconcile against the simulator (real Azurite)', () => {
     const wide = await harness(shared, { ALTINN_APPS: '', RECONCILE_SINCE: 'P30D' });
     const old = new Date(Date.now() - 40 * 86_400_000);
     for (let i = 0; i < 5; i++) await shared.seedInstance({ app: 'other-x', completed: true, lastChanged: old });
-    const result = await wide.run({ pageSize: 100 });
+    const result = await wide.run({ pageSize: 100, dryRun: true });
     expect(result).toMatchObject({ status: 'complete', found: 300, enqueued: 300, pages: 3 });
     const first = new URL(wide.queries()[0]?.path ?? '', shared.platformUrl).searchParams;
     expect(first.has('appId')).toBe(false);
