@@ -77,6 +77,13 @@ describe('CLI against the running app', () => {
     expect(dry.code, dry.stderr).toBe(0);
     expect(jsonOf(dry)).toMatchObject({ status: 'complete', dryRun: true, found: 2, enqueued: 2 });
 
+    // On a terminal the run shows live progress (redrawn in place); piped, it does not (below).
+    const tty = await runCli(['reconcile', '--app', 'reconcile-app', '--dry-run'], { env, tty: true });
+    expect(tty.code, tty.stdout).toBe(0);
+    expect(tty.stdout).toContain('\r\x1b[2K[');
+    expect(tty.stdout).toMatch(/\[[#-]{20}\] reconcile-app page 1: found 2, enqueued 2/);
+    expect(tty.stdout).toContain('(dry run: nothing enqueued)');
+
     const run = await runCli(['reconcile', '--app', 'reconcile-app'], { env });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^reconcile complete in [\d.]+ s: found 2, enqueued 2, skipped 0, invalid 0/);

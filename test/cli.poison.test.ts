@@ -167,6 +167,19 @@ describe('poison purge', () => {
     expect(await peekAll()).toHaveLength(5);
   });
 
+  it('on a terminal, asks first: "n" deletes nothing (exit 1), "y" deletes', async () => {
+    await seedPoison();
+    const no = await runCli(['poison', 'purge', '--older-than', '0s'], { env, tty: true, input: 'n\n' });
+    expect(no.stdout).toMatch(/Delete every message in altinn-events-poison inserted before \S+\? \[y\/N\]/);
+    expect(no.code).toBe(1);
+    expect(no.stdout).toContain('not confirmed: nothing deleted');
+    expect(await peekAll()).toHaveLength(5);
+    const yes = await runCli(['poison', 'purge', '--older-than', '0s'], { env, tty: true, input: 'y\n' });
+    expect(yes.code, yes.stdout).toBe(0);
+    expect(yes.stdout).toContain('deleted 5 message(s)');
+    expect(await peekAll()).toHaveLength(0);
+  });
+
   it('deletes only messages older than the duration', async () => {
     await seedPoison();
     const young = await runCli(['poison', 'purge', '--older-than', 'P7D', '--yes', '--json'], { env });

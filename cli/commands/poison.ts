@@ -149,13 +149,13 @@ export const poisonPurge = defineCommand({
   examples: [`${BIN} poison purge --older-than 7d`, `${BIN} poison purge --older-than P30D --yes --json`],
   async run(args, ctx) {
     const cutoff = new Date(ctx.clock.now() - args['older-than']);
+    const queue = await poisonQueue(ctx);
     if (!args.yes) {
       if (!ctx.io.stdinIsTTY) throw new UsageError('stdin is not a terminal: add --yes to purge without asking');
       if (!(await confirm(ctx, `Delete every message in ${QUEUES.poison} inserted before ${cutoff.toISOString()}?`))) {
         throw userError('not confirmed: nothing deleted');
       }
     }
-    const queue = await poisonQueue(ctx);
     const purged: string[] = [];
     await drainPoison(queue, (e) => {
       const old = e.insertedOn !== undefined && e.insertedOn < cutoff;

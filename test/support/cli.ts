@@ -10,16 +10,26 @@ export interface CliRun {
   stderr: string;
 }
 
+const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+
 /**
- * Run the CLI as a child process with exactly `env` (plus PATH), stdin not a terminal.
- * Resolves when it exits, with what it printed.
+ * Run the CLI as a child process with exactly `env` (plus PATH). stdin is not a terminal, unless `tty`:
+ * then it runs inside a pseudo-terminal (util-linux `script`), `input` typed into it, and stdout and
+ * stderr arrive together on `stdout`. Resolves when it exits, with what it printed.
  */
-export function runCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, [CLI_BIN, ...args], {
+export function runCli(
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; cwd?: string; tty?: boolean; input?: string } = {},
+): Promise<CliRun> {
+  const [cmd, argv] = opts.tty
+    ? ['script', ['-qec', [process.execPath, CLI_BIN, ...args].map(quote).join(' '), '/dev/null']]
+    : [process.execPath, [CLI_BIN, ...args]];
+  const child = spawn(cmd, argv, {
     env: { PATH: process.env.PATH, ...opts.env },
     cwd: opts.cwd ?? process.cwd(),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (opts.input !== undefined) child.stdin?.end(opts.input);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
