@@ -1,0 +1,79 @@
+import { join } from 'node:path';
+import { startAzurite, type Azurite } from '../azurite.js';
+import { ROOT, startNode, stopAll } from '../host/childProcess.js';
+import { startSimulator } from '../simulator/index.js';
+import type { Goal, Summary } from './stats.js';
+import { RESULT_KEY } from './workers/report.js';
+
+export type Simulator = Awaited<ReturnType<typeof startSimulator>>;
+
+export interface BenchOptions {
+  quick: boolean;
+  huge: boolean;
+  runs: number;
+}
+
+export interface BenchResult {
+  /** Sizes, counts and concurrency used. */
+  params: Record<string, unknown>;
+  metrics: Record<string, Summary>;
+  goals: Goal[];
+  /** Raw per-run figures, for anyone who wants to look closer. */
+  runs: Record<string, unknown>[];
+  notes: string[];
+}
+
+export interface Bench {
+  name: string;
+  title: string;
+  run(ctx: BenchContext, options: BenchOptions): Promise<BenchResult>;
+}
+
+/** What every bench starts from: its own Azurite (blob + queue processes) and simulator, and our settings for them. */
+export interface BenchContext {
+  azurite: Azurite;
+  sim: Simulator;
+  /** Complete app settings (simulator client + AzureWebJobsStorage). */
+  env: Record<string, string>;
+}
+
+export async function withContext<T>(fn: (ctx: BenchContext) => Promise<T>): Promise<T> {
+  const [azurite, sim] = await Promise.all([startAzurite(), startSimulator({ org: 'ttd' })]);
+  try {
+    const client = await sim.newClient();
+    return await fn({ azurite, sim, env: { ...client.env, AzureWebJobsStorage: azurite.connectionString } });
+  } finally {
+    await stopAll();
+    await Promise.all([sim.stop(), azurite.stop()]);
+  }
+}
+
+export interface WorkerResult {
+  elapsedMs: number;
+  durationsMs: number[];
+  rssBeforeBytes: number;
+  maxRssBytes: number;
+}
+
+/** Runs one bench worker (dist/dev/bench/workers/<name>.js) in its own process and returns its result line. */
+export async function runWorker(name: string, spec: unknown, env: Record<string, string>): Promise<WorkerResult> {
+  const proc = startNode(`bench-${name}`, join('dist', 'dev', 'bench', 'workers', `${name}.js`), [JSON.stringify(spec)], {
+    env: { PATH: process.env.PATH, ...env },
+    cwd: ROOT,
+  });
+  const line = await proc.waitForJson((r) => RESULT_KEY in r, { timeoutMs: 30 * 60_000 });
+  await proc.exited;
+  return line[RESULT_KEY] as WorkerResult;
+}
+
+/** Runs `fn` for each variant in turn, `runs` times, alternating the order so neither side always goes first. */
+export async function alternate<V extends string, R>(variants: readonly V[], runs: number, fn: (variant: V, run: number) => Promise<R>) {
+  const out: Record<V, R>[] = [];
+  for (let run = 0; run < runs; run++) {
+    const order = run % 2 === 0 ? variants : [...variants].reverse();
+    const results = {} as Record<V, R>;
+    for (const v of order) results[v] = await fn(v, run);
+    out.push(results);
+  }
+  return out;
+}

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { QueueClient } from '@azure/storage-queue';
+import { ROOT, startLocalHost, startNode } from '../host/childProcess.js';
+import { QUEUES } from '../../lib/queues.js';
+import { alternate, type Bench } from './harness.js';
+import { postAll, type LoadResult } from './loadgen.js';
+import { percentile, summarize } from './stats.js';
+
+/** The seed event's shape (real Altinn), with our simulator's origin, a handled type and varied instance GUIDs. */
+function events(n: number, appsUrl: string): string[] {
+  const seed = JSON.parse(
+    readFileSync(join(ROOT, '..', 'shared', 'fixtures', 'altinn', 'seed', 'event-instance-created.json'), 'utf8'),
+  ) as Record<string, unknown>;
+  return Array.from({ length: n }, (_, i) => {
+    const guid = randomUUID();
+    const partyId = String(50_000_000 + (i % 5_000));
+    return JSON.stringify({
+      ...seed,
+      id: randomUUID(),
+      type: 'app.instance.process.completed',
+      source: `${appsUrl}/ttd/become-application-owner/instances/${partyId}/${guid}`,
+      resourceinstance: guid,
+      subject: `/party/${partyId}`,
+      time: new Date().toISOString(),
+    });
+  });
+}
+
+type Variant = 'ours' | 'baseline';
+
+export const intake: Bench = {
+  name: 'intake',
+  title: 'intake: POST /api/events on the local host vs a minimal enqueue-only server',
+  async run({ azurite, sim, env }, { quick, runs }) {
+    const count = quick ? 100 : 10_000;
+    const concurrency = 32;
+    const warmup = quick ? 20 : 1_000;
+    const baselineQueue = 'bench-intake-baseline';
+    const host = await startLocalHost({ env, functions: 'dist/functions/eventsReceiver.js', name: 'bench-host' });
+    const baseline = startNode('bench-intake-baseline', 'dist/dev/bench/workers/intakeBaseline.js', [JSON.stringify({ queue: baselineQueue })], {
+      env: { PATH: process.env.PATH, AzureWebJobsStorage: azurite.connectionString },
+    });
+    const port = (await baseline.waitForJson((r) => r.msg === 'baseline listening')).port as number;
+    const targets: Record<Variant, { url: string; queue: QueueClient }> = {
+      ours: { url: `${host.url}/api/events?code=bench`, queue: new QueueClient(azurite.connectionString, QUEUES.events) },
+      baseline: { url: `http://127.0.0.1:${port}/`, queue: new QueueClient(azurite.connectionString, baselineQueue) },
+    };
+    const shoot = async (v: Variant, n: number): Promise<LoadResult> => {
+      const r = await postAll({ url: targets[v].url, bodies: events(n, sim.appsUrl), concurrency, contentType: 'application/cloudevents+json' });
+      const enqueued = (await targets[v].queue.getProperties()).approximateMessagesCount;
+      if (r.statuses[200] !== n || enqueued !== n) {
+        throw new Error(`intake ${v}: ${JSON.stringify(r.statuses)} answers, ${enqueued} enqueued, expected ${n}`);
+      }
+      await targets[v].queue.clearMessages();
+      return r;
+    };
+    for (const v of ['ours', 'baseline'] as const) await shoot(v, warmup);
+
+    const results = await alternate(['ours', 'baseline'] as const, runs, (v) => shoot(v, count));
+    const figures = results.map((r) => {
+      const f = (x: LoadResult) => ({
+        eventsPerS: (count / x.elapsedMs) * 1000,
+        p50Ms: percentile(x.latenciesMs, 50),
+        p99Ms: percentile(x.latenciesMs, 99),
+      });
+      const ours = f(r.ours);
+      const base = f(r.baseline);
+      return { ours, baseline: base, ratio: ours.eventsPerS / base.eventsPerS };
+    });
+    const pick = (g: (x: (typeof figures)[number]) => number, unit: string) => summarize(figures.map(g), unit);
+    const metrics = {
+      'ours events/s': pick((x) => x.ours.eventsPerS, 'events/s'),
+      'ours p50': pick((x) => x.ours.p50Ms, 'ms'),
+      'ours p99': pick((x) => x.ours.p99Ms, 'ms'),
+      'baseline events/s': pick((x) => x.baseline.eventsPerS, 'events/s'),
+      'baseline p50': pick((x) => x.baseline.p50Ms, 'ms'),
+      'baseline p99': pick((x) => x.baseline.p99Ms, 'ms'),
+      'ours / baseline': pick((x) => x.ratio, 'ratio'),
+    };
+    return {
+      params: { events: count, concurrency, warmup },
+      metrics,
+      goals: [
+        { goal: 'throughput >= 0.85 x baseline', measured: metrics['ours / baseline'].median.toFixed(2), met: metrics['ours / baseline'].median >= 0.85 },
+        { goal: 'p99 < 20 ms at c=32', measured: `${metrics['ours p99'].median.toFixed(1)} ms`, met: metrics['ours p99'].median < 20 },
+      ],
+      runs: figures,
+      notes: [],
+    };
+  },
+};

@@ -1,0 +1,45 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { startNode, stopAll } from './support/processes.js';
+
+// Benchmarks are not tests: this only keeps dev/bench from rotting. Every bench runs once with
+// minimal sizes, and its results must be well-formed; no figure is compared with anything.
+const summary = z
+  .object({ median: z.number().finite(), min: z.number().finite(), max: z.number().finite(), runs: z.literal(1), unit: z.string().min(1) })
+  .refine((s) => s.min <= s.median && s.median <= s.max, 'min <= median <= max');
+const bench = z.object({
+  params: z.record(z.string(), z.unknown()),
+  metrics: z.record(z.string(), summary),
+  goals: z.array(z.object({ goal: z.string(), measured: z.string(), met: z.boolean() })).min(1),
+  runs: z.array(z.unknown()).length(1),
+  notes: z.array(z.string()),
+  quick: z.literal(true),
+});
+const results = z.object({
+  machine: z.object({ nproc: z.number().int().positive(), memoryGiB: z.number().positive(), node: z.string() }),
+  benches: z.object({ intake: bench, large: bench, many: bench, 'memory-scaling': bench }),
+});
+
+afterAll(() => stopAll());
+
+describe('npm run bench', () => {
+  it('runs every bench with --quick and writes well-formed results', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'bench-')), 'results.json');
+    const proc = startNode('bench', 'dist/dev/bench/main.js', ['--quick', '--runs', '1', '--out', out]);
+    const exit = await proc.exited;
+    expect(exit.code, proc.tail()).toBe(0);
+    const parsed = results.parse(JSON.parse(readFileSync(out, 'utf8')));
+    expect(Object.keys(parsed.benches.intake.metrics)).toContain('ours / baseline');
+    expect(parsed.benches.many.metrics['ours grants']?.median).toBeGreaterThanOrEqual(1);
+    for (const title of ['== intake', '== large', '== many', '== memory-scaling']) expect(proc.lines.some((l) => l.startsWith(title))).toBe(true);
+  }, 600_000);
+
+  it('refuses an unknown bench name', async () => {
+    const proc = startNode('bench', 'dist/dev/bench/main.js', ['nope']);
+    expect((await proc.exited).code).toBe(2);
+    expect(proc.tail()).toMatch(/usage: npm run bench/);
+  });
+});
