@@ -260,3 +260,49 @@ async function confirmCycle(h: Harness, wanted: Map<string, string>): Promise<vo
   expect(after).toMatchObject({ status: 'complete', found: 0, enqueued: 0, pages: 3 });
   expect(await queuedMessages(h.queue)).toEqual([]);
 }
+
+describe('events Altinn never delivered', () => {
+  it('instances whose completion events were dropped on purpose are downloaded and confirmed after one reconcile run', async () => {
+    const sim = await startSimulator();
+    try {
+      const t = await harness(sim);
+      // A validated subscription for our apps; the simulator drops every delivery to it, so the webhook never hears.
+      sim.events.subscriptions.set(99, {
+        id: 99,
+        endPoint: 'http://127.0.0.1:9/api/events',
+        sourceFilter: `${sim.appsUrl}/ttd/%`,
+        resourceFilter: null,
+        subjectFilter: null,
+        alternativeSubjectFilter: null,
+        typeFilter: null,
+        consumer: '/org/ttd',
+        createdBy: '/org/ttd',
+        created: new Date().toISOString(),
+        validated: true,
+      });
+      sim.events.dropNext(12);
+      const docs = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => sim.seedInstance({ app: APPS[i % 3] ?? '', elements: [{ dataType: 'model', contentType: 'application/xml', size: 512, withContentHash: true }] })),
+      );
+      const events = docs.map((d) => sim.completeProcess(d.id.split('/')[0] ?? '', d.id.split('/')[1] ?? ''));
+      await sim.events.idle();
+      const eventIds = new Set(events.map((e) => e.id));
+      const tried = sim.events.deliveries.filter((d) => eventIds.has(d.eventId));
+      expect(tried.map((d) => d.status)).toEqual(Array<number>(12).fill(-1));
+
+      const result = await t.run();
+      expect(result).toMatchObject({ status: 'complete', found: 12, enqueued: 12 });
+      await processAll(t, await queuedMessages(t.queue));
+
+      const container = t.deps.blob.getContainerClient(t.config.blobContainer);
+      for (const d of docs) {
+        const [partyId, guid] = d.id.split('/') as [string, string];
+        expect(sim.counters.effectiveCompletes[guid]).toBe(1);
+        expect(await container.getBlobClient(`ttd/${d.appId.split('/')[1]}/${partyId}/${guid}/manifest.json`).exists()).toBe(true);
+      }
+      expect(await t.run()).toMatchObject({ status: 'complete', found: 0, enqueued: 0 });
+    } finally {
+      await sim.stop();
+    }
+  });
+});
