@@ -41,7 +41,9 @@ export async function processorFor(sim: Simulator, env: Record<string, string>, 
   await container.create();
   const sender = createQueueSender(clients.queue);
   const prefix = uniqueName('p');
-  const queueName = (q: string) => `${prefix}-${q}`.slice(0, 63);
+  const broken = new Set<string>();
+  // A broken queue maps to a name storage refuses: a real send failure, from real Azurite.
+  const queueName = (q: string) => (broken.has(q) ? 'Not_A_Queue' : `${prefix}-${q}`.slice(0, 63));
   const log = memoryLogger();
   const clock = fakeClock();
   const tokens = createTokenProvider({ maskinporten: config.maskinporten, platformUrl: config.altinn.platformUrl, clock: systemClock, log });
@@ -61,6 +63,9 @@ export async function processorFor(sim: Simulator, env: Record<string, string>, 
     log,
     clock,
     processor: make(),
+    /** Sends to `queue` fail until repaired. */
+    breakQueue: (q: string) => broken.add(q),
+    repairQueue: (q: string) => broken.delete(q),
     /** Another process's processor: same storage and Altinn, no shared in-flight runs. */
     another: make,
     /** Every message on one of our queues, decoded. */

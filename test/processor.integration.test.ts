@@ -168,6 +168,24 @@ describe('instance processor (simulator + Azurite)', () => {
     expect(effective(guid)).toBe(1);
   });
 
+  it('a run that failed after complete sends the ready message on the host retry, without confirming or downloading again', async () => {
+    const h = await processorFor(sim, env);
+    const doc = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });
+    const guid = doc.id.split('/')[1]!;
+    h.breakQueue(QUEUES.ready);
+    await expect(h.processor.handle(messageFor(doc))).rejects.toThrow();
+    expect(effective(guid)).toBe(1);
+    h.repairQueue(QUEUES.ready);
+    expect(await h.messages(QUEUES.ready)).toEqual([]);
+    await expect(h.another().handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed', downloaded: 0 });
+    expect([completes(guid), downloads(guid)]).toEqual([1, 1]);
+    const ready = await h.messages(QUEUES.ready);
+    expect(ready).toHaveLength(1);
+    expect(Date.parse((ready[0] as { confirmedAt: string }).confirmedAt)).toBe(Date.parse(String((sim.instance(guid).completeConfirmations as { confirmedOn: string }[])[0]?.confirmedOn)));
+    await expect(h.another().handle(messageFor(doc))).resolves.toEqual({ kind: 'already-done' });
+    expect(await h.messages(QUEUES.ready)).toHaveLength(1);
+  });
+
   it('recovers from 429 with Retry-After (honoured) and from a run of 503s', async () => {
     const h = await processorFor(sim, env);
     const doc = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { confirmedBy, dataElementSchema, instanceSchema } from '../lib/altinn/instanceSchema.js';
+import { confirmationBy, dataElementSchema, instanceSchema } from '../lib/altinn/instanceSchema.js';
 
 const fixtures = join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'altinn');
 const instances = join(fixtures, 'app-lib-dotnet', 'test', 'Altinn.App.Api.Tests', 'Data', 'Instances');
@@ -60,8 +60,8 @@ describe('instance schema (real Altinn documents)', () => {
       [1, 'Pending'],
     ]);
     expect((i as Record<string, unknown>).somethingNew).toEqual({ kept: true });
-    expect(confirmedBy(i, 'ttd')).toBe(true);
-    expect(confirmedBy(i, 'skd')).toBe(false);
+    expect(confirmationBy(i, 'ttd')?.confirmedOn).toBe('2024-01-01T00:00:00Z');
+    expect(confirmationBy(i, 'skd')).toBeUndefined();
   });
 
   it('rejects what we cannot work with, naming the field', () => {

@@ -56,7 +56,7 @@ export const instanceSchema = z.looseObject({
 });
 export type Instance = z.infer<typeof instanceSchema>;
 
-/** Whether `org` has already confirmed the instance (POST .../complete). */
-export function confirmedBy(instance: Instance, org: string): boolean {
-  return instance.completeConfirmations.some((c) => c.stakeholderId?.toLowerCase() === org.toLowerCase());
+/** `org`'s complete confirmation of the instance (POST .../complete), if it has one. */
+export function confirmationBy(instance: Instance, org: string) {
+  return instance.completeConfirmations.find((c) => c.stakeholderId?.toLowerCase() === org.toLowerCase());
 }

@@ -31,6 +31,8 @@ export const manifestSchema = z.object({
   instanceLastChanged: z.string().nullable(),
   downloadedAt: z.string(),
   elements: z.array(manifestEntrySchema),
+  /** When the altinn-instances-ready message was sent (= confirmedAt); absent until then. */
+  readyAt: z.string().optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { AppClient } from '../altinn/appClient.js';
-import { confirmedBy, type DataElement, type Instance } from '../altinn/instanceSchema.js';
+import { confirmationBy, type DataElement, type Instance } from '../altinn/instanceSchema.js';
 import { hashMatches, isSha256Hash, type BlobStore } from '../blobStore.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
@@ -26,7 +26,7 @@ export interface ProcessorDeps {
 export type Outcome =
   /** Not processable (malformed message, instance gone or forbidden): put on the poison queue with the reason. */
   | { kind: 'poisoned'; reason: string }
-  /** Already confirmed by our org and the manifest is current: nothing to do. */
+  /** Already confirmed by our org, the manifest current and the ready message sent: nothing to do. */
   | { kind: 'already-done' }
   /** Stored (or found stored) and confirmed; `downloaded` counts elements fetched in this run. */
   | { kind: 'confirmed'; downloaded: number; bytes: number }
@@ -54,7 +54,7 @@ function isPermanent(e: unknown): e is ReceiverError {
 
 /**
  * One queue message → instance stored, verified, confirmed. Order: data blobs, instance.json,
- * manifest.json (the "ready" mark), POST complete, ready message, optional substatus.
+ * manifest.json (the "ready" mark), POST complete, ready message (then `readyAt` in the manifest), optional substatus.
  * Deliveries of the same instance that overlap in this process share one run.
  */
 export function createProcessor(deps: ProcessorDeps): Processor {
@@ -129,8 +129,9 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
   const existing = await readManifest(store, ref);
   const current = existing && isCurrent(existing, instance, selected) ? existing : undefined;
 
-  if (current && confirmedBy(instance, config.org)) {
-    log.info('already stored and confirmed; nothing to do', { stage: 'done', outcome: 'already-done', durationMs: clock.now() - started });
+  const ourConfirmation = confirmationBy(instance, config.org);
+  if (current?.readyAt && ourConfirmation) {
+    log.info('already stored, confirmed and announced; nothing to do', { stage: 'done', outcome: 'already-done', durationMs: clock.now() - started });
     return { kind: 'already-done' };
   }
 
@@ -169,7 +170,7 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
 
   const bytes = manifest.elements.reduce((n, e) => n + (e.status === 'stored' ? e.size : 0), 0);
   const infected = manifest.elements.filter((e) => e.status === 'infected').map((e) => e.id);
-  if (infected.length > 0 && !config.confirmOnInfected) {
+  if (infected.length > 0 && !config.confirmOnInfected && !ourConfirmation) {
     log.warn('infected element(s): stored the rest, not confirming (CONFIRM_ON_INFECTED=false)', {
       stage: 'done',
       outcome: 'held-infected',
@@ -179,10 +180,14 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
     return { kind: 'held-infected', infected };
   }
 
-  await timed('confirmed', () => retry('complete', () => app.complete(ref)));
-  const ready = readyMessageSchema.parse({ ...pickRef(ref), manifest: manifestPath(ref), confirmedAt: new Date(clock.now()).toISOString() });
+  if (!ourConfirmation) await timed('confirmed', () => retry('complete', () => app.complete(ref)));
+  const confirmedAt = ourConfirmation?.confirmedOn && !Number.isNaN(Date.parse(ourConfirmation.confirmedOn)) ? new Date(ourConfirmation.confirmedOn) : new Date(clock.now());
+  const ready = readyMessageSchema.parse({ ...pickRef(ref), manifest: manifestPath(ref), confirmedAt: confirmedAt.toISOString() });
   await timed('ready message sent', () => retry('ready', () => deps.queues.send(QUEUES.ready, ready)));
-  if (config.substatusLabel) {
+  // Marks the announcement done: a run that failed between `complete` and here sends it on the host's retry.
+  const announced: Manifest = { ...manifest, readyAt: ready.confirmedAt };
+  await timed('manifest marked ready', () => writeManifest(store, ref, announced));
+  if (config.substatusLabel && !ourConfirmation) {
     const label = config.substatusLabel;
     // Best effort: the instance is already confirmed, so a failure here must not make the host redo the work.
     await timed('substatus set', () => retry('substatus', () => app.setSubstatus(ref, { label }))).catch((error: unknown) =>
