@@ -95,3 +95,10 @@ describe('continuation', () => {
     expect(instancePageSchema.safeParse({ instances: [] }).success).toBe(false);
   });
 });
+
+describe('reconciler timer', () => {
+  it('takes its schedule from the RECONCILE_SCHEDULE app setting, resolved by the host, and does not run on start-up', async () => {
+    const { definition } = await import('../functions/reconciler.js');
+    expect(definition).toMatchObject({ kind: 'timer', name: 'reconciler', options: { schedule: '%RECONCILE_SCHEDULE%', runOnStartup: false } });
+  });
+});
