@@ -16,7 +16,7 @@ import { parseHostOptions, projectRoot, USAGE } from './host/options.js';
 import { startQueueListener, type QueueListener } from './host/queue.js';
 import { mergeSettings, readLocalSettings, resolveAppSettings } from './host/settings.js';
 import { queueServices } from './host/storageClients.js';
-import { startTimer, type TimerRunner } from './host/timer.js';
+import { scheduleFn, startTimer, type TimerRunner } from './host/timer.js';
 
 const log = createLogger(undefined, { component: 'host' });
 
@@ -39,40 +39,42 @@ async function main(): Promise<void> {
 
   const invoker = new Invoker(log);
   const queueService = queueServices(env);
-  const described: Record<string, unknown>[] = [];
   const http = httpTriggers(
     definitions.flatMap((d) => (d.kind === 'http' ? [d] : [])),
     host.routePrefix,
     invoker,
     log,
   );
-  described.push(...http.describe());
 
-  // Resolve every trigger before anything starts, so a bad setting stops start-up with one clear line.
+  // Resolve and check every trigger before anything starts, so a bad setting stops start-up with one clear line.
   const queues = await Promise.all(
     definitions.flatMap((d) =>
       d.kind === 'storageQueue'
         ? [
             (async () => {
               const queueName = resolveAppSettings(d.options.queueName, env, `function ${d.name} queueName`);
-              const service = await queueService(d.options.connection);
-              return { d, queueName, service };
+              return { d, queueName, service: await queueService(d.options.connection) };
             })(),
           ]
         : [],
     ),
   );
   const tz = env.WEBSITE_TIME_ZONE?.trim() || 'UTC';
-  const schedules = definitions.flatMap((d) =>
-    d.kind === 'timer' ? [{ d, schedule: resolveAppSettings(d.options.schedule, env, `function ${d.name} schedule`) }] : [],
-  );
-
-  for (const { d, queueName } of queues) {
-    described.push({ name: d.name, trigger: 'queue', queue: queueName, connection: d.options.connection || 'AzureWebJobsStorage' });
-  }
-  for (const { d, schedule } of schedules) {
-    described.push({ name: d.name, trigger: 'timer', schedule, runOnStartup: d.options.runOnStartup ?? false });
-  }
+  const timers = definitions.flatMap((d) => {
+    if (d.kind !== 'timer') return [];
+    const schedule = resolveAppSettings(d.options.schedule, env, `function ${d.name} schedule`);
+    return [{ d, schedule, next: scheduleFn(schedule, tz) }];
+  });
+  const described = [
+    ...http.describe(),
+    ...queues.map(({ d, queueName }) => ({
+      name: d.name,
+      trigger: 'queue',
+      queue: queueName,
+      connection: d.options.connection || 'AzureWebJobsStorage',
+    })),
+    ...timers.map(({ d, schedule }) => ({ name: d.name, trigger: 'timer', schedule, runOnStartup: d.options.runOnStartup ?? false })),
+  ];
 
   const { server, port } = await listen(http, options.port, log);
   log.info('host started', { url: `http://localhost:${port}`, port, functions: described, queues: host.queues });
@@ -87,9 +89,7 @@ async function main(): Promise<void> {
       log,
     }),
   );
-  const timers: TimerRunner[] = schedules.map(({ d, schedule }) =>
-    startTimer({ name: d.name, options: d.options, schedule, tz, invoker, log }),
-  );
+  const runners: TimerRunner[] = timers.map(({ d, next }) => startTimer({ name: d.name, options: d.options, next, invoker, log }));
 
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals) => {
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('host stopping', { signal, inFlight: invoker.inFlight });
     for (const l of listeners) l.stop();
-    for (const t of timers) t.stop();
+    for (const t of runners) t.stop();
     const closed = new Promise((r) => server.close(r));
     server.closeIdleConnections();
     const finished = await invoker.drain(options.shutdownTimeoutMs);

@@ -66,5 +66,7 @@ describe('timer schedules', () => {
     expect(scheduleFn('0 */15 * * * *', 'UTC')(from).toISOString()).toBe('2026-03-01T10:15:00.000Z');
     expect(scheduleFn('00:05:00', 'UTC')(from).toISOString()).toBe('2026-03-01T10:12:30.000Z');
     expect(() => scheduleFn('*/15 * * * *', 'UTC')).toThrow('six fields');
+    expect(() => scheduleFn('0 */15 * * * *', 'Nowhere/Atlantis')).toThrow('time zone Nowhere/Atlantis');
+    expect(() => scheduleFn('0 61 * * * *', 'UTC')).toThrow('timer schedule "0 61 * * * *"');
   });
 });

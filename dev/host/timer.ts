@@ -19,7 +19,11 @@ export function scheduleFn(schedule: string, tz: string): (from: Date) => Date {
   if (schedule.trim().split(/\s+/).length !== 6) {
     throw new Error(`timer schedule "${schedule}" must be NCRONTAB with six fields (seconds first)`);
   }
-  CronExpressionParser.parse(schedule, { tz }); // throws on a malformed expression, at start-up
+  try {
+    CronExpressionParser.parse(schedule, { tz }).next(); // checked once, at start-up (next() is where a bad time zone shows)
+  } catch (e) {
+    throw new Error(`timer schedule "${schedule}" (time zone ${tz}): ${(e as Error).message}`, { cause: e });
+  }
   return (from) => CronExpressionParser.parse(schedule, { currentDate: from, tz }).next().toDate();
 }
 
@@ -34,14 +38,13 @@ export interface TimerRunner {
 export function startTimer(args: {
   name: string;
   options: TimerFunctionOptions;
-  schedule: string;
-  tz: string;
+  /** The schedule, from `scheduleFn`. */
+  next: (from: Date) => Date;
   invoker: Invoker;
   log: Logger;
 }): TimerRunner {
-  const { name, options, invoker } = args;
+  const { name, options, invoker, next } = args;
   const log = args.log.child({ function: name });
-  const next = scheduleFn(args.schedule, args.tz);
   let running = false;
   let stopped = false;
   let last: Date | undefined;
