@@ -142,6 +142,7 @@ afterEach(() => {
 describe('reconcile against the simulator (real Azurite)', () => {
   it('retries a page that fails with 503, then 429 (honouring Retry-After), and misses nothing', async () => {
     h.sim.faults.add({ role: 'platform', route: QUERY_ROUTE, status: [200, 200, 503, 429], retryAfter: 7 });
+    await expect(h.run({ apps: ['app-a', 'other-x'] })).rejects.toThrow(/not in ALTINN_APPS.*other-x/);
     const result = await h.run({ apps: ['app-a'] });
     expect(result).toMatchObject({ status: 'complete', found: 60, enqueued: 60, pages: 3 });
     expect(h.queries().map((q) => q.status)).toEqual([200, 200, 503, 429, 200]);

@@ -2,6 +2,7 @@ import type { BlobServiceClient } from '@azure/storage-blob';
 import type { AltinnHttp } from '../altinnHttp.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { eventsMessageSchema, instanceId } from '../messages.js';
 import type { QueueSender } from '../queue.js';
@@ -84,6 +85,11 @@ const running = new Set<string>();
  * the result (`status: 'incomplete'`) and in the summary log line.
  */
 export async function runReconcile(deps: ReconcileDeps, options: ReconcileOptions = {}): Promise<ReconcileResult> {
+  // The processor refuses (poisons) messages for apps outside ALTINN_APPS: do not produce them.
+  const foreign = deps.config.apps.length > 0 ? (options.apps ?? []).filter((a) => !deps.config.apps.includes(a)) : [];
+  if (foreign.length > 0) {
+    throw new ReceiverError(`not in ALTINN_APPS (${deps.config.apps.join(', ')}): ${foreign.join(', ')}`, { code: 'reconcile-app-not-configured', retryable: false });
+  }
   const container = deps.blob.getContainerClient(deps.config.blobContainer);
   const key = container.url;
   const skipped = () => {
