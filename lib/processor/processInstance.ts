@@ -78,20 +78,21 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       if (refusal) return poison(log, raw, refusal);
 
       const key = `${msg.org}/${msg.app}/${instanceId(msg)}`;
-      let run = inflight.get(key);
-      if (!run) {
-        run = processInstance(deps, msg, log).finally(() => inflight.delete(key));
-        inflight.set(key, run);
-      } else {
+      const joined = inflight.get(key);
+      if (joined) {
         log.info('joining a run already in progress for this instance', { stage: 'dedupe' });
+        return joined;
       }
-      try {
-        return await run;
-      } catch (e) {
-        if (isPermanent(e)) return poison(log, raw, `${e.code}: ${e.message}`);
-        log.error('processing failed; the host will retry', { stage: 'failed', error: e });
-        throw e;
-      }
+      // Permanent failures are poisoned inside the shared run: once, however many deliveries joined it.
+      const run = processInstance(deps, msg, log)
+        .catch((e: unknown) => {
+          if (isPermanent(e)) return poison(log, raw, `${e.code}: ${e.message}`);
+          log.error('processing failed; the host will retry', { stage: 'failed', error: e });
+          throw e;
+        })
+        .finally(() => inflight.delete(key));
+      inflight.set(key, run);
+      return run;
     },
   };
 }
