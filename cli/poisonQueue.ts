@@ -51,15 +51,15 @@ export async function peekPoison(queue: QueueClient): Promise<{ count: number; e
   return { count: Math.max(props.approximateMessagesCount ?? 0, entries.length), entries };
 }
 
-export type Decision = 'delete' | 'keep' | 'stop';
+export type Decision = 'delete' | 'keep' | 'delete-and-stop' | 'keep-and-stop';
 
 /** Seconds a message stays hidden while a drain decides about it; kept ones are made visible again at the end. */
 const HOLD_SECONDS = 120;
 
 /**
  * Receive every message once and let `decide` act on it: 'delete' removes it (after `decide` finished its work),
- * 'keep' leaves it in the queue, 'stop' keeps it and ends the drain. If `decide` throws, the message is kept
- * and the error rethrown. Kept messages are made visible again before returning.
+ * 'keep' leaves it in the queue; '…-and-stop' ends the drain after that. If `decide` throws, the message is
+ * kept and the error rethrown. Kept messages are made visible again before returning.
  */
 export async function drainPoison(queue: QueueClient, decide: (entry: PoisonEntry) => Promise<Decision>): Promise<void> {
   if (!(await queue.exists())) return;
@@ -78,12 +78,9 @@ export async function drainPoison(queue: QueueClient, decide: (entry: PoisonEntr
           for (const rest of fresh.slice(i)) kept.set(rest.messageId, rest.popReceipt);
           throw e;
         }
-        if (decision === 'delete') {
-          await queue.deleteMessage(m.messageId, m.popReceipt);
-          continue;
-        }
-        kept.set(m.messageId, m.popReceipt);
-        if (decision === 'stop') {
+        if (decision.startsWith('delete')) await queue.deleteMessage(m.messageId, m.popReceipt);
+        else kept.set(m.messageId, m.popReceipt);
+        if (decision.endsWith('-and-stop')) {
           for (const rest of fresh.slice(i + 1)) kept.set(rest.messageId, rest.popReceipt);
           return;
         }

@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { QueueClient } from '@azure/storage-queue';
-import { QueueServiceClient } from '@azure/storage-queue';
+import {
+  AccountSASPermissions,
+  AccountSASResourceTypes,
+  AccountSASServices,
+  generateAccountSASQueryParameters,
+  QueueServiceClient,
+  StorageSharedKeyCredential,
+} from '@azure/storage-queue';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { connectionString, startAzuriteService, type AzuriteProcess } from '../dev/azurite.js';
+import { connectionString, DEV_ACCOUNT, DEV_KEY, startAzuriteService, type AzuriteProcess } from '../dev/azurite.js';
 import { decodeMessage, encodeMessage, eventsMessageSchema, type EventsMessage } from '../lib/messages.js';
 import { QUEUES } from '../lib/queues.js';
 import { jsonOf, runCli } from './support/cli.js';
@@ -142,6 +149,28 @@ describe('poison replay', () => {
     expect(sent.map((m) => m.instanceGuid).sort()).toEqual(messages.map((m) => m.instanceGuid).sort());
     expect(sent.every((m) => m.reason === 'replay')).toBe(true);
     expect((await peekAll()).map((m) => m.messageId)).toEqual([ids.garbage]);
+  });
+
+  it('when the re-enqueue fails, nothing leaves poison: exit 3', async () => {
+    await seedPoison();
+    // Storage access that may read, process and delete messages, but not add one (so every send fails with 403).
+    const sas = generateAccountSASQueryParameters(
+      {
+        expiresOn: new Date(Date.now() + 3_600_000),
+        permissions: AccountSASPermissions.parse('rlpucd'),
+        services: AccountSASServices.parse('q').toString(),
+        resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+      },
+      new StorageSharedKeyCredential(DEV_ACCOUNT, DEV_KEY),
+    ).toString();
+    const noAdd = `AccountName=${DEV_ACCOUNT};QueueEndpoint=${queueService.url};BlobEndpoint=http://127.0.0.1:${inject('azurite').blobPort}/${DEV_ACCOUNT};SharedAccessSignature=${sas}`;
+    const run = await runCli(['poison', 'replay', '--all'], { env: { ...env, AzureWebJobsStorage: noAdd } });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('storage request failed (status 403)');
+    expect(run.stderr).toContain('replayed 0 message(s) before that');
+    expect(run.stderr).not.toContain(sas.slice(-20));
+    expect(await peekAll()).toHaveLength(5);
+    expect((await events.receiveMessages({ numberOfMessages: 32 })).receivedMessageItems).toHaveLength(0);
   });
 
   it('an unknown --id, or one that names no instance, is a user error and moves nothing', async () => {

@@ -4,7 +4,7 @@ import { QUEUES } from '../../lib/queues.js';
 import { BIN, defineCommand } from '../command.js';
 import type { Context } from '../context.js';
 import { durationSchema } from '../duration.js';
-import { UsageError, userError } from '../errors.js';
+import { CliError, toCliError, UsageError, userError } from '../errors.js';
 import { drainPoison, peekPoison, PEEK_LIMIT, type PoisonEntry } from '../poisonQueue.js';
 import { table } from '../table.js';
 
@@ -12,7 +12,7 @@ const poisonQueue = async (ctx: Context) => (await ctx.runtime()).storage.queue.
 
 const iso = (d: Date | undefined) => d?.toISOString() ?? '-';
 
-function describe(e: PoisonEntry) {
+function asJson(e: PoisonEntry) {
   return {
     messageId: e.messageId,
     insertedOn: e.insertedOn?.toISOString(),
@@ -54,7 +54,7 @@ export const poisonList = defineCommand({
             '',
             table(ENTRY_HEADERS, entryRows(entries)),
           ].join('\n');
-    return { data: { queue: QUEUES.poison, count, oldest: oldest?.toISOString(), reasons, messages: entries.map(describe) }, text };
+    return { data: { queue: QUEUES.poison, count, oldest: oldest?.toISOString(), reasons, messages: entries.map(asJson) }, text };
   },
 });
 
@@ -107,8 +107,11 @@ export const poisonReplay = defineCommand({
       await drainPoison(queue, async (e) => {
         if (!wanted(e)) return 'keep';
         const moved = await consider(e, async (m) => (await queues.send(QUEUES.events, m)).messageId);
-        if (args.id !== undefined) return moved ? 'delete' : 'stop';
+        if (args.id !== undefined) return moved ? 'delete-and-stop' : 'keep-and-stop';
         return moved ? 'delete' : 'keep';
+      }).catch((e: unknown) => {
+        const err = toCliError(e);
+        throw new CliError(`${err.message}\n(replayed ${replayed.length} message(s) before that; the rest are still in ${QUEUES.poison})`, err.exitCode, err.details);
       });
     }
     if (args.id !== undefined && !found) {

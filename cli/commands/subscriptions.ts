@@ -51,7 +51,7 @@ function checkEndpoint(raw: string, config: Config): URL {
   return url;
 }
 
-const describe = (s: Subscription) => ({
+const asJson = (s: Subscription) => ({
   id: s.id,
   validated: s.validated,
   typeFilter: s.typeFilter ?? undefined,
@@ -108,7 +108,7 @@ export const subscriptionsCreate = defineCommand({
         ? 'validated: yes (Altinn reached the endpoint)'
         : `validated: no, not within ${args.wait} s (Altinn keeps retrying the handshake; check the endpoint, then: ${BIN} subscriptions list)`,
     ].join('\n');
-    return { data: { ...describe(sub), validated: sub.validated === true }, text };
+    return { data: { ...asJson(sub), validated: sub.validated === true }, text };
   },
 });
 
@@ -132,7 +132,7 @@ export const subscriptionsList = defineCommand({
             ['ID', 'VALIDATED', 'TYPE', 'SOURCE', 'ENDPOINT', 'CREATED'],
             subs.map((s) => [String(s.id), yesNo(s.validated), s.typeFilter ?? '(any)', s.sourceFilter ?? '(any)', s.endPoint ?? '', s.created ?? '']),
           );
-    return { data: { subscriptions: subs.map(describe) }, text };
+    return { data: { subscriptions: subs.map(asJson) }, text };
   },
 });
 
