@@ -43,7 +43,7 @@ describe('simulator App and Storage APIs', () => {
     expect((app.instanceOwner as Record<string, unknown>).party).toMatchObject({ partyId: Number(doc.id.split('/')[0]) });
     expect(await (await fetch(storageUrl(doc), { headers: auth() })).json()).toEqual(doc);
 
-    const pdf = doc.data![1]!;
+    const pdf = doc.data[1]!;
     expect(pdf.contentHash).toBe(await sim.elementSha256(guidOf(doc), pdf.id));
     for (const url of [appUrl(doc, `/data/${pdf.id}`), storageUrl(doc, `/data/${pdf.id}`)]) {
       const res = await fetch(url, { headers: auth() });
@@ -51,7 +51,7 @@ describe('simulator App and Storage APIs', () => {
       expect(res.headers.get('content-disposition')).toContain("filename*=UTF-8''s%C3%B8knad%201.pdf");
       expect(await sha256Of(res)).toEqual({ hash: pdf.contentHash, bytes: 200_000 });
     }
-    const xml = await fetch(appUrl(doc, `/data/${doc.data![0]!.id}`), { headers: auth() });
+    const xml = await fetch(appUrl(doc, `/data/${doc.data[0]!.id}`), { headers: auth() });
     expect(xml.headers.get('content-disposition')).toBeNull();
     expect((await xml.arrayBuffer()).byteLength).toBe(1000);
     expect(sim.counters.downloads[guidOf(doc)]).toBe(3);
@@ -126,7 +126,7 @@ describe('simulator faults', () => {
 
   it('breaks data bodies: reset, truncation, and a body longer or shorter than the size', async () => {
     const doc = await sim.seedInstance({ app: 'app1', elements: [{ dataType: 'a', contentType: 'application/octet-stream', size: 300_000 }] });
-    const url = appUrl(doc, `/data/${doc.data![0]!.id}`);
+    const url = appUrl(doc, `/data/${doc.data[0]!.id}`);
     sim.faults.add({ route: 'apps.data', resetAfterBytes: 100_000 });
     await expect(fetch(url, { headers: auth() }).then((r) => r.arrayBuffer())).rejects.toThrow();
     sim.faults.add({ route: 'apps.data', truncateAfterBytes: 10 });

@@ -85,7 +85,7 @@ describe('simulator responses match the OpenAPI specs', () => {
     await check('app', `${INSTANCE}/substatus`, await call(`${url}/substatus`, token, { method: 'PUT', body: { label: 'x', description: 'y' } }));
     await check('app', `${INSTANCE}/substatus`, await call(`${url}/substatus`, token, { method: 'PUT', body: {} }));
     await check('app', `${INSTANCE}/complete`, await call(`${url}/complete`, token, { method: 'POST' }));
-    const data = await call(`${url}/data/${doc.data![0]!.id}`, token);
+    const data = await call(`${url}/data/${doc.data[0]!.id}`, token);
     expect([data.status, data.headers.get('content-type'), data.headers.get('content-length')]).toEqual([200, 'application/pdf', '10']);
     await data.arrayBuffer();
   });

@@ -48,9 +48,13 @@ export interface RequestLogEntry {
   time: number;
 }
 
+/** Named keys survive object spreads (an index signature alone does not). */
+export type SimulatorEnv = Record<string, string> &
+  Record<'ALTINN_ENV' | 'ALTINN_ORG' | 'MASKINPORTEN_URL' | 'ALTINN_PLATFORM_URL' | 'ALTINN_APPS_URL' | 'MASKINPORTEN_CLIENT_ID' | 'MASKINPORTEN_SCOPES' | 'MASKINPORTEN_KEY', string>;
+
 export interface SimulatorClient extends ClientCredentials {
   /** Complete settings for our app (ALTINN_ENV=custom, URLs, org, MASKINPORTEN_*); add AzureWebJobsStorage yourself. */
-  env: Record<string, string>;
+  env: SimulatorEnv;
 }
 
 async function listen(server: Server, port: number): Promise<string> {
@@ -183,7 +187,7 @@ export async function startSimulator(options: SimulatorOptions = {}) {
     async newClient(opts: NewClientOptions = {}): Promise<SimulatorClient> {
       const { registered, credentials } = await createClient(opts, core.orgNumber);
       maskinporten.clients.set(registered.clientId, registered);
-      const env: Record<string, string> = {
+      const env: SimulatorEnv = {
         ALTINN_ENV: 'custom',
         ALTINN_ORG: core.org,
         MASKINPORTEN_URL: core.urls.maskinporten,
@@ -241,4 +245,4 @@ export type Simulator = Awaited<ReturnType<typeof startSimulator>>;
 export type { FaultRule, RandomFaults } from './faults.js';
 export type { NewClientOptions } from './clients.js';
 export type { CloudEvent, Delivery, Subscription } from './events.js';
-export type { InstanceDoc, ElementDoc, SeedElement, SeedInstanceOptions } from './store.js';
+export type { InstanceDoc, SeededInstance, ElementDoc, SeedElement, SeedInstanceOptions } from './store.js';

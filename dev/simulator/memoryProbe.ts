@@ -18,4 +18,4 @@ process.on('message', (m) => {
   peak = Math.max(peak, process.memoryUsage().rss);
   process.send?.({ baseline, peak, downloads: sim.counters.downloads }, () => void sim.stop().then(() => process.exit(0)));
 });
-process.send?.({ url: `${sim.appsUrl}/${doc.appId}/instances/${doc.id}/data/${doc.data![0]!.id}`, token: sim.altinnToken(), baseline });
+process.send?.({ url: `${sim.appsUrl}/${doc.appId}/instances/${doc.id}/data/${doc.data[0]!.id}`, token: sim.altinnToken(), baseline });

@@ -6,6 +6,8 @@ import { HttpError } from './http.js';
 
 /** Instance documents are kept in Storage's shape (string enums, fields omitted rather than null). */
 export type InstanceDoc = Record<string, unknown> & { id: string; org: string; appId: string; data?: ElementDoc[] };
+/** What seedInstance returns: data is always there. */
+export type SeededInstance = InstanceDoc & { data: ElementDoc[] };
 export type ElementDoc = Record<string, unknown> & { id: string; size: number; contentType?: string | null; filename?: string | null };
 
 export type FileScanResult = 'NotApplicable' | 'Pending' | 'Clean' | 'Infected';
@@ -74,7 +76,7 @@ export function createStore(core: Core, random: () => number) {
     return stored;
   }
 
-  async function seedInstance(o: SeedInstanceOptions): Promise<InstanceDoc> {
+  async function seedInstance(o: SeedInstanceOptions): Promise<SeededInstance> {
     const t = o.lastChanged === undefined ? core.now() : new Date(o.lastChanged).getTime();
     const org = core.org;
     const partyId = String(o.partyId ?? 50000000 + Math.floor(random() * 1000000));
@@ -108,7 +110,7 @@ export function createStore(core: Core, random: () => number) {
       });
     }
     const completed = o.completed ?? false;
-    const doc: InstanceDoc = {
+    const doc: SeededInstance = {
       id: `${partyId}/${guid}`,
       instanceOwner: { partyId, personNumber: '01039012345' },
       appId: `${org}/${o.app}`,
