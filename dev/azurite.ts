@@ -38,16 +38,17 @@ function azuriteBin(service: AzuriteService): string {
 
 /**
  * One Azurite service as its own process (so a test can stop the queue and keep blobs), in memory,
- * on the given port (0 = a free one, read back from Azurite's start-up line).
+ * on the given port (0 = a free one, read back from Azurite's start-up line). With `location` it keeps
+ * its data in that folder instead, so stopping and starting it again (same port) is a restart that loses nothing.
  */
-export function startAzuriteService(service: AzuriteService, port = 0): Promise<AzuriteProcess> {
+export function startAzuriteService(service: AzuriteService, port = 0, opts: { location?: string } = {}): Promise<AzuriteProcess> {
   const args = [
     azuriteBin(service),
     `--${service}Host`,
     '127.0.0.1',
     `--${service}Port`,
     String(port),
-    '--inMemoryPersistence',
+    ...(opts.location ? ['--location', opts.location] : ['--inMemoryPersistence']),
     '--disableTelemetry',
     '--skipApiVersionCheck',
     '--silent',

@@ -1,0 +1,44 @@
+/**
+ * `npm run soak [-- short|soak] [--json]`: the fault soak (default the long profile), printed as figures;
+ * exits 1 when an invariant broke. See README "Reliability".
+ */
+import { stopAll } from '../host/childProcess.js';
+import { PROFILES } from './profiles.js';
+import { runSoak, type SoakReport } from './run.js';
+
+export function summary(r: SoakReport): string {
+  const f = r.faults;
+  const c = r.checks;
+  return [
+    `soak profile ${r.profile} (seed ${r.seed}): ${r.instances} instances, ${r.elements} elements, ${(r.bytes / 2 ** 20).toFixed(1)} MiB in ${(r.durationMs / 1000).toFixed(0)} s`,
+    `faults injected: 5xx ${f.planned['5xx']}, 429 ${f.planned['429']}, resets ${f.planned.reset}, truncated ${f.planned.truncated}, longer than size ${f.planned.longer}` +
+      ` (not injected: ${f.notInjected}); Maskinporten outage ${f.maskinportenOutageMs / 1000} s (${f.grantsRefused} grants refused);` +
+      ` Azurite queue restarts ${f.azuriteQueueRestarts} (${f.queueDownMs} ms down); deliveries dropped ${f.deliveriesDropped}`,
+    `intake: ${r.intake.deliveries} deliveries, ${r.intake.webhook503} answered 503, ${r.intake.webhookEnqueued} enqueued by the webhook, ${r.intake.reconcileEnqueued} by the reconciler`,
+    `processor: ${r.processor.confirmedRuns} confirming runs, ${r.processor.alreadyDone} already done, ${r.processor.failedInvocations} failed invocations retried by the host`,
+    `outcome: confirmed ${r.outcome.confirmed}, poisoned ${r.outcome.poisoned.length}, lost ${r.outcome.lost.length}, duplicates ${r.outcome.duplicates.length}`,
+    `checks: ${c.completes} completes (${c.completesWithoutManifest.length} without manifest), ${c.dataGets} data GETs (${c.dataAfterManifest.length} after the manifest; ${c.late} look-ups late, slowest ${c.slowestMs} ms), ` +
+      `${c.blobProblems.length} blob problems, ${r.secretHits.length} secret hits`,
+    r.ok ? 'all invariants held' : 'INVARIANT BROKEN',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const name = args.find((a) => !a.startsWith('-')) ?? 'soak';
+  const profile = PROFILES[name];
+  if (!profile) throw new Error(`unknown profile ${name}; one of ${Object.keys(PROFILES).join(', ')}`);
+  const report = await runSoak(profile, (line) => console.error(`[soak] ${line}`));
+  console.log(args.includes('--json') ? JSON.stringify(report, null, 2) : summary(report));
+  if (!report.ok && !args.includes('--json')) console.log(JSON.stringify({ outcome: report.outcome, checks: report.checks, secretHits: report.secretHits }, null, 2));
+  process.exitCode = report.ok ? 0 : 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main()
+    .catch((e: unknown) => {
+      console.error(e);
+      process.exitCode = 2;
+    })
+    .finally(() => void stopAll());
+}

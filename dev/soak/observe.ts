@@ -1,0 +1,67 @@
+import type { ContainerClient } from '@azure/storage-blob';
+import type { RequestLogEntry, Simulator } from '../simulator/index.js';
+
+/**
+ * Watches the simulator's request log as requests arrive: on every `complete` and every data GET it
+ * asks blob storage, from outside the app, whether the instance's manifest.json exists at that moment.
+ * A complete must find it; a data GET must not. Both are held `holdMs` (latency rules), so the
+ * look-up finishes before the answer ends; one that finishes later proves nothing and is counted as `late`.
+ */
+export interface Observations {
+  completes: number;
+  completesWithoutManifest: string[];
+  /** Look-ups that ended after the answer was sent: not proof either way. */
+  late: number;
+  /** Slowest look-up (ms). */
+  slowestMs: number;
+  dataGets: number;
+  dataAfterManifest: string[];
+  errors: string[];
+}
+
+const APP_PATH = /^\/([^/]+)\/([^/]+)\/instances\/(\d+)\/([0-9a-f-]{36})(?:\/data\/([0-9a-f-]{36}))?/;
+
+export function observe(sim: Simulator, container: ContainerClient, holdMs: number): { result: Observations; settled(): Promise<void>; stop(): void } {
+  const result: Observations = { completes: 0, completesWithoutManifest: [], late: 0, slowestMs: 0, dataGets: 0, dataAfterManifest: [], errors: [] };
+  const pending = new Set<Promise<void>>();
+  const holds = (['apps.complete', 'apps.data'] as const).map((route) => sim.faults.add({ route, latencyMs: holdMs, times: Infinity }));
+  const log = sim.requests;
+  const push = log.push.bind(log);
+
+  const check = (entry: RequestLogEntry) => {
+    if (entry.route !== 'apps.complete' && entry.route !== 'apps.data') return;
+    const m = APP_PATH.exec(entry.path);
+    if (!m) return;
+    const [, org, app, partyId, guid, dataGuid] = m;
+    const t0 = Date.now();
+    const exists = container.getBlobClient(`${org}/${app}/${partyId}/${guid}/manifest.json`).exists();
+    const p = exists
+      .then((found) => {
+        result.slowestMs = Math.max(result.slowestMs, Date.now() - t0);
+        const late = entry.status !== 0;
+        if (late) result.late++;
+        if (entry.route === 'apps.complete') {
+          result.completes++;
+          if (!late && !found) result.completesWithoutManifest.push(guid!);
+        } else {
+          result.dataGets++;
+          if (!late && found) result.dataAfterManifest.push(`${guid}/${dataGuid}`);
+        }
+      })
+      .catch((e: unknown) => void result.errors.push(String(e)))
+      .finally(() => pending.delete(p));
+    pending.add(p);
+  };
+  log.push = (...entries: RequestLogEntry[]) => {
+    entries.forEach(check);
+    return push(...entries);
+  };
+  return {
+    result,
+    settled: async () => void (await Promise.all([...pending])),
+    stop() {
+      log.push = push;
+      holds.forEach((id) => sim.faults.remove(id));
+    },
+  };
+}

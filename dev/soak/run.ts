@@ -1,0 +1,271 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { ContainerClient } from '@azure/storage-blob';
+import type { QueueClient } from '@azure/storage-queue';
+import { elementPath, instanceJsonPath, manifestPath, manifestSchema } from '../../lib/processor/manifest.js';
+import { mapLimit } from '../../lib/processor/pool.js';
+import { QUEUES } from '../../lib/queues.js';
+import { seededRandom } from '../simulator/faults.js';
+import type { Simulator } from '../simulator/index.js';
+import { countByKind, planFaults, type FaultCounts, type FaultTarget } from './faultPlan.js';
+import { observe, type Observations } from './observe.js';
+import type { SoakProfile } from './profiles.js';
+import { scanForSecrets, type SecretHit } from './secrets.js';
+import { startStack, type Stack } from './stack.js';
+
+export const SOAK_APP = 'soak';
+
+export interface SoakReport {
+  profile: string;
+  seed: number;
+  durationMs: number;
+  instances: number;
+  elements: number;
+  bytes: number;
+  faults: {
+    planned: FaultCounts;
+    /** Planned faults the simulator never got to apply (0 when every instance went through). */
+    notInjected: number;
+    maskinportenOutageMs: number;
+    grantsRefused: number;
+    azuriteQueueRestarts: number;
+    queueDownMs: number;
+    deliveriesDropped: number;
+  };
+  intake: { deliveries: number; webhook503: number; webhookEnqueued: number; reconcileEnqueued: number };
+  processor: { confirmedRuns: number; alreadyDone: number; failedInvocations: number };
+  outcome: {
+    confirmed: number;
+    poisoned: { instanceGuid: string; reason: string }[];
+    /** Instances neither confirmed nor in the poison queue. */
+    lost: string[];
+    /** Instances confirmed more than once (effective confirmations > 1). */
+    duplicates: string[];
+  };
+  checks: Observations & { blobProblems: string[] };
+  secretHits: SecretHit[];
+  /** Every invariant held. */
+  ok: boolean;
+}
+
+interface Seeded {
+  partyId: string;
+  instanceGuid: string;
+  elements: { id: string; size: number }[];
+}
+
+/**
+ * The fault soak: `profile.instances` instances through the real processes under seeded faults, then
+ * DESIGN.md's promises checked from outside (simulator counters and request log, blob storage, queues,
+ * every process's output). Returns the figures; never throws for a broken invariant (that is in `ok`).
+ */
+export async function runSoak(profile: SoakProfile, progress: (line: string) => void = () => {}): Promise<SoakReport> {
+  const started = Date.now();
+  const stack = await startStack({
+    seed: profile.seed,
+    eventRetryScale: profile.eventRetryScale,
+    settings: { RECONCILE_SCHEDULE: profile.reconcileSchedule, ALTINN_APPS: SOAK_APP },
+    subscribeApp: SOAK_APP,
+  });
+  try {
+    return await soak(stack, profile, started, progress);
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function soak(stack: Stack, profile: SoakProfile, started: number, progress: (line: string) => void): Promise<SoakReport> {
+  const { sim } = stack;
+  const random = seededRandom(profile.seed);
+  const seeded: Seeded[] = [];
+  for (let i = 0; i < profile.instances; i++) {
+    const count = 1 + Math.floor(random() * 3);
+    const doc = await sim.seedInstance({
+      app: SOAK_APP,
+      elements: Array.from({ length: count }, (_, j) => ({
+        dataType: j === 0 ? 'model' : 'attachment',
+        contentType: j === 0 ? 'application/xml' : 'application/pdf',
+        filename: `file-${i}-${j}.bin`,
+        size: 1024 + Math.floor(random() * (profile.maxElementBytes - 1024)),
+        withContentHash: random() < 0.5,
+      })),
+    });
+    const [partyId = '', instanceGuid = ''] = doc.id.split('/');
+    seeded.push({ partyId, instanceGuid, elements: (doc.data ?? []).map((d) => ({ id: d.id, size: d.size })) });
+  }
+  const targets: FaultTarget[] = seeded.flatMap((s) => [
+    { route: 'apps.instance' as const, instanceGuid: s.instanceGuid },
+    ...s.elements.map((e) => ({ route: 'apps.data' as const, instanceGuid: s.instanceGuid, dataGuid: e.id, size: e.size })),
+    { route: 'apps.complete' as const, instanceGuid: s.instanceGuid },
+  ]);
+  const plan = planFaults(targets, profile.seed);
+  for (const p of plan) sim.faults.add(p.rule);
+  // After the planned rules, so those match first.
+  const observer = observe(sim, stack.container, 250);
+
+  // Maskinporten is down when the first events arrive; the queue service restarts half-way.
+  sim.faults.maskinportenOutage(profile.outageMs);
+  let queueDownMs = 0;
+  let restart: Promise<void> = Promise.resolve();
+  for (const [i, s] of seeded.entries()) {
+    if (i === Math.floor(seeded.length / 2)) {
+      restart = (async () => {
+        const t0 = Date.now();
+        await stack.stopQueue();
+        await stack.startQueue();
+        queueDownMs = Date.now() - t0;
+        progress(`queue service restarted (${queueDownMs} ms down)`);
+      })();
+    }
+    if ((i + 1) % profile.dropEvery === 0) sim.events.dropNext(1);
+    sim.completeProcess(s.partyId, s.instanceGuid);
+    await delay(profile.paceMs);
+  }
+  await restart;
+  progress(`${seeded.length} processes completed; waiting for the app`);
+
+  const poison = stack.queues.getQueueClient(QUEUES.poison);
+  const events = stack.queues.getQueueClient(QUEUES.events);
+  const deadline = Date.now() + profile.timeoutMs;
+  let quiet = 0;
+  for (;;) {
+    const confirmed = seeded.filter((s) => (sim.counters.effectiveCompletes[s.instanceGuid] ?? 0) > 0).length;
+    const [poisoned, waiting] = await Promise.all([messageCount(poison), messageCount(events)]);
+    const settled = confirmed + poisoned >= seeded.length && waiting === 0;
+    quiet = settled ? quiet + 1 : 0;
+    // Twice in a row: the last ready message and manifest mark come just after the confirmation.
+    if (quiet >= 2 || Date.now() > deadline) break;
+    progress(`confirmed ${confirmed}/${seeded.length}, poisoned ${poisoned}, queued ${waiting}`);
+    await delay(1_000);
+  }
+  await sim.events.idle();
+  // A graceful stop lets invocations in flight finish, so nothing is judged half-done.
+  await stack.host.kill('SIGTERM');
+  observer.stop();
+  await observer.settled();
+  const notInjected = sim.faults.pending();
+
+  const hostRecords = stack.host.records();
+  const records = (msg: string) => hostRecords.filter((r) => r.msg === msg);
+  const poisonedList = await drainPoison(poison);
+  const poisonedGuids = new Set(poisonedList.map((p) => p.instanceGuid));
+  const confirmedGuids = seeded.filter((s) => (sim.counters.effectiveCompletes[s.instanceGuid] ?? 0) > 0);
+  const blobProblems = (await mapLimit(confirmedGuids, 4, (s) => verifyBlobs(sim, stack.container, s))).flat();
+  const deliveries = sim.events.deliveries.filter((d) => d.type === 'app.instance.process.completed');
+
+  const report: SoakReport = {
+    profile: profile.name,
+    seed: profile.seed,
+    durationMs: Date.now() - started,
+    instances: seeded.length,
+    elements: seeded.reduce((n, s) => n + s.elements.length, 0),
+    bytes: seeded.reduce((n, s) => n + s.elements.reduce((m, e) => m + e.size, 0), 0),
+    faults: {
+      planned: countByKind(plan),
+      notInjected,
+      maskinportenOutageMs: profile.outageMs,
+      grantsRefused: sim.requests.filter((r) => r.route === 'maskinporten.token' && r.status === 503).length,
+      azuriteQueueRestarts: 1,
+      queueDownMs,
+      deliveriesDropped: deliveries.filter((d) => d.status === -1).length,
+    },
+    intake: {
+      deliveries: deliveries.length,
+      webhook503: deliveries.filter((d) => d.status === 503).length,
+      webhookEnqueued: records('webhook request').filter((r) => r.decision === 'enqueued').length,
+      reconcileEnqueued: records('reconcile run').reduce((n, r) => n + (typeof r.enqueued === 'number' ? r.enqueued : 0), 0),
+    },
+    processor: {
+      confirmedRuns: records('done').filter((r) => r.outcome === 'confirmed').length,
+      alreadyDone: hostRecords.filter((r) => r.outcome === 'already-done').length,
+      failedInvocations: records('processing failed; the host will retry').length,
+    },
+    outcome: {
+      confirmed: confirmedGuids.length,
+      poisoned: poisonedList,
+      lost: seeded.filter((s) => !poisonedGuids.has(s.instanceGuid) && !(sim.counters.effectiveCompletes[s.instanceGuid] ?? 0)).map((s) => s.instanceGuid),
+      duplicates: seeded.filter((s) => (sim.counters.effectiveCompletes[s.instanceGuid] ?? 0) > 1).map((s) => s.instanceGuid),
+    },
+    checks: { ...observer.result, blobProblems },
+    secretHits: scanForSecrets(stack.output(), stack.secrets()),
+    ok: false,
+  };
+  const c = report.checks;
+  report.ok =
+    report.outcome.lost.length === 0 &&
+    report.outcome.duplicates.length === 0 &&
+    report.outcome.confirmed + poisonedGuids.size === report.instances &&
+    c.completesWithoutManifest.length === 0 &&
+    c.dataAfterManifest.length === 0 &&
+    c.errors.length === 0 &&
+    c.blobProblems.length === 0 &&
+    report.secretHits.length === 0;
+  return report;
+}
+
+async function messageCount(queue: QueueClient): Promise<number> {
+  try {
+    return (await queue.getProperties()).approximateMessagesCount ?? 0;
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode === 404) return 0;
+    throw e;
+  }
+}
+
+/** Every poison message: our processor's envelope carries the reason; one the host moved is the original message. */
+async function drainPoison(queue: QueueClient): Promise<{ instanceGuid: string; reason: string }[]> {
+  if (!(await queue.exists())) return [];
+  const out: { instanceGuid: string; reason: string }[] = [];
+  for (;;) {
+    const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 300 });
+    if (receivedMessageItems.length === 0) return out;
+    for (const m of receivedMessageItems) {
+      const body = JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as { reason?: unknown; original?: { instanceGuid?: string }; instanceGuid?: string };
+      const enveloped = typeof body.reason === 'string' && body.original !== undefined;
+      out.push({
+        instanceGuid: (enveloped ? body.original?.instanceGuid : body.instanceGuid) ?? '?',
+        reason: enveloped ? String(body.reason) : `moved by the host after ${m.dequeueCount} failed deliveries`,
+      });
+    }
+  }
+}
+
+/** The confirmed instance's folder: each element byte-exact (sha256 of the blob = the simulator's), instance.json, a manifest that matches. */
+async function verifyBlobs(sim: Simulator, container: ContainerClient, s: Seeded): Promise<string[]> {
+  const ref = { org: sim.org, app: SOAK_APP, partyId: s.partyId, instanceGuid: s.instanceGuid };
+  const problems: string[] = [];
+  const at = (what: string) => problems.push(`${s.instanceGuid}: ${what}`);
+  const parsed = manifestSchema.safeParse(JSON.parse((await container.getBlobClient(manifestPath(ref)).downloadToBuffer()).toString('utf8')));
+  if (!parsed.success) return [`${s.instanceGuid}: manifest does not parse`];
+  const manifest = parsed.data;
+  if (!manifest.readyAt) at('manifest has no readyAt');
+  if (!(await container.getBlobClient(instanceJsonPath(ref)).exists())) at('no instance.json');
+  const doc = sim.instance(s.instanceGuid);
+  const data = doc.data ?? [];
+  if (manifest.elements.length !== data.length) at(`manifest lists ${manifest.elements.length} elements, the instance has ${data.length}`);
+  for (const el of data) {
+    const entry = manifest.elements.find((e) => e.id === el.id);
+    const expected = await sim.elementSha256(s.instanceGuid, el.id);
+    const blob = container.getBlobClient(elementPath(ref, el.id));
+    if (!entry) {
+      at(`manifest misses element ${el.id}`);
+      continue;
+    }
+    if (entry.size !== el.size || entry.sha256 !== expected || entry.blob !== elementPath(ref, el.id) || entry.contentType !== el.contentType || entry.filename !== el.filename) {
+      at(`manifest entry of ${el.id} does not match the element`);
+    }
+    const hash = createHash('sha256');
+    const body = (await blob.download()).readableStreamBody;
+    if (!body) {
+      at(`element ${el.id}: no body`);
+      continue;
+    }
+    let bytes = 0;
+    for await (const chunk of body) {
+      bytes += (chunk as Buffer).length;
+      hash.update(chunk as Buffer);
+    }
+    if (bytes !== el.size || hash.digest('hex') !== expected) at(`element ${el.id}: blob is not byte-exact (${bytes} of ${el.size} bytes)`);
+  }
+  return problems;
+}
