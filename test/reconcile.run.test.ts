@@ -206,7 +206,8 @@ describe('reconcile against the simulator (real Azurite)', () => {
     expect(await (await harness(shared, { ALTINN_APPS: '' })).run({ pageSize: 100, dryRun: true })).toMatchObject({ found: 305 });
   });
 
-  it('enqueues exactly the 130 completed-and-unconfirmed instances; once the processor confirms them, the next run finds none', async () => {
+  // 1,000 instances seeded, 130 downloaded and confirmed by the processor: more than the default minute on a busy machine.
+  it('enqueues exactly the 130 completed-and-unconfirmed instances; once the processor confirms them, the next run finds none', { timeout: 240_000 }, async () => {
     // Its own simulator: this test confirms instances, which the other tests must still find.
     const sim = await startSimulator();
     try {
