@@ -41,9 +41,9 @@ export interface RequestLogEntry {
   route: string | undefined;
   hasAuth: boolean;
   /** Status sent (0 until the response is sent). */
-  status: number;
-  /** False when the connection closed before the whole response was sent. */
-  completed: boolean;
+  readonly status: number;
+  /** False while sending, or when the connection closed before the whole response was sent. */
+  readonly completed: boolean;
   /** Simulator clock (ms) when the request arrived. */
   time: number;
 }
@@ -110,6 +110,7 @@ export async function startSimulator(options: SimulatorOptions = {}) {
     const url = new URL(req.url ?? '/', core.urls[role]);
     const method = req.method ?? 'GET';
     const match = matchRoute(routes[role], method, url.pathname);
+    // Status and completion are read live from the response, so the log is current the moment a client has its answer.
     const entry: RequestLogEntry = {
       method,
       role,
@@ -117,15 +118,15 @@ export async function startSimulator(options: SimulatorOptions = {}) {
       path: url.pathname + url.search,
       route: typeof match === 'object' ? match.route.name : undefined,
       hasAuth: req.headers.authorization !== undefined,
-      status: 0,
-      completed: false,
+      get status() {
+        return res.headersSent ? res.statusCode : 0;
+      },
+      get completed() {
+        return res.writableFinished;
+      },
       time: core.now(),
     };
     requests.push(entry);
-    res.on('close', () => {
-      entry.status = res.headersSent ? res.statusCode : 0;
-      entry.completed = res.writableFinished;
-    });
     try {
       if (match === undefined) throw new HttpError(404, `no route for ${url.pathname}`);
       if (match === 'method') throw new HttpError(405, `${method} is not allowed here`);
