@@ -192,6 +192,12 @@ describe.runIf(hasDotnet)('infra/main.bicep compiled to ARM', () => {
     expect(main.outputs.HEALTH_URL?.value).toMatch(/\/api\/health'/);
   });
 
+  it("defaults every app setting a timer schedule names (%SETTING%) to lib/config's value: an empty one would stop the function loading", async () => {
+    const { definition } = (await import(pathToFileURL(join(root, 'functions', 'reconciler.ts')).href)) as { definition: FunctionDefinition };
+    expect(definition.kind === 'timer' && definition.options.schedule).toBe('%RECONCILE_SCHEDULE%');
+    expect(String(settings.RECONCILE_SCHEDULE)).toContain(`'${loadConfig(validEnv()).reconcile.schedule}'`);
+  });
+
   it('maps every parameter of main.parameters.json, and every required one', () => {
     const file = z
       .object({ parameters: z.record(z.string(), z.object({ value: z.unknown() })) })

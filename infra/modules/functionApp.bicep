@@ -205,7 +205,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
       BLOB_CONTAINER: downloadContainerName
       DOWNLOAD_CONCURRENCY: tuning.?DOWNLOAD_CONCURRENCY ?? ''
       CONFIRM_ON_INFECTED: tuning.?CONFIRM_ON_INFECTED ?? ''
-      RECONCILE_SCHEDULE: tuning.?RECONCILE_SCHEDULE ?? ''
+      RECONCILE_SCHEDULE: tuning.?RECONCILE_SCHEDULE ?? '0 */15 * * * *' // the timer binding reads %RECONCILE_SCHEDULE%: it must never be empty
       RECONCILE_SINCE: tuning.?RECONCILE_SINCE ?? ''
     }
   }
