@@ -11,6 +11,8 @@ export interface BenchOptions {
   quick: boolean;
   huge: boolean;
   runs: number;
+  /** When set, every measured child process writes a V8 CPU profile here (--cpu-prof). */
+  profile?: string | undefined;
 }
 
 export interface BenchResult {
@@ -33,15 +35,17 @@ export interface Bench {
 export interface BenchContext {
   azurite: Azurite;
   sim: Simulator;
-  /** Complete app settings (simulator client + AzureWebJobsStorage). */
+  /** Complete app settings (simulator client + AzureWebJobsStorage), plus NODE_OPTIONS when profiling. */
   env: Record<string, string>;
 }
 
-export async function withContext<T>(fn: (ctx: BenchContext) => Promise<T>): Promise<T> {
+export async function withContext<T>(options: BenchOptions, fn: (ctx: BenchContext) => Promise<T>): Promise<T> {
   const [azurite, sim] = await Promise.all([startAzurite(), startSimulator({ org: 'ttd' })]);
   try {
     const client = await sim.newClient();
-    return await fn({ azurite, sim, env: { ...client.env, AzureWebJobsStorage: azurite.connectionString } });
+    const preload = join(ROOT, 'dist', 'dev', 'bench', 'cpuProfile.js');
+    const profile: Record<string, string> = options.profile ? { NODE_OPTIONS: `--import ${preload}`, BENCH_PROFILE_DIR: options.profile } : {};
+    return await fn({ azurite, sim, env: { ...client.env, AzureWebJobsStorage: azurite.connectionString, ...profile } });
   } finally {
     await stopAll();
     await Promise.all([sim.stop(), azurite.stop()]);

@@ -4,6 +4,7 @@
  * into bench-results.json. See BENCHMARKS.md.
  */
 import { cpus, loadavg, totalmem } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,7 +22,8 @@ const NAMES = BENCHES.map((b) => b.name);
 
 const USAGE = `usage: npm run bench -- [${NAMES.join('|')} ...] [--quick] [--huge] [--runs N] [--out file]
   --quick   minimal sizes (smoke test)     --huge   large: a 4 GiB element instead of 1 GiB
-  --runs N  runs per figure (default 3)    --out    results file (default bench-results.json)`;
+  --runs N  runs per figure (default 3)    --out    results file (default bench-results.json)
+  --profile <dir>  each measured process writes a .cpuprofile there (see dev/bench/topFunctions.ts)`;
 
 const argsSchema = z.object({
   names: z.array(z.enum(NAMES as [string, ...string[]])),
@@ -29,16 +31,27 @@ const argsSchema = z.object({
   huge: z.boolean().default(false),
   runs: z.coerce.number().int().min(1).max(20).default(3),
   out: z.string().min(1).default(join(ROOT, 'bench-results.json')),
+  profile: z.string().min(1).transform((p) => resolve(p)).optional(),
 });
 
 export function machine() {
   return { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${process.platform} ${process.arch}`, loadAverage1m: +(loadavg()[0] ?? 0).toFixed(2) };
 }
 
+/** The commit measured, `+dirty` when the working tree had changes (what was built is what ran). */
+function revision(): string {
+  try {
+    const git = (...a: string[]) => execFileSync('git', a, { cwd: ROOT, encoding: 'utf8' }).trim();
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? '+dirty' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
 async function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { quick: { type: 'boolean' }, huge: { type: 'boolean' }, runs: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { quick: { type: 'boolean' }, huge: { type: 'boolean' }, runs: { type: 'string' }, out: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return void console.log(USAGE);
   const parsed = argsSchema.safeParse({ ...values, names: positionals });
@@ -53,11 +66,11 @@ async function main() {
   const benches: Record<string, unknown> = { ...previous.benches };
   for (const bench of selected) {
     const started = Date.now();
-    const result: BenchResult = await withContext((ctx) => bench.run(ctx, args));
+    const result: BenchResult = await withContext(args, (ctx) => bench.run(ctx, args));
     const seconds = Math.round((Date.now() - started) / 1000);
     console.log(`${formatTable(bench.title, result.metrics, result.goals)}\n(${seconds} s)${result.notes.map((n) => `\nnote: ${n}`).join('')}\n`);
     // The machine is shared: the load average says how much of it the bench had.
-    benches[bench.name] = { ...result, measuredAt: new Date(started).toISOString(), seconds, loadAverage1m: +(loadavg()[0] ?? 0).toFixed(2), quick: args.quick, huge: args.huge };
+    benches[bench.name] = { ...result, measuredAt: new Date(started).toISOString(), revision: revision(), seconds, loadAverage1m: +(loadavg()[0] ?? 0).toFixed(2), quick: args.quick, huge: args.huge };
     writeFileSync(out, `${JSON.stringify({ machine: machine(), benches }, null, 2)}\n`);
   }
   console.log(`results: ${out}`);

@@ -47,3 +47,11 @@ export function formatTable(title: string, metrics: Record<string, Summary>, goa
   for (const g of goals) out.push(`${g.met ? 'MET   ' : 'MISSED'} ${g.goal}: ${g.measured}`);
   return out.join('\n');
 }
+
+/** The same figures as a Markdown table (for BENCHMARKS.md). */
+export function formatMarkdown(metrics: Record<string, Summary>, goals: readonly Goal[]): string {
+  const out = ['| metric | median | min | max | unit |', '|---|---:|---:|---:|---|'];
+  for (const [name, s] of Object.entries(metrics)) out.push(`| ${name} | ${fmt(s.median)} | ${fmt(s.min)} | ${fmt(s.max)} | ${s.unit} |`);
+  if (goals.length > 0) out.push('', ...goals.map((g) => `- ${g.met ? '**met**' : '**missed**'}: ${g.goal} — measured ${g.measured}`));
+  return out.join('\n');
+}
