@@ -7,10 +7,11 @@ import type { RequestLogEntry, Simulator } from '../simulator/index.js';
  * A complete must find it; a data GET must not. Both are held `holdMs` (latency rules), so the
  * look-up finishes before the answer ends; one that finishes later proves nothing and is counted as `late`.
  */
+/** Counts are of requests judged: the look-up ended while the request was still being answered. */
 export interface Observations {
   completes: number;
   completesWithoutManifest: string[];
-  /** Look-ups that ended after the answer was sent: not proof either way. */
+  /** Successful answers sent before their look-up ended: not judged. */
   late: number;
   /** Slowest look-up (ms). */
   slowestMs: number;
@@ -38,14 +39,17 @@ export function observe(sim: Simulator, container: ContainerClient, holdMs: numb
     const p = exists
       .then((found) => {
         result.slowestMs = Math.max(result.slowestMs, Date.now() - t0);
-        const late = entry.status !== 0;
-        if (late) result.late++;
+        // Answered before we knew: proves nothing. A faulted answer (not 200) is neither a download nor a confirmation.
+        if (entry.status !== 0) {
+          if (entry.status === 200) result.late++;
+          return;
+        }
         if (entry.route === 'apps.complete') {
           result.completes++;
-          if (!late && !found) result.completesWithoutManifest.push(guid!);
+          if (!found) result.completesWithoutManifest.push(guid!);
         } else {
           result.dataGets++;
-          if (!late && found) result.dataAfterManifest.push(`${guid}/${dataGuid}`);
+          if (found) result.dataAfterManifest.push(`${guid}/${dataGuid}`);
         }
       })
       .catch((e: unknown) => void result.errors.push(String(e)))

@@ -39,7 +39,7 @@ export const SOAK: SoakProfile = {
   maxElementBytes: 512 * 1024,
   outageMs: 30_000,
   paceMs: 60,
-  reconcileSchedule: '*/20 * * * * *',
+  reconcileSchedule: '0 * * * * *',
   timeoutMs: 900_000,
 };
 

@@ -101,7 +101,7 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
   const plan = planFaults(targets, profile.seed);
   for (const p of plan) sim.faults.add(p.rule);
   // After the planned rules, so those match first.
-  const observer = observe(sim, stack.container, 250);
+  const observer = observe(sim, stack.container, 1_000);
 
   // Maskinporten is down when the first events arrive; the queue service restarts half-way.
   sim.faults.maskinportenOutage(profile.outageMs);
@@ -125,17 +125,14 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
   progress(`${seeded.length} processes completed; waiting for the app`);
 
   const poison = stack.queues.getQueueClient(QUEUES.poison);
-  const events = stack.queues.getQueueClient(QUEUES.events);
   const deadline = Date.now() + profile.timeoutMs;
-  let quiet = 0;
   for (;;) {
-    const confirmed = seeded.filter((s) => (sim.counters.effectiveCompletes[s.instanceGuid] ?? 0) > 0).length;
-    const [poisoned, waiting] = await Promise.all([messageCount(poison), messageCount(events)]);
-    const settled = confirmed + poisoned >= seeded.length && waiting === 0;
-    quiet = settled ? quiet + 1 : 0;
-    // Twice in a row: the last ready message and manifest mark come just after the confirmation.
-    if (quiet >= 2 || Date.now() > deadline) break;
-    progress(`confirmed ${confirmed}/${seeded.length}, poisoned ${poisoned}, queued ${waiting}`);
+    // 'done' is logged after the ready message and the manifest's readyAt: the instance is finished.
+    const done = new Set(stack.host.records((r) => r.msg === 'done' && r.outcome === 'confirmed').map((r) => String(r.instanceId)));
+    const confirmed = seeded.filter((s) => done.has(`${s.partyId}/${s.instanceGuid}`)).length;
+    const poisoned = await messageCount(poison);
+    if (confirmed + poisoned >= seeded.length || Date.now() > deadline) break;
+    progress(`confirmed ${confirmed}/${seeded.length}, poisoned ${poisoned}`);
     await delay(1_000);
   }
   await sim.events.idle();

@@ -1,0 +1,42 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { summary } from '../../dev/soak/main.js';
+import { SHORT } from '../../dev/soak/profiles.js';
+import { runSoak } from '../../dev/soak/run.js';
+import { stopAll } from '../support/processes.js';
+
+/**
+ * The fault soak's short profile (npm run soak runs the same code with 500 instances): seeded faults
+ * in the simulator, a Maskinporten outage, an Azurite queue restart and dropped deliveries, through
+ * the real local host; then every promise checked from outside. See README "Reliability".
+ */
+afterAll(() => stopAll());
+
+describe(`fault soak, short profile (${SHORT.instances} instances, seed ${SHORT.seed})`, () => {
+  it('loses nothing, confirms each instance once after its manifest, stores every byte exactly, leaks nothing', { timeout: SHORT.timeoutMs + 120_000 }, async () => {
+    const report = await runSoak(SHORT);
+    const context = summary(report);
+    // Every fault kind was really in play.
+    expect(report.faults.planned['5xx'], context).toBeGreaterThan(0);
+    expect(report.faults.planned['429'], context).toBeGreaterThan(0);
+    expect(report.faults.planned.reset + report.faults.planned.truncated + report.faults.planned.longer, context).toBeGreaterThan(0);
+    expect(report.faults.grantsRefused, context).toBeGreaterThan(0);
+    expect(report.faults.deliveriesDropped, context).toBe(Math.floor(SHORT.instances / SHORT.dropEvery));
+    expect(report.intake.reconcileEnqueued, context).toBeGreaterThanOrEqual(report.faults.deliveriesDropped);
+
+    // Invariants.
+    expect(report.outcome.lost, context).toEqual([]);
+    expect(report.outcome.duplicates, context).toEqual([]);
+    expect(report.outcome.confirmed + report.outcome.poisoned.length, context).toBe(report.instances);
+    for (const p of report.outcome.poisoned) expect(p.reason, context).not.toBe('');
+    expect(report.faults.notInjected, context).toBe(0);
+    expect(report.checks.blobProblems, context).toEqual([]);
+    expect(report.checks.completesWithoutManifest, context).toEqual([]);
+    expect(report.checks.dataAfterManifest, context).toEqual([]);
+    expect(report.checks.errors, context).toEqual([]);
+    // The look-ups judged requests of both kinds (one that ends after the answer proves nothing).
+    expect(report.checks.completes, context).toBeGreaterThan(0);
+    expect(report.checks.dataGets, context).toBeGreaterThan(0);
+    expect(report.secretHits, context).toEqual([]);
+    expect(report.ok, context).toBe(true);
+  });
+});
