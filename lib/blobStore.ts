@@ -30,6 +30,8 @@ export interface BlobStore {
   putStream(path: string, source: Readable | ReadableStream<Uint8Array>, upload: StreamUpload): Promise<StoredBlob>;
   /** Write JSON text as it is (instance.json keeps the App API's exact bytes). */
   putJson(path: string, text: string): Promise<void>;
+  /** Delete the blob at `path` if it exists. */
+  remove(path: string): Promise<void>;
   /** Size and metadata of the committed blob at `path`; undefined when there is none. */
   describe(path: string): Promise<{ size: number; metadata: Record<string, string> } | undefined>;
   /** The JSON blob at `path` validated with `schema`; undefined when it does not exist. */
@@ -166,6 +168,10 @@ export function createBlobStore(container: ContainerClient): BlobStore {
       await container.getBlockBlobClient(path).upload(text, Buffer.byteLength(text), {
         blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' },
       });
+    },
+
+    async remove(path) {
+      await container.getBlockBlobClient(path).deleteIfExists();
     },
 
     async describe(path) {

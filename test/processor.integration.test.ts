@@ -106,7 +106,7 @@ describe('instance processor (simulator + Azurite)', () => {
 
     // One faulty body, then good ones: recovered inside the invocation.
     sim.faults.add({ role: 'apps', route: 'apps.data', dataGuid: victim.id, ...fault });
-    await expect(h.processor.handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed' });
+    await expect(h.processor.handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed', downloaded: 1 });
     const manifest = manifestSchema.parse(JSON.parse((await h.container.getBlockBlobClient(`ttd/soknad/${doc.id}/manifest.json`).downloadToBuffer()).toString()));
     expect(manifest.elements.find((e) => e.id === victim.id)?.sha256).toBe(await sim.elementSha256(guid, victim.id));
     expect(effective(guid)).toBe(1);
@@ -153,6 +153,23 @@ describe('instance processor (simulator + Azurite)', () => {
     await expect(h.another().handle(messageFor(doc, { reason: 'reconcile' }))).resolves.toEqual({ kind: 'already-done' });
     expect(dataRequests()).toBe(before);
     expect(downloads(guid)).toBe(1);
+  });
+
+  it('an element changed after the manifest was written: downloaded again, the manifest replaced, announced again', async () => {
+    const h = await processorFor(sim, env);
+    const doc = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });
+    const guid = doc.id.split('/')[1]!;
+    await h.processor.handle(messageFor(doc));
+    const changed = '2031-01-01T00:00:00.0000000Z';
+    const live = sim.instance(guid);
+    live.lastChanged = changed;
+    live.data![0]!.lastChanged = changed;
+    await expect(h.another().handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed', downloaded: 1 });
+    const manifest = manifestSchema.parse(JSON.parse((await h.container.getBlockBlobClient(`ttd/soknad/${doc.id}/manifest.json`).downloadToBuffer()).toString()));
+    expect(manifest.elements[0]?.lastChanged).toBe(changed);
+    expect([downloads(guid), completes(guid)]).toEqual([2, 1]);
+    expect(await h.messages(QUEUES.ready)).toHaveLength(2);
+    expect(h.lines('stale manifest removed')).toHaveLength(1);
   });
 
   it('a manifest without confirmation (complete failed) is confirmed later without downloading again', async () => {

@@ -28,7 +28,7 @@ export type Outcome =
   | { kind: 'poisoned'; reason: string }
   /** Already confirmed by our org, the manifest current and the ready message sent: nothing to do. */
   | { kind: 'already-done' }
-  /** Stored (or found stored) and confirmed; `downloaded` counts elements fetched in this run. */
+  /** Stored (or found stored) and confirmed; `downloaded` counts elements fetched from Altinn in this run. */
   | { kind: 'confirmed'; downloaded: number; bytes: number }
   /** Stored, but an element is infected and CONFIRM_ON_INFECTED is off: not confirmed, no ready message. */
   | { kind: 'held-infected'; infected: string[] };
@@ -142,6 +142,8 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
     log.info('manifest is current; confirming without downloading', { stage: 'manifest found' });
     manifest = current;
   } else {
+    // A manifest of an older version would vouch for blobs about to change: readers must not trust the folder meanwhile.
+    if (existing) await timed('stale manifest removed', () => store.remove(manifestPath(ref)));
     const pending = selected.filter((d) => d.fileScanResult === 'Pending');
     if (pending.length > 0) {
       throw new ReceiverError(`virus scan pending for ${pending.map((d) => d.id).join(', ')}`, {
@@ -150,10 +152,11 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
         instanceId: instanceId(ref),
       });
     }
-    const entries = await mapLimit(selected, config.downloadConcurrency, (el) =>
-      el.fileScanResult === 'Infected' ? Promise.resolve(infectedEntry(el, log)) : retry('download', () => download(deps, ref, el, log)),
+    const results = await mapLimit(selected, config.downloadConcurrency, (el) =>
+      el.fileScanResult === 'Infected' ? Promise.resolve({ entry: infectedEntry(el, log), fetched: false }) : retry('download', () => download(deps, ref, el, log)),
     );
-    downloaded = entries.filter((e) => e.status === 'stored').length;
+    const entries = results.map((r) => r.entry);
+    downloaded = results.filter((r) => r.fetched).length;
     await timed('instance.json written', () => store.putJson(instanceJsonPath(ref), raw), () => ({ bytes: Buffer.byteLength(raw) }));
     manifest = {
       version: 1,
@@ -199,7 +202,8 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
   return { kind: 'confirmed', downloaded, bytes };
 }
 
-async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, log: Logger): Promise<ManifestEntry> {
+/** The element's manifest entry; `fetched` is false when a verified copy from an earlier run was kept. */
+async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, log: Logger): Promise<{ entry: ManifestEntry; fetched: boolean }> {
   const t0 = deps.clock.now();
   const path = elementPath(ref, el.id);
   const contentType = el.contentType ?? 'application/octet-stream';
@@ -218,7 +222,7 @@ async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, 
   const kept = await storedCopy(deps.store, path, el);
   if (kept) {
     log.info('element already stored', { stage: 'element stored', elementId: el.id, dataType: el.dataType, bytes: 0, reused: true });
-    return entry(kept);
+    return { entry: entry(kept), fetched: false };
   }
   if (el.contentHash && !isSha256Hash(el.contentHash)) {
     log.warn('contentHash is not a SHA-256; verifying size only', { stage: 'download', elementId: el.id });
@@ -236,7 +240,7 @@ async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, 
     instanceId: instanceId(ref),
   });
   log.info('element stored', { stage: 'element stored', elementId: el.id, dataType: el.dataType, bytes: stored.bytes, durationMs: deps.clock.now() - t0 });
-  return entry(stored.sha256);
+  return { entry: entry(stored.sha256), fetched: true };
 }
 
 /**
