@@ -91,8 +91,8 @@ describe('end to end through the local host', () => {
     const events = refs.map((r) => sim.completeProcess(r.partyId, r.instanceGuid));
     await Promise.all(refs.map(confirmedInHost));
 
-    const delivered = sim.events.deliveries.filter((d) => events.some((e) => e.id === d.eventId));
-    expect(delivered.map((d) => d.status)).toEqual([200, 200, 200]);
+    // Each event reached the webhook (Altinn's view: answered 200).
+    for (const e of events) expect(sim.events.deliveries.filter((d) => d.eventId === e.id).map((d) => d.status)).toContain(200);
     const c = blobs.getContainerClient(container);
     for (const [i, ref] of refs.entries()) {
       expect(sim.counters.effectiveCompletes[ref.instanceGuid]).toBe(1);
