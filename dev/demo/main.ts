@@ -229,9 +229,9 @@ class Demo {
     out(`  ${folder}manifest.json`);
     out(`  ${folder}data/${big.largest.id}  (${big.largest.filename ?? 'no filename'}, ${formatBytes(big.largest.size)})`);
     const browse = this.opts.keep ? 'Browse' : 'Browse (run with --keep: Azurite keeps them in memory only while it runs)';
-    out(`${browse}: Azure Storage Explorer > Connect > Local storage emulator, or this connection string:`);
+    out(`${browse}: Azure Storage Explorer (Connect > Storage account or service > Connection string) with`);
     out(`  ${azurite.connectionString}`);
-    out(`  or from this folder: ${listBlobsOneLiner(azurite.connectionString, CONTAINER)}`);
+    out(`  or list them from the repository folder: ${listBlobsOneLiner(azurite.connectionString, CONTAINER)}`);
     out(`Host log: ${join(this.work, 'host.log')}`);
   }
 

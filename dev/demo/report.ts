@@ -25,12 +25,12 @@ export interface Progress {
 }
 
 export function progressLine(p: Progress): string {
-  return [
-    stamp(p.elapsedMs),
+  const parts = [
     `confirmed ${p.confirmed}/${p.instances}`,
     `files ${p.files}/${p.filesTotal}`,
     `stored ${formatBytes(p.bytes)} of ${formatBytes(p.bytesTotal)}`,
-  ].join('  ');
+  ];
+  return `${stamp(p.elapsedMs)} ${parts.join('  ')}`;
 }
 
 export interface Summary {
