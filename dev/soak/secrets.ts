@@ -20,8 +20,9 @@ export interface Secrets {
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/;
 const PEM_PRIVATE = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 const BEARER = /\bBearer\s+[A-Za-z0-9._~+/-]{16,}/i;
-/** Slices of a key body this long cannot occur by chance in a log. */
+/** Slices of a key body this long cannot occur by chance in a log; overlapping, so any fragment of SLICE + STEP characters contains one. */
 const SLICE = 24;
+const STEP = 12;
 
 function keyPieces(key: string): string[] {
   const body = key
@@ -30,7 +31,7 @@ function keyPieces(key: string): string[] {
     .filter((l) => l && !l.startsWith('-----'));
   const joined = body.join('');
   const pieces = new Set(body.filter((l) => l.length >= SLICE));
-  for (let i = 0; i + SLICE <= joined.length; i += SLICE) pieces.add(joined.slice(i, i + SLICE));
+  for (let i = 0; i + SLICE <= joined.length; i += STEP) pieces.add(joined.slice(i, i + SLICE));
   // A JWK's private parts ("d", "p", "q", …) when the key is JSON.
   for (const m of key.matchAll(/"(?:d|p|q|dp|dq|qi)"\s*:\s*"([A-Za-z0-9_-]{16,})"/g)) pieces.add(m[1]!);
   return [...pieces];
