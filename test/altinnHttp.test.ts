@@ -37,7 +37,7 @@ beforeAll(async () => {
   const doc = await sim.seedInstance({ app: 'auth-app', elements: [{ dataType: 'attachment', contentType: 'application/pdf', size: 200_000 }] });
   const [partyId, instanceGuid] = doc.id.split('/') as [string, string];
   guid = instanceGuid;
-  elementId = doc.data![0]!.id;
+  elementId = doc.data[0]!.id;
   instanceUrl = `${sim.appsUrl}/ttd/auth-app/instances/${partyId}/${guid}`;
 });
 afterAll(async () => {
