@@ -88,9 +88,8 @@ class Demo {
     const { opts } = this;
     out(`altinn-receiver demo: ${opts.instances} instances, ${opts.drop} of their events dropped on purpose${opts.large ? '' : ' (no large file)'}`);
     this.step('starting Azurite, the Altinn simulator and the local Functions host');
-    const [azurite, sim] = await Promise.all([startAzurite(), startSimulator({ seed: 1 })]);
-    this.azurite = azurite;
-    this.sim = sim;
+    // Each is kept as soon as it is up, so a failure of the other still stops it.
+    const [azurite, sim] = await Promise.all([startAzurite().then((a) => (this.azurite = a)), startSimulator({ seed: 1 }).then((s) => (this.sim = s))]);
     const client = await sim.newClient();
     const env = { ...client.env, AzureWebJobsStorage: azurite.connectionString, BLOB_CONTAINER: CONTAINER, RECONCILE_SCHEDULE: TIMER_OFF };
     this.env = env;
@@ -162,7 +161,7 @@ class Demo {
     let ok = await waitUntil(() => delivered.every(confirmed));
     if (ok && dropped.size > 0) {
       await sim.events.idle();
-      this.step(`events settled: ${delivered.length} confirmed; ${dropped.size} completed instances never announced. Reconciling:`);
+      this.step(`events settled: ${delivered.length} delivered and confirmed; ${dropped.size} completed instances were never announced. Reconciling:`);
       await cli(['reconcile', '--app', APP]);
       ok = await waitUntil(() => seeded.every(confirmed));
     }
