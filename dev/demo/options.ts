@@ -28,20 +28,23 @@ export interface DemoOptions {
   help: boolean;
 }
 
+const ARGS = {
+  instances: { type: 'string' },
+  drop: { type: 'string' },
+  'no-large': { type: 'boolean' },
+  timeout: { type: 'string' },
+  keep: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /** The demo's command line, validated; throws with the usage on anything it does not know. */
 export function parseDemoOptions(argv: string[]): DemoOptions {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      instances: { type: 'string' },
-      drop: { type: 'string' },
-      'no-large': { type: 'boolean' },
-      timeout: { type: 'string' },
-      keep: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  let values: unknown;
+  try {
+    values = parseArgs({ args: argv, strict: true, options: ARGS }).values;
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${USAGE}`, { cause: e });
+  }
   const parsed = schema.safeParse(values);
   if (!parsed.success) throw new Error(`${z.prettifyError(parsed.error)}\n${USAGE}`);
   const o = parsed.data;
