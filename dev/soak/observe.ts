@@ -26,9 +26,6 @@ export function observe(sim: Simulator, container: ContainerClient, holdMs: numb
   const result: Observations = { completes: 0, completesWithoutManifest: [], late: 0, slowestMs: 0, dataGets: 0, dataAfterManifest: [], errors: [] };
   const pending = new Set<Promise<void>>();
   const holds = (['apps.complete', 'apps.data'] as const).map((route) => sim.faults.add({ route, latencyMs: holdMs, times: Infinity }));
-  const log = sim.requests;
-  const push = log.push.bind(log);
-
   const check = (entry: RequestLogEntry) => {
     if (entry.route !== 'apps.complete' && entry.route !== 'apps.data') return;
     const m = APP_PATH.exec(entry.path);
@@ -56,16 +53,33 @@ export function observe(sim: Simulator, container: ContainerClient, holdMs: numb
       .finally(() => pending.delete(p));
     pending.add(p);
   };
-  log.push = (...entries: RequestLogEntry[]) => {
-    entries.forEach(check);
-    return push(...entries);
-  };
+  const unsubscribe = onRequest(sim, check);
   return {
     result,
     settled: async () => void (await Promise.all([...pending])),
     stop() {
-      log.push = push;
+      unsubscribe();
       holds.forEach((id) => sim.faults.remove(id));
     },
+  };
+}
+
+/**
+ * Calls `fn` with each request log entry as the request arrives, before its faults are taken (the
+ * simulator offers no hook, so the log's push is wrapped); returns the undo.
+ */
+export function onRequest(sim: Simulator, fn: (entry: RequestLogEntry) => void): () => void {
+  const log = sim.requests;
+  const push = log.push.bind(log);
+  let active = true;
+  const wrapped = (...entries: RequestLogEntry[]) => {
+    if (active) entries.forEach(fn);
+    return push(...entries);
+  };
+  log.push = wrapped;
+  // Unwrapped only while on top; under another watcher it just goes quiet.
+  return () => {
+    active = false;
+    if (log.push === wrapped) log.push = push;
   };
 }

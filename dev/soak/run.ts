@@ -8,7 +8,7 @@ import { QUEUES } from '../../lib/queues.js';
 import { seededRandom } from '../simulator/faults.js';
 import type { Simulator } from '../simulator/index.js';
 import { countByKind, planFaults, type FaultCounts, type FaultTarget } from './faultPlan.js';
-import { observe, type Observations } from './observe.js';
+import { observe, onRequest, type Observations } from './observe.js';
 import type { SoakProfile } from './profiles.js';
 import { scanForSecrets, type SecretHit } from './secrets.js';
 import { startStack, type Stack } from './stack.js';
@@ -103,8 +103,13 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
   // After the planned rules, so those match first.
   const observer = observe(sim, stack.container, 1_000);
 
-  // Maskinporten is down when the first events arrive; the queue service restarts half-way.
-  sim.faults.maskinportenOutage(profile.outageMs);
+  // Maskinporten goes down as the host first asks it for a token (so the outage bites however slow the
+  // machine), and stays down outageMs; the queue service restarts half-way through the events.
+  const stopWatchingGrants = onRequest(sim, (entry) => {
+    if (entry.route !== 'maskinporten.token') return;
+    stopWatchingGrants();
+    sim.faults.maskinportenOutage(profile.outageMs);
+  });
   let queueDownMs = 0;
   let restart: Promise<void> = Promise.resolve();
   for (const [i, s] of seeded.entries()) {

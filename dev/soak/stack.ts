@@ -113,10 +113,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     output: () => ({ ...Object.fromEntries(procs.map((p) => [p.name, p.lines])), simulator: consoleLines }),
     secrets: () => ({
       privateKeys: [client.privateKey],
-      values: [
-        { kind: 'function key', value: functionKey },
-        { kind: 'Maskinporten key', value: env.MASKINPORTEN_KEY! },
-      ],
+      values: [{ kind: 'function key', value: functionKey }],
     }),
     async stop() {
       await Promise.all(procs.map((p) => p.kill('SIGTERM')));
