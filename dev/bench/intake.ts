@@ -33,8 +33,8 @@ type Variant = 'ours' | 'baseline';
 export const intake: Bench = {
   name: 'intake',
   title: 'intake: POST /api/events on the local host vs a minimal enqueue-only server',
-  async run({ azurite, sim, env }, { quick, runs }) {
-    const count = quick ? 100 : 10_000;
+  async run({ azurite, sim, env }, { quick, runs, events: eventsOption }) {
+    const count = eventsOption ?? (quick ? 100 : 10_000);
     const concurrency = 32;
     const warmup = quick ? 20 : 1_000;
     const baselineQueue = 'bench-intake-baseline';

@@ -23,6 +23,7 @@ const NAMES = BENCHES.map((b) => b.name);
 const USAGE = `usage: npm run bench -- [${NAMES.join('|')} ...] [--quick] [--huge] [--runs N] [--out file]
   --quick   minimal sizes (smoke test)     --huge   large: a 4 GiB element instead of 1 GiB
   --runs N  runs per figure (default 3)    --out    results file (default bench-results.json)
+  --events N       intake: events per run (default 10000)   --instances N   many: instances per run (default 1000)
   --profile <dir>  each measured process writes a .cpuprofile there (see dev/bench/topFunctions.ts)`;
 
 const argsSchema = z.object({
@@ -30,6 +31,8 @@ const argsSchema = z.object({
   quick: z.boolean().default(false),
   huge: z.boolean().default(false),
   runs: z.coerce.number().int().min(1).max(20).default(3),
+  events: z.coerce.number().int().min(1).optional(),
+  instances: z.coerce.number().int().min(1).optional(),
   out: z.string().min(1).default(join(ROOT, 'bench-results.json')),
   profile: z.string().min(1).transform((p) => resolve(p)).optional(),
 });
@@ -51,7 +54,7 @@ function revision(): string {
 async function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { quick: { type: 'boolean' }, huge: { type: 'boolean' }, runs: { type: 'string' }, out: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { quick: { type: 'boolean' }, huge: { type: 'boolean' }, runs: { type: 'string' }, events: { type: 'string' }, instances: { type: 'string' }, out: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return void console.log(USAGE);
   const parsed = argsSchema.safeParse({ ...values, names: positionals });

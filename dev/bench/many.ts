@@ -19,8 +19,8 @@ const MOVERS = ['ours', 'plain'] as const satisfies readonly Mover[];
 export const many: Bench = {
   name: 'many',
   title: 'many: instances x 3 elements (10 KiB-1 MiB) at the host concurrency',
-  async run(ctx, { quick, runs }) {
-    const instances = quick ? 4 : 1_000;
+  async run(ctx, { quick, runs, instances: instancesOption }) {
+    const instances = instancesOption ?? (quick ? 4 : 1_000);
     const { queues } = await loadHostJson(join(ROOT, 'host.json'));
     // The Functions host runs up to batchSize + newBatchThreshold messages of one queue at once.
     const concurrency = queues.batchSize + queues.newBatchThreshold;
