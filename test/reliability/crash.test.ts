@@ -62,6 +62,7 @@ describe('SIGKILL in the middle of a 256 MiB element', () => {
     const blob = container.getBlockBlobClient(elementPath(ref, big.id));
     let staged = 0;
     while (staged < SIZE / 4) {
+      if (stack.host.child.exitCode !== null) throw new Error(`host exited before the kill:\n${stack.host.tail()}`);
       const list = await blob.getBlockList('uncommitted').catch(() => undefined);
       staged = (list?.uncommittedBlocks ?? []).reduce((n, b) => n + b.size, 0);
       await new Promise((r) => setTimeout(r, 100));

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { summary } from '../../dev/soak/main.js';
+import { summary } from '../../dev/soak/summary.js';
 import { SHORT } from '../../dev/soak/profiles.js';
 import { runSoak } from '../../dev/soak/run.js';
 import { stopAll } from '../support/processes.js';
