@@ -12,7 +12,10 @@ async function main(): Promise<void> {
   const name = args.find((a) => !a.startsWith('-')) ?? 'soak';
   const profile = PROFILES[name];
   if (!profile) throw new Error(`unknown profile ${name}; one of ${Object.keys(PROFILES).join(', ')}`);
-  const report = await runSoak(profile, (line) => console.error(`[soak] ${line}`));
+  // Ctrl+C stops the run and still takes down what it started (Azurite, host).
+  const interrupted = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => interrupted.abort(new Error(`interrupted by ${sig}`)));
+  const report = await runSoak(profile, (line) => console.error(`[soak] ${line}`), interrupted.signal);
   console.log(args.includes('--json') ? JSON.stringify(report, null, 2) : summary(report));
   if (!report.ok && !args.includes('--json')) console.log(JSON.stringify({ outcome: report.outcome, checks: report.checks, secretHits: report.secretHits }, null, 2));
   process.exitCode = report.ok ? 0 : 1;

@@ -35,6 +35,8 @@ export interface SoakReport {
   intake: { deliveries: number; webhook503: number; webhookEnqueued: number; reconcileEnqueued: number };
   processor: { confirmedRuns: number; alreadyDone: number; failedInvocations: number };
   outcome: {
+    /** Distinct instances that reached altinn-events (the webhook's enqueued log lines, and every instance the processor took up). */
+    enqueued: number;
     confirmed: number;
     poisoned: { instanceGuid: string; reason: string }[];
     /** Instances neither confirmed nor in the poison queue. */
@@ -59,7 +61,7 @@ interface Seeded {
  * DESIGN.md's promises checked from outside (simulator counters and request log, blob storage, queues,
  * every process's output). Returns the figures; never throws for a broken invariant (that is in `ok`).
  */
-export async function runSoak(profile: SoakProfile, progress: (line: string) => void = () => {}): Promise<SoakReport> {
+export async function runSoak(profile: SoakProfile, progress: (line: string) => void = () => {}, signal?: AbortSignal): Promise<SoakReport> {
   const started = Date.now();
   const stack = await startStack({
     seed: profile.seed,
@@ -68,13 +70,13 @@ export async function runSoak(profile: SoakProfile, progress: (line: string) => 
     subscribeApp: SOAK_APP,
   });
   try {
-    return await soak(stack, profile, started, progress);
+    return await soak(stack, profile, started, progress, signal);
   } finally {
     await stack.stop();
   }
 }
 
-async function soak(stack: Stack, profile: SoakProfile, started: number, progress: (line: string) => void): Promise<SoakReport> {
+async function soak(stack: Stack, profile: SoakProfile, started: number, progress: (line: string) => void, signal: AbortSignal | undefined): Promise<SoakReport> {
   const { sim } = stack;
   const random = seededRandom(profile.seed);
   const seeded: Seeded[] = [];
@@ -122,6 +124,7 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
         progress(`queue service restarted (${queueDownMs} ms down)`);
       })();
     }
+    signal?.throwIfAborted();
     if ((i + 1) % profile.dropEvery === 0) sim.events.dropNext(1);
     sim.completeProcess(s.partyId, s.instanceGuid);
     await delay(profile.paceMs);
@@ -137,6 +140,7 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
     const confirmed = seeded.filter((s) => done.has(`${s.partyId}/${s.instanceGuid}`)).length;
     const poisoned = await messageCount(poison);
     if (confirmed + poisoned >= seeded.length || Date.now() > deadline) break;
+    signal?.throwIfAborted();
     progress(`confirmed ${confirmed}/${seeded.length}, poisoned ${poisoned}`);
     await delay(1_000);
   }
@@ -183,6 +187,10 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
       failedInvocations: records('processing failed; the host will retry').length,
     },
     outcome: {
+      enqueued: new Set([
+        ...records('webhook request').filter((r) => r.decision === 'enqueued').map((r) => String(r.instance)),
+        ...hostRecords.filter((r) => r.function === 'instanceProcessor' && typeof r.instanceId === 'string').map((r) => String(r.instanceId)),
+      ]).size,
       confirmed: confirmedGuids.length,
       poisoned: poisonedList,
       lost: seeded.filter((s) => !poisonedGuids.has(s.instanceGuid) && !(sim.counters.effectiveCompletes[s.instanceGuid] ?? 0)).map((s) => s.instanceGuid),
@@ -197,6 +205,7 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
     report.outcome.lost.length === 0 &&
     report.outcome.duplicates.length === 0 &&
     report.outcome.confirmed + poisonedGuids.size === report.instances &&
+    report.outcome.enqueued === report.outcome.confirmed + poisonedGuids.size &&
     c.completesWithoutManifest.length === 0 &&
     c.dataAfterManifest.length === 0 &&
     c.errors.length === 0 &&

@@ -11,7 +11,7 @@ export function summary(r: SoakReport): string {
       ` Azurite queue restarts ${f.azuriteQueueRestarts} (${f.queueDownMs} ms down); deliveries dropped ${f.deliveriesDropped}`,
     `intake: ${r.intake.deliveries} deliveries, ${r.intake.webhook503} answered 503, ${r.intake.webhookEnqueued} enqueued by the webhook, ${r.intake.reconcileEnqueued} by the reconciler`,
     `processor: ${r.processor.confirmedRuns} confirming runs, ${r.processor.alreadyDone} already done, ${r.processor.failedInvocations} failed invocations retried by the host`,
-    `outcome: confirmed ${r.outcome.confirmed}, poisoned ${r.outcome.poisoned.length}, lost ${r.outcome.lost.length}, duplicates ${r.outcome.duplicates.length}`,
+    `outcome: ${r.outcome.enqueued} instances enqueued = confirmed ${r.outcome.confirmed} + poisoned ${r.outcome.poisoned.length}, lost ${r.outcome.lost.length}, duplicates ${r.outcome.duplicates.length}`,
     `checks: ${c.completes} completes (${c.completesWithoutManifest.length} without manifest), ${c.dataGets} data GETs (${c.dataAfterManifest.length} after the manifest; ${c.late} look-ups late, slowest ${c.slowestMs} ms), ` +
       `${c.blobProblems.length} blob problems, ${r.secretHits.length} secret hits`,
     r.ok ? 'all invariants held' : 'INVARIANT BROKEN',

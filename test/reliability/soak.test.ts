@@ -25,6 +25,7 @@ describe(`fault soak, short profile (${SHORT.instances} instances, seed ${SHORT.
     expect(report.outcome.lost, context).toEqual([]);
     expect(report.outcome.duplicates, context).toEqual([]);
     expect(report.outcome.confirmed + report.outcome.poisoned.length, context).toBe(report.instances);
+    expect(report.outcome.enqueued, context).toBe(report.outcome.confirmed + report.outcome.poisoned.length);
     for (const p of report.outcome.poisoned) expect(p.reason, context).not.toBe('');
     expect(report.faults.notInjected, context).toBe(0);
     expect(report.checks.blobProblems, context).toEqual([]);
