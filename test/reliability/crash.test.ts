@@ -17,7 +17,7 @@ let stack: Stack;
 
 beforeAll(async () => {
   stack = await startStack({ seed: 2, eventRetryScale: 0.01 });
-});
+}, 180_000);
 afterAll(async () => {
   await stack?.stop();
   await stopAll();

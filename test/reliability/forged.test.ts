@@ -26,7 +26,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => canary.listen(0, '127.0.0.1', r));
   stack = await startStack({ seed: 4, eventRetryScale: 0.01 });
-});
+}, 180_000);
 afterAll(async () => {
   await stack?.stop();
   await new Promise((r) => canary?.close(r));

@@ -15,7 +15,7 @@ let stack: Stack;
 
 beforeAll(async () => {
   stack = await startStack({ seed: 3, eventRetryScale: 0.01, subscribeApp: APP });
-});
+}, 180_000);
 afterAll(async () => {
   await stack?.stop();
   await stopAll();
