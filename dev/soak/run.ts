@@ -105,13 +105,16 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
   // After the planned rules, so those match first.
   const observer = observe(sim, stack.container, 1_000);
 
-  // Maskinporten goes down as the host first asks it for a token (so the outage bites however slow the
-  // machine), and stays down outageMs; the queue service restarts half-way through the events.
+  // Maskinporten goes down as the host first asks it for a token, and stays down outageMs. The host is
+  // started afresh for the events (its reconciler may already hold a token), so the outage always bites.
+  // The queue service restarts half-way through the events.
   const stopWatchingGrants = onRequest(sim, (entry) => {
     if (entry.route !== 'maskinporten.token') return;
     stopWatchingGrants();
     sim.faults.maskinportenOutage(profile.outageMs);
   });
+  await stack.host.kill('SIGTERM');
+  await stack.restartHost();
   let queueDownMs = 0;
   let restart: Promise<void> = Promise.resolve();
   for (const [i, s] of seeded.entries()) {
