@@ -41,7 +41,7 @@ export interface SoakReport {
     poisoned: { instanceGuid: string; reason: string }[];
     /** Instances neither confirmed nor in the poison queue. */
     lost: string[];
-    /** Instances confirmed more than once (effective confirmations > 1). */
+    /** Instances confirmed more than once: more than one effective confirmation, or `complete` answered 200 more than once. */
     duplicates: string[];
   };
   checks: Observations & { blobProblems: string[] };
@@ -197,7 +197,9 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
       confirmed: confirmedGuids.length,
       poisoned: poisonedList,
       lost: seeded.filter((s) => !poisonedGuids.has(s.instanceGuid) && !(sim.counters.effectiveCompletes[s.instanceGuid] ?? 0)).map((s) => s.instanceGuid),
-      duplicates: seeded.filter((s) => (sim.counters.effectiveCompletes[s.instanceGuid] ?? 0) > 1).map((s) => s.instanceGuid),
+      duplicates: seeded
+        .filter((s) => (sim.counters.effectiveCompletes[s.instanceGuid] ?? 0) > 1 || (sim.counters.completes[s.instanceGuid] ?? 0) > 1)
+        .map((s) => s.instanceGuid),
     },
     checks: { ...observer.result, blobProblems },
     secretHits: scanForSecrets(stack.output(), stack.secrets()),
