@@ -11,9 +11,9 @@ export interface BenchOptions {
   quick: boolean;
   huge: boolean;
   runs: number;
-  /** intake: events per run (default 10,000). */
+  /** intake: events per run (default 2,000). */
   events?: number | undefined;
-  /** many: instances per run (default 1,000). */
+  /** many: instances per run (default 200). */
   instances?: number | undefined;
   /** When set, every measured child process writes a V8 CPU profile here (--cpu-prof). */
   profile?: string | undefined;

@@ -23,7 +23,7 @@ const NAMES = BENCHES.map((b) => b.name);
 const USAGE = `usage: npm run bench -- [${NAMES.join('|')} ...] [--quick] [--huge] [--runs N] [--out file]
   --quick   minimal sizes (smoke test)     --huge   large: a 4 GiB element instead of 1 GiB
   --runs N  runs per figure (default 3)    --out    results file (default bench-results.json)
-  --events N       intake: events per run (default 10000)   --instances N   many: instances per run (default 1000)
+  --events N       intake: events per run (default 2000)   --instances N   many: instances per run (default 200)
   --profile <dir>  each measured process writes a .cpuprofile there (see dev/bench/topFunctions.ts)`;
 
 const argsSchema = z.object({
