@@ -3,9 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QueueClient } from '@azure/storage-queue';
-import { ROOT, startLocalHost, startNode } from '../host/childProcess.js';
+import { ROOT, startNode } from '../host/childProcess.js';
 import { QUEUES } from '../../lib/queues.js';
 import { alternate, runWorker, type Bench, type WorkerResult } from './harness.js';
+import { startHostLoggingToFile } from './hostToFile.js';
 import { percentile, summarize } from './stats.js';
 
 /** The seed event's shape (real Altinn), with our simulator's origin, a handled type and varied instance GUIDs. */
@@ -39,7 +40,8 @@ export const intake: Bench = {
     const concurrency = 32;
     const warmup = quick ? 20 : 1_000;
     const baselineQueue = 'bench-intake-baseline';
-    const host = await startLocalHost({ env, functions: 'dist/functions/eventsReceiver.js', name: 'bench-host' });
+    const dir = mkdtempSync(join(tmpdir(), 'bench-intake-'));
+    const host = await startHostLoggingToFile({ env, functions: 'dist/functions/eventsReceiver.js', logFile: join(dir, 'host.log') });
     const baseline = startNode('bench-intake-baseline', 'dist/dev/bench/workers/intakeBaseline.js', [JSON.stringify({ queue: baselineQueue })], {
       env: { PATH: process.env.PATH, ...env },
     });
@@ -48,7 +50,6 @@ export const intake: Bench = {
       ours: { url: `${host.url}/api/events?code=bench`, queue: new QueueClient(azurite.connectionString, QUEUES.events) },
       baseline: { url: `http://127.0.0.1:${port}/`, queue: new QueueClient(azurite.connectionString, baselineQueue) },
     };
-    const dir = mkdtempSync(join(tmpdir(), 'bench-intake-'));
     const shoot = async (v: Variant, n: number) => {
       const bodiesFile = join(dir, 'bodies.json');
       writeFileSync(bodiesFile, JSON.stringify(events(n, sim.appsUrl)));
@@ -66,6 +67,7 @@ export const intake: Bench = {
         for (const v of ['ours', 'baseline'] as const) await shoot(v, warmup);
         return await alternate(['ours', 'baseline'] as const, runs, (v) => shoot(v, count));
       } finally {
+        await host.stop();
         rmSync(dir, { recursive: true, force: true });
       }
     })();
