@@ -45,7 +45,11 @@ export const intake: Bench = {
     const baseline = startNode('bench-intake-baseline', 'dist/dev/bench/workers/intakeBaseline.js', [JSON.stringify({ queue: baselineQueue })], {
       env: { PATH: process.env.PATH, ...env },
     });
-    const port = (await baseline.waitForJson((r) => r.msg === 'baseline listening')).port as number;
+    const listening = baseline.waitForJson((r) => r.msg === 'baseline listening');
+    const port = (await listening.catch(async (e: unknown) => {
+      await host.stop();
+      throw e;
+    })).port as number;
     const targets: Record<Variant, { url: string; queue: QueueClient }> = {
       ours: { url: `${host.url}/api/events?code=bench`, queue: new QueueClient(azurite.connectionString, QUEUES.events) },
       baseline: { url: `http://127.0.0.1:${port}/`, queue: new QueueClient(azurite.connectionString, baselineQueue) },
