@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Most suites wait on child processes and sockets, not CPU: three files at a time keeps 2 cores busy.
+    maxWorkers: 3,
   },
 });
