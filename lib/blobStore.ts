@@ -6,6 +6,8 @@ import { ReceiverError } from './errors.js';
 
 /** Bytes per staged block: memory per element upload stays at about this much, whatever the file size. */
 export const BLOCK_SIZE = 4 * 1024 * 1024;
+/** Blocks staged at once per element: overlaps network reads with storage writes (4 x 4 MiB in memory at most). */
+const STAGE_PARALLELISM = 4;
 
 export interface StreamUpload {
   contentType: string;
@@ -121,13 +123,25 @@ export function createBlobStore(container: ContainerClient): BlobStore {
       const ids: string[] = [];
       let pending: Buffer[] = [];
       let pendingBytes = 0;
+      // Blocks upload while the next ones are read: up to STAGE_PARALLELISM in flight (memory stays bounded).
+      const inFlight = new Set<Promise<void>>();
+      let stageFailure: unknown;
       const stage = async () => {
         const id = Buffer.from(`${attempt}-${String(ids.length).padStart(6, '0')}`).toString('base64');
+        ids.push(id);
         const block = Buffer.concat(pending, pendingBytes);
         pending = [];
         pendingBytes = 0;
-        await blob.stageBlock(id, block, block.length);
-        ids.push(id);
+        const staged: Promise<void> = blob.stageBlock(id, block, block.length).then(
+          () => void inFlight.delete(staged),
+          (e: unknown) => {
+            inFlight.delete(staged);
+            stageFailure ??= e;
+          },
+        );
+        inFlight.add(staged);
+        if (inFlight.size >= STAGE_PARALLELISM) await Promise.race(inFlight);
+        if (stageFailure !== undefined) throw asStreamError(stageFailure, upload.instanceId);
       };
       try {
         for await (const chunk of verified as AsyncIterable<Buffer>) {
@@ -140,6 +154,8 @@ export function createBlobStore(container: ContainerClient): BlobStore {
       }
       // Reaching here means the stream ended and the counter's checks passed.
       if (pendingBytes > 0) await stage();
+      await Promise.all(inFlight);
+      if (stageFailure !== undefined) throw asStreamError(stageFailure, upload.instanceId);
       const metadata = { ...upload.metadata, sha256: counter.sha256, size: String(counter.bytes) };
       try {
         await blob.commitBlockList(ids, {
@@ -208,7 +224,7 @@ export function createBlobStore(container: ContainerClient): BlobStore {
 }
 
 /** A failure while reading the source or staging (reset, timeout) is transient: the download is retried. */
-function asStreamError(e: unknown, instanceId: string | undefined): unknown {
+function asStreamError(e: unknown, instanceId: string | undefined): ReceiverError {
   if (e instanceof ReceiverError) return e;
   return new ReceiverError(`download stream failed: ${(e as Error)?.message ?? String(e)}`, {
     code: 'element-stream-failed',
