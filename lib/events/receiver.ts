@@ -105,16 +105,19 @@ async function decide(request: IncomingRequest, deps: ReceiverDeps): Promise<Out
     reason: 'event',
     enqueuedAt: new Date(deps.clock.now()).toISOString(),
   });
+  // A timer cleared once the send settles: AbortSignal.timeout() would leave one live timer per request.
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new Error('queue send timed out')), deps.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS);
   try {
-    await deps.queues.send(deps.queueName ?? QUEUES.events, message, {
-      abortSignal: AbortSignal.timeout(deps.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS),
-    });
+    await deps.queues.send(deps.queueName ?? QUEUES.events, message, { abortSignal: abort.signal });
   } catch (e) {
     return {
       response: problem(503, 'queue-unavailable', 'the event could not be queued; Altinn will deliver it again', { 'retry-after': '60' }),
       decision: 'unavailable',
       fields: { ...refFields, error: describe(e) },
     };
+  } finally {
+    clearTimeout(timer);
   }
   return { response: ok('enqueued'), decision: 'enqueued', fields: refFields };
 }
