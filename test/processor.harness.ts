@@ -4,7 +4,7 @@ import { createAppClient } from '../lib/altinn/appClient.js';
 import { createAltinnHttp } from '../lib/altinnHttp.js';
 import { createTokenProvider } from '../lib/auth/index.js';
 import { createBlobStore } from '../lib/blobStore.js';
-import { systemClock, type Clock } from '../lib/clock.js';
+import { systemClock } from '../lib/clock.js';
 import { loadConfig, type Config } from '../lib/config.js';
 import { memoryLogger } from '../lib/log.js';
 import { createQueueSender } from '../lib/queue.js';
@@ -13,20 +13,9 @@ import type { RetryPolicy } from '../lib/retry.js';
 import type { Simulator } from '../dev/simulator/index.js';
 import { azuriteConnectionString, storageClients, uniqueName } from './support/storage.js';
 
-/** Time that moves only when retries sleep: tests never wait for a backoff or a Retry-After. */
-export function fakeClock(): Clock & { sleeps: number[] } {
-  let t = Date.now();
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    now: () => t,
-    sleep: (ms) => {
-      sleeps.push(ms);
-      t += ms;
-      return Promise.resolve();
-    },
-  };
-}
+import { fakeClock } from './support/clock.js';
+
+export { fakeClock };
 
 export const FAST_RETRY: RetryPolicy = { maxAttempts: 5, budgetMs: 60_000, baseDelayMs: 100, maxDelayMs: 1_000 };
 

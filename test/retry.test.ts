@@ -1,22 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../lib/clock.js';
+import { fakeClock } from './support/clock.js';
 import { ReceiverError } from '../lib/errors.js';
 import { isRetryable, parseRetryAfter, withRetry, type RetryPolicy } from '../lib/retry.js';
 
-/** Time that moves only when the code under test sleeps. */
-function fakeClock(start = 1_000_000): Clock & { sleeps: number[] } {
-  let t = start;
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    now: () => t,
-    sleep: (ms) => {
-      sleeps.push(ms);
-      t += ms;
-      return Promise.resolve();
-    },
-  };
-}
 
 const transient = (extra: Partial<{ retryAfterSeconds: number }> = {}) =>
   new ReceiverError('503', { code: 'altinn-http-503', retryable: true, status: 503, ...extra });

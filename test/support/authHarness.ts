@@ -4,19 +4,9 @@ import { memoryLogger } from '../../lib/log.js';
 import { createTokenProvider } from '../../lib/auth/index.js';
 import type { Simulator, SimulatorClient } from '../../dev/simulator/index.js';
 
-/** A clock that moves only when told; `sleep` advances it instead of waiting. Starts on a whole second. */
-export function fakeClock(start = Math.ceil(Date.now() / 1000) * 1000): Clock & { set(ms: number): void; advance(ms: number): void } {
-  let t = start;
-  return {
-    now: () => t,
-    sleep: (ms) => {
-      t += ms;
-      return Promise.resolve();
-    },
-    set: (ms) => void (t = ms),
-    advance: (ms) => void (t += ms),
-  };
-}
+import { fakeClock } from './clock.js';
+
+export { fakeClock };
 
 /**
  * Everything secret that crosses the wire in auth tests (assertions, access tokens, private keys) and
