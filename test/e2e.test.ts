@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BlobServiceClient } from '@azure/storage-blob';
@@ -11,6 +11,7 @@ import { instanceJsonPath, manifestPath, manifestSchema } from '../lib/processor
 import { QUEUES } from '../lib/queues.js';
 import { DEFAULT_RETRY } from '../lib/retry.js';
 import { jsonOf, runCli } from './support/cli.js';
+import { fastHostJson } from './support/hostJson.js';
 import { startLocalHost, stopAll, type LocalHost } from './support/processes.js';
 import { storageClients, uniqueName } from './support/storage.js';
 
@@ -34,17 +35,7 @@ let cwd: string;
 
 beforeAll(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'e2e-'));
-  // The production host.json, with failed messages visible again at once and fewer tries: same rules, less waiting.
-  const hostJson = join(cwd, 'host.json');
-  await writeFile(
-    hostJson,
-    JSON.stringify({
-      version: '2.0',
-      extensions: {
-        queues: { maxPollingInterval: '00:00:00.200', visibilityTimeout: '00:00:00', batchSize: 8, maxDequeueCount: MAX_DEQUEUE, messageEncoding: 'base64' },
-      },
-    }),
-  );
+  const hostJson = await fastHostJson(MAX_DEQUEUE, { batchSize: 8 });
   [sim, queueService] = await Promise.all([startSimulator({ eventRetryScale: 0.001 }), startAzuriteService('queue')]);
   container = uniqueName('e2e');
   const cs = connectionString(inject('azurite').blobPort, queueService.port);

@@ -1,7 +1,5 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fastHostJson } from './support/hostJson.js';
 import { startLocalHost, stopAll, type LocalHost } from './support/processes.js';
 import { azuriteConnectionString, storageClients, uniqueName } from './support/storage.js';
 
@@ -20,26 +18,10 @@ function fixtureRecords(host: LocalHost, kind: string): Record<string, unknown>[
     .map((r) => JSON.parse(r.msg as string) as Record<string, unknown>);
 }
 
-async function hostJson(): Promise<string> {
-  // Fast retries so a poison test takes a second, not the real host.json's 5 × 30 s.
-  const dir = await mkdtemp(join(tmpdir(), 'host-test-'));
-  const path = join(dir, 'host.json');
-  await writeFile(
-    path,
-    JSON.stringify({
-      version: '2.0',
-      extensions: {
-        queues: { batchSize: 4, maxPollingInterval: '00:00:00.2', visibilityTimeout: '00:00:00', maxDequeueCount: MAX_DEQUEUE },
-      },
-    }),
-  );
-  return path;
-}
-
 async function startHost(queueName: string, extra: { env?: Record<string, string>; args?: string[] } = {}) {
   return startLocalHost({
     functions: FIXTURES,
-    hostJson: await hostJson(),
+    hostJson: await fastHostJson(MAX_DEQUEUE, { batchSize: 4 }),
     env: {
       AzureWebJobsStorage: azuriteConnectionString(),
       HOST_TEST_QUEUE: queueName,
