@@ -2,7 +2,7 @@ import { ConfigError } from '../lib/config.js';
 import { ReceiverError } from '../lib/errors.js';
 import type { Problem } from './problem.js';
 
-/** Exit codes every command keeps (README "Operations"). */
+/** Exit codes every command keeps (docs/operations.md). */
 export const EXIT = { ok: 0, user: 1, usage: 2, remote: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

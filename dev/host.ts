@@ -2,7 +2,7 @@
  * The local Functions host: a small, faithful stand-in for `func start` on a developer's machine
  * (no Core Tools, no .NET). It runs the function definitions that functions/ exports: HTTP triggers
  * under /api, storage queue triggers polled as host.json says, timers on their NCRONTAB schedule.
- * See README "Run locally".
+ * See docs/development.md "Run locally".
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -2,7 +2,7 @@
  * `npm run demo`: the whole job on one machine, no Azure, no Altinn. Azurite and the local Functions
  * host run as child processes, the Altinn simulator in this process (it plays Altinn: it pushes events
  * over HTTP and counts confirmations). The CLI subscribes the webhook (real validation handshake) and
- * later runs the reconciler that finds the events dropped on purpose. See README "Try it in one minute".
+ * later runs the reconciler that finds the events dropped on purpose. See docs/development.md "The demo".
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

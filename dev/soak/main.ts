@@ -1,6 +1,6 @@
 /**
  * `npm run soak [-- short|soak] [--json]`: the fault soak (default the long profile), printed as figures;
- * exits 1 when an invariant broke. See README "Reliability".
+ * exits 1 when an invariant broke. See docs/reliability.md.
  */
 import { stopAll } from '../host/childProcess.js';
 import { PROFILES } from './profiles.js';

@@ -7,7 +7,7 @@ import { stopAll } from '../support/processes.js';
 /**
  * The fault soak's short profile (npm run soak runs the same code with 500 instances): seeded faults
  * in the simulator, a Maskinporten outage, an Azurite queue restart and dropped deliveries, through
- * the real local host; then every promise checked from outside. See README "Reliability".
+ * the real local host; then every promise checked from outside. See docs/reliability.md.
  */
 afterAll(() => stopAll());
 
