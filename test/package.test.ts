@@ -66,6 +66,24 @@ describe('.funcignore', () => {
   });
 });
 
+describe('azure.yaml', () => {
+  it('ships the staged folder as built here: dist .deploy, remoteBuild false, npm run stage before packaging', () => {
+    const yaml = readFileSync(join(root, 'azure.yaml'), 'utf8');
+    const api = yaml.slice(yaml.indexOf('\n  api:'));
+    expect(api).toMatch(/\n {4}dist: \.deploy\n/);
+    // azd requires an explicit remoteBuild to agree with .funcignore: false ships node_modules, so it must not be ignored.
+    expect(api).toMatch(/\n {4}remoteBuild: false\n/);
+    expect(api).toMatch(/\n {6}prepackage:\n {8}shell: sh\n {8}run: npm run stage\n/);
+    expect(readFileSync(join(root, 'package.json'), 'utf8')).toContain('"stage": "npm run build && node dist/dev/stage.js"');
+    const dir = tree(['node_modules/zod/package.json']);
+    try {
+      expect(packageFiles(dir).map((f) => f.path)).toEqual(['node_modules/zod/package.json']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('.gitignore', () => {
   it('refuses key material and local environments anywhere in the checkout', () => {
     const paths = ['private-key.pem', 'keys/maskinporten.key', 'a/b.jwk', 'cert.p12', 'cert.pfx', '.env', '.env.local', 'local.settings.json', '.deploy/host.json'];
