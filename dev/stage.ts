@@ -24,7 +24,7 @@ export async function stagePackage(root: string, out: string): Promise<void> {
   mkdirSync(out, { recursive: true });
   for (const path of STAGED) cpSync(join(root, path), join(out, path), { recursive: true });
   // The lock file pins every version; --ignore-scripts: no install script runs, nothing is built here.
-  await promisify(execFile)('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], {
+  await promisify(execFile)('npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], {
     cwd: out,
     maxBuffer: 16 * 1024 * 1024,
   });
