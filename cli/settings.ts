@@ -9,9 +9,13 @@ const localSettingsSchema = z.object({
   Values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
 });
 
+const STORAGE = /^AzureWebJobsStorage(__|$)/;
+
 /**
  * The settings the functions would see: `local.settings.json` Values from `cwd` when the file exists,
- * overridden by any variable set in the environment.
+ * overridden by any variable set in the environment. The storage setting is overridden as a whole: any
+ * `AzureWebJobsStorage` or `AzureWebJobsStorage__*` variable (e.g. `AzureWebJobsStorage__accountName` for
+ * the deployed account) replaces all of the file's, so a local Azurite connection string cannot win over it.
  */
 export async function loadEnv(cwd: string, env: Env): Promise<Env> {
   const path = join(cwd, 'local.settings.json');
@@ -31,5 +35,7 @@ export async function loadEnv(cwd: string, env: Env): Promise<Env> {
   const parsed = localSettingsSchema.safeParse(json);
   if (!parsed.success) throw userError(`${path}: "Values" must be an object of strings`);
   const fromEnv = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  return { ...parsed.data.Values, ...fromEnv };
+  const envStorage = Object.keys(fromEnv).some((k) => STORAGE.test(k));
+  const fromFile = Object.fromEntries(Object.entries(parsed.data.Values).filter(([k]) => !(envStorage && STORAGE.test(k))));
+  return { ...fromFile, ...fromEnv };
 }

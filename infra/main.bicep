@@ -9,7 +9,42 @@ import { Tuning } from 'modules/functionApp.bicep'
 param environmentName string
 
 @minLength(1)
-@description('Azure region; it must offer the Flex Consumption plan (az functionapp list-flexconsumption-locations).')
+@description('Azure region of every resource; only regions offering the Flex Consumption plan (az functionapp list-flexconsumption-locations).')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+// azd offers only these regions when it asks for one.
+@metadata({ azd: { type: 'location' } })
 param location string
 
 @description('Object id of the deploying user (azd sets AZURE_PRINCIPAL_ID); gets Key Vault Secrets Officer to store the key. Empty: nobody.')
@@ -17,6 +52,12 @@ param principalId string = ''
 
 @allowed(['User', 'Group', 'ServicePrincipal'])
 param principalType string = 'User'
+
+@description('Object id of whoever runs the CLI against Azure (poison, reconcile): gets Storage Blob and Queue Data Contributor on the storage account. Empty: nobody.')
+param operatorPrincipalId string = ''
+
+@allowed(['User', 'Group', 'ServicePrincipal'])
+param operatorPrincipalType string = 'User'
 
 @allowed(['tt02', 'production'])
 @description('Altinn environment (ALTINN_ENV): picks the Maskinporten and Altinn URLs and the Altinn Events address.')
@@ -150,6 +191,8 @@ module roles 'modules/roles.bicep' = {
     identityName: names.identity
     deployerPrincipalId: principalId
     deployerPrincipalType: principalType
+    operatorPrincipalId: operatorPrincipalId
+    operatorPrincipalType: operatorPrincipalType
     storageAccountName: names.storage
     keyVaultName: names.keyVault
     insightsName: names.insights
@@ -170,6 +213,7 @@ module functionApp 'modules/functionApp.bicep' = {
     storageAccountName: storage.outputs.name
     blobEndpoint: storage.outputs.blobEndpoint
     queueEndpoint: storage.outputs.queueEndpoint
+    tableEndpoint: storage.outputs.tableEndpoint
     deploymentContainerName: deploymentContainerName
     downloadContainerName: downloadContainerName
     insightsConnectionString: monitoring.outputs.insightsConnectionString
@@ -199,9 +243,11 @@ output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+@description('The CLI reaches this account with AzureWebJobsStorage__accountName and your Azure sign-in (DefaultAzureCredential).')
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 @description('The endpoint to subscribe with, without the key: append ?code=<function key>.')
 output WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/events'
 output HEALTH_URL string = 'https://${functionApp.outputs.defaultHostName}/api/health'
 @description('Prints the function key of the webhook (never stored in outputs or logs).')
 output FUNCTION_KEY_COMMAND string = 'az functionapp function keys list --resource-group ${rg.name} --name ${functionApp.outputs.name} --function-name eventsReceiver --query default --output tsv'
-output KEY_VAULT_SECRET_COMMAND string = 'az keyvault secret set --vault-name ${keyVault.outputs.name} --name ${keySecretName} --file <private-key.pem>'
+output KEY_VAULT_SECRET_COMMAND string = 'az keyvault secret set --vault-name ${keyVault.outputs.name} --name ${keySecretName} --file <path outside the project folder, e.g. ~/secrets/maskinporten-key.pem>'

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../cli/run.js';
+import { loadEnv } from '../cli/settings.js';
+import { parseStorageConnection } from '../lib/storageConnection.js';
 import { jsonOf, runCli } from './support/cli.js';
 import { validEnv } from './support/settings.js';
 import { azuriteConnectionString } from './support/storage.js';
@@ -93,6 +95,27 @@ describe('CLI settings', () => {
     const run = await runCli(['poison', 'list', '--json'], { cwd: dir, env: { ALTINN_ORG: 'ttd' } });
     expect(run.code, run.stderr).toBe(0);
     expect(jsonOf(run)).toMatchObject({ queue: 'altinn-events-poison' });
+  });
+
+  it('identity-based storage in the environment replaces the file\'s storage as a whole: the CLI reaches the deployed account with the Azure sign-in', async () => {
+    const local = await mkdtemp(join(tmpdir(), 'cli-storage-'));
+    const file = { Values: { AzureWebJobsStorage: 'UseDevelopmentStorage=true', AzureWebJobsStorage__clientId: 'local', ALTINN_ORG: 'ttd' } };
+    await writeFile(join(local, 'local.settings.json'), JSON.stringify(file));
+    try {
+      const env = await loadEnv(local, { AzureWebJobsStorage__accountName: 'stdeployed' });
+      expect(env).toEqual({ AzureWebJobsStorage__accountName: 'stdeployed', ALTINN_ORG: 'ttd' });
+      expect(parseStorageConnection(env)).toEqual({
+        kind: 'identity',
+        accountName: 'stdeployed',
+        blobServiceUri: 'https://stdeployed.blob.core.windows.net',
+        queueServiceUri: 'https://stdeployed.queue.core.windows.net',
+        credential: 'default',
+        clientId: undefined,
+      });
+      expect(await loadEnv(local, { ALTINN_ORG: 'other' })).toEqual({ ...file.Values, ALTINN_ORG: 'other' });
+    } finally {
+      await rm(local, { recursive: true, force: true });
+    }
   });
 
   it('a local.settings.json that is not JSON is a user error naming the file', async () => {

@@ -54,6 +54,41 @@ function only(node: unknown, type: string): Resource {
 
 const isExpression = (v: unknown) => typeof v === 'string' && v.startsWith('[') && !v.startsWith('[[');
 
+// Built-in role definition ids, the same in every tenant (learn.microsoft.com: Azure built-in roles).
+const ROLES: Record<string, string> = {
+  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
+  'ba92f5b4-2d11-453d-a403-e96b0029c9fe': 'Storage Blob Data Contributor',
+  '974c5e8b-45b9-4653-ba55-5f855dd0fb88': 'Storage Queue Data Contributor',
+  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
+  '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User',
+  'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer',
+  '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
+};
+
+const deploymentSchema = z.object({
+  properties: z.object({
+    parameters: z.record(z.string(), z.object({ value: z.unknown() })),
+    template: z.looseObject({ variables: z.record(z.string(), z.unknown()).default({}), resources: z.unknown() }),
+  }),
+});
+
+/** Role assignments of the roles module as `<principal> <role> on <resource type>`, `<principal>` being "app" or the parameter it comes from. */
+function grants(template: unknown): { grants: string[]; roles: Resource[]; module: z.infer<typeof deploymentSchema> } {
+  const module = deploymentSchema.parse(
+    resourcesOf(template, 'Microsoft.Resources/deployments').find((d) => resourcesOf(d.properties?.template, 'Microsoft.Authorization/roleAssignments').length > 0),
+  );
+  const variables = module.properties.template.variables;
+  const roles = resourcesOf(module.properties.template, 'Microsoft.Authorization/roleAssignments');
+  const list = roles.flatMap((r) => {
+    const props = z.object({ roleDefinitionId: z.string(), principalId: z.string() }).parse(r.properties);
+    const ids = [...props.roleDefinitionId.matchAll(/variables\('(\w+)'\)/g)].map((m) => String(variables[m[1]!]));
+    const principal = props.principalId.includes('userAssignedIdentities') ? 'app' : /parameters\('(\w+)'\)/.exec(props.principalId)?.[1];
+    const scope = /resourceId\('([^']+)'/.exec(String((r as { scope?: unknown }).scope))?.[1];
+    return ids.map((id) => `${principal} ${ROLES[id] ?? id} on ${scope}`);
+  });
+  return { grants: list.sort(), roles, module };
+}
+
 /** The settings a valid environment cannot do without: each one's absence alone stops lib/config. */
 function requiredSettings(): string[] {
   const env = validEnv();
@@ -152,7 +187,7 @@ describe.runIf(hasDotnet)('infra/main.bicep compiled to ARM', () => {
       identity: { type: 'UserAssigned' },
       properties: {
         httpsOnly: true,
-        siteConfig: { minTlsVersion: '1.2', scmMinTlsVersion: '1.2', ftpsState: 'Disabled' },
+        siteConfig: { minTlsVersion: '1.2', scmMinTlsVersion: '1.2' },
         functionAppConfig: {
           runtime: { name: 'node', version: '22' },
           deployment: { storage: { type: 'blobContainer', authentication: { type: 'UserAssignedIdentity' } } },
@@ -175,6 +210,54 @@ describe.runIf(hasDotnet)('infra/main.bicep compiled to ARM', () => {
     const insights = only(template, 'Microsoft.Insights/components');
     expect(insights.properties).toMatchObject({ DisableLocalAuth: true, IngestionMode: 'LogAnalytics' });
     expect(String(insights.properties?.WorkspaceResourceId)).toMatch(/Microsoft\.OperationalInsights\/workspaces/);
+  });
+
+  it('sets no site property Flex Consumption rejects (FTP is off through the publishing policies instead)', () => {
+    const site = only(template, 'Microsoft.Web/sites');
+    const siteConfig = z.record(z.string(), z.unknown()).parse(site.properties?.siteConfig);
+    const rejected = ['ftpsState', 'alwaysOn', 'use32BitWorkerProcess', 'linuxFxVersion', 'netFrameworkVersion', 'javaVersion', 'powerShellVersion', 'preWarmedInstanceCount', 'functionAppScaleLimit', 'functionsRuntimeScaleMonitoringEnabled'];
+    expect(Object.keys(siteConfig).filter((k) => rejected.includes(k))).toEqual([]);
+    const flexSettings = ['FUNCTIONS_WORKER_RUNTIME', 'FUNCTIONS_EXTENSION_VERSION', 'WEBSITE_RUN_FROM_PACKAGE', 'WEBSITE_CONTENTSHARE', 'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING', 'WEBSITE_NODE_DEFAULT_VERSION', 'SCM_DO_BUILD_DURING_DEPLOYMENT', 'ENABLE_ORYX_BUILD'];
+    expect(Object.keys(settings).filter((k) => flexSettings.includes(k))).toEqual([]);
+  });
+
+  it('offers only regions with Flex Consumption, as an azd location parameter', () => {
+    const location = z
+      .object({ allowedValues: z.array(z.string()), metadata: z.object({ azd: z.object({ type: z.literal('location') }) }) })
+      .parse(main.parameters.location);
+    expect(location.allowedValues).toEqual([...new Set(location.allowedValues)].sort());
+    // Norway East and the two EU regions next door offer it; staging and canary regions are not for production.
+    expect(location.allowedValues).toEqual(expect.arrayContaining(['norwayeast', 'swedencentral', 'northeurope', 'westeurope']));
+    expect(location.allowedValues.filter((l) => /euap|stage|\(|norwaywest/.test(l))).toEqual([]);
+  });
+
+  it("gives the host's identity its storage roles, Table included, and tells the host where Table storage is", () => {
+    const { grants: list } = grants(template);
+    for (const role of ['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor']) {
+      expect(list).toContain(`app ${role} on Microsoft.Storage/storageAccounts`);
+    }
+    expect(String(settings.AzureWebJobsStorage__tableServiceUri)).toBe("[parameters('tableEndpoint')]");
+    const functionApp = resourcesOf(template, 'Microsoft.Resources/deployments').find((d) => resourcesOf(d.properties?.template, 'Microsoft.Web/sites').length > 0);
+    expect(functionApp?.properties).toMatchObject({ parameters: { tableEndpoint: { value: "[reference('storage').outputs.tableEndpoint.value]" } } });
+  });
+
+  it('lets an optional operator principal run the CLI against the storage (Blob and Queue Data Contributor), and the deployer store the key', () => {
+    const { grants: list, roles, module } = grants(template);
+    expect(list.filter((g) => g.startsWith('operatorPrincipalId '))).toEqual([
+      'operatorPrincipalId Storage Blob Data Contributor on Microsoft.Storage/storageAccounts',
+      'operatorPrincipalId Storage Queue Data Contributor on Microsoft.Storage/storageAccounts',
+    ]);
+    expect(list).toContain('deployerPrincipalId Key Vault Secrets Officer on Microsoft.KeyVault/vaults');
+    const operator = roles.filter((r) => String(r.properties?.principalId).includes('operatorPrincipalId'));
+    expect(operator.map((r) => r.properties?.principalType)).toEqual(["[parameters('operatorPrincipalType')]"]);
+    // None without an operator: the assignment loop is empty when the id is.
+    expect(JSON.stringify(operator)).toContain("if(empty(parameters('operatorPrincipalId')), createArray()");
+    expect(main.parameters.operatorPrincipalId?.defaultValue).toBe('');
+    expect(module.properties.parameters).toMatchObject({
+      operatorPrincipalId: { value: "[parameters('operatorPrincipalId')]" },
+      operatorPrincipalType: { value: "[parameters('operatorPrincipalType')]" },
+    });
+    expect(main.outputs.AZURE_STORAGE_ACCOUNT_NAME?.value).toContain('storage');
   });
 
   it('outputs the webhook and health URLs and the key command of the functions that serve them', async () => {

@@ -26,6 +26,7 @@ param identityClientId string
 param storageAccountName string
 param blobEndpoint string
 param queueEndpoint string
+param tableEndpoint string
 param deploymentContainerName string
 param downloadContainerName string
 
@@ -133,10 +134,10 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: identityId
+    // No ftpsState: Flex Consumption rejects it; FTP is off through basicPublishingCredentialsPolicies below.
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       ipSecurityRestrictionsDefaultAction: restrictToAltinn ? 'Deny' : 'Allow'
       ipSecurityRestrictions: restrictToAltinn ? accessRules : []
@@ -183,6 +184,8 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
       AzureWebJobsStorage__accountName: storageAccountName
       AzureWebJobsStorage__blobServiceUri: blobEndpoint
       AzureWebJobsStorage__queueServiceUri: queueEndpoint
+      // The host writes its diagnostic events to Table storage.
+      AzureWebJobsStorage__tableServiceUri: tableEndpoint
       AzureWebJobsStorage__credential: 'managedidentity'
       AzureWebJobsStorage__clientId: identityClientId
       APPLICATIONINSIGHTS_CONNECTION_STRING: insightsConnectionString

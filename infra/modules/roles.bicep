@@ -9,6 +9,12 @@ param deployerPrincipalId string
 @allowed(['User', 'Group', 'ServicePrincipal'])
 param deployerPrincipalType string
 
+@description('Principal id of whoever runs the CLI against Azure (poison list/replay/purge, reconcile). Empty: none.')
+param operatorPrincipalId string
+
+@allowed(['User', 'Group', 'ServicePrincipal'])
+param operatorPrincipalType string
+
 param storageAccountName string
 param keyVaultName string
 param insightsName string
@@ -16,6 +22,8 @@ param insightsName string
 // Built-in role definition ids (the same in every tenant).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 var keyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
@@ -40,15 +48,30 @@ resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
 }
 
 // Blob Data Owner: the host manages its own containers and blob leases (timer singleton, deployment
-// package); Queue Data Contributor: the queue trigger and our senders.
+// package); Queue Data Contributor: the queue trigger and our senders; Table Data Contributor: the
+// host's diagnostic events (AzureWebJobsStorage__tableServiceUri).
 resource storageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for role in [storageBlobDataOwner, storageQueueDataContributor]: {
+  for role in [storageBlobDataOwner, storageQueueDataContributor, storageTableDataContributor]: {
     name: guid(storage.id, identity.id, role)
     scope: storage
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
       principalId: appPrincipalId
       principalType: 'ServicePrincipal'
+    }
+  }
+]
+
+// The CLI signs in as the operator (DefaultAzureCredential): it peeks, receives, sends and deletes queue
+// messages (poison, reconcile) and reads and leases blobs (reconcile state).
+resource operatorRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for role in (empty(operatorPrincipalId) ? [] : [storageBlobDataContributor, storageQueueDataContributor]): {
+    name: guid(storage.id, operatorPrincipalId, role)
+    scope: storage
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
+      principalId: operatorPrincipalId
+      principalType: operatorPrincipalType
     }
   }
 ]

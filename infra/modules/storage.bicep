@@ -65,3 +65,4 @@ resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
 output name string = account.name
 output blobEndpoint string = account.properties.primaryEndpoints.blob
 output queueEndpoint string = account.properties.primaryEndpoints.queue
+output tableEndpoint string = account.properties.primaryEndpoints.table
