@@ -283,7 +283,6 @@ describe('events Altinn never delivered', () => {
           createdBy: '/org/ttd',
           created: new Date().toISOString(),
           validated: true,
-          includeSubunits: false,
         }),
       );
       sim.events.dropNext(12);

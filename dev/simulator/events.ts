@@ -41,7 +41,6 @@ export interface Subscription {
   createdBy: string;
   created: string;
   validated: boolean;
-  includeSubunits: boolean;
 }
 
 export interface Delivery {
@@ -63,7 +62,6 @@ const requestSchema = z.object({
   subjectFilter: z.string().nullish(),
   alternativeSubjectFilter: z.string().nullish(),
   typeFilter: z.string().nullish(),
-  includeSubunits: z.boolean().nullish(),
 });
 
 /** .NET's `Uri.IsWellFormedUriString(s, UriKind.Absolute)`, near enough: parses, and no stray `%` or space. */
@@ -245,7 +243,6 @@ export function createEvents(core: Core, auth: Authentication, random: () => num
       resourceFilter: resourceFilter.toLowerCase(),
       subjectFilter: r.subjectFilter ?? null,
       typeFilter: r.typeFilter ?? null,
-      includeSubunits: r.includeSubunits ?? false,
     };
     const same = (s: Subscription) =>
       s.consumer === consumer && (Object.keys(wanted) as (keyof typeof wanted)[]).every((k) => s[k] === wanted[k]);
