@@ -1,26 +1,11 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VALIDATION_RETRY_SECONDS } from '../cli/eventsValidation.js';
 import { startSimulator, type Simulator } from '../dev/simulator/index.js';
 import { jsonOf, runCli } from './support/cli.js';
+import { loopbackWebhook } from './support/loopbackWebhook.js';
 import { azuriteConnectionString } from './support/storage.js';
 
-/** A loopback webhook: answers POSTs with the `first` statuses, then `status`; keeps the CloudEvents it got. */
-async function webhook(status: number, first: number[] = []) {
-  const received: { type?: string; url: string }[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push({ ...(JSON.parse(body) as { type?: string }), url: req.url ?? '' });
-      res.writeHead(first.shift() ?? status).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/events`;
-  return { url, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
+const webhook = loopbackWebhook;
 
 const FUNCTION_KEY = 'k3y-that-must-never-be-printed';
 

@@ -1,8 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VALIDATION_RETRY_SECONDS } from '../cli/eventsValidation.js';
-import { startSimulator, type CloudEvent, type Simulator } from '../dev/simulator/index.js';
+import { startSimulator, type Simulator } from '../dev/simulator/index.js';
+import { loopbackWebhook } from './support/loopbackWebhook.js';
 
 /** Altinn Events as altinn-events' code behaves (dev/simulator/README.md "Fidelity to Altinn"). */
 
@@ -10,24 +9,10 @@ let sim: Simulator;
 /** A service owner's token without altinn:events.subscribe: enough for app subscriptions. */
 let ownerToken: string;
 
-/** One webhook per test: answers POSTs from `answers` (then `rest`), keeps what it got. */
-async function webhook(answers: number[], rest = 200) {
-  const received: CloudEvent[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push(JSON.parse(body) as CloudEvent);
-      res.writeHead(answers.shift() ?? rest).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/events?code=k`;
-  return { url, received, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
 const hooks: { close(): Promise<void> }[] = [];
-const hook = async (answers: number[], rest?: number) => {
-  const h = await webhook(answers, rest);
+/** One webhook per test: answers POSTs with `answers` in turn, then `rest`. */
+const hook = async (answers: number[], rest = 200) => {
+  const h = await loopbackWebhook(rest, answers);
   hooks.push(h);
   return h;
 };
@@ -144,7 +129,7 @@ describe('app events', () => {
     const [partyId, guid] = doc.id.split('/') as [string, string];
     const event = sim.completeProcess(partyId, guid);
     await sim.events.idle();
-    expect(h.received.at(-1)).toEqual(event);
+    expect(h.received.at(-1)).toEqual({ ...event, url: '/api/events' });
     expect(event).toMatchObject({
       resource: resource('fields'),
       resourceinstance: `${partyId}/${guid}`,
