@@ -27,8 +27,6 @@ export interface Command<S extends z.ZodType = z.ZodType> {
   /** Validates `{ ...flags, args: positionals }`; its output is what `run` gets. */
   schema: S;
   examples: readonly string[];
-  /** Maskinporten scopes the command needs besides MASKINPORTEN_SCOPES. */
-  scopes?: readonly string[];
   run(args: z.output<S>, ctx: Context): Promise<Output>;
 }
 

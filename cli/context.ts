@@ -37,8 +37,6 @@ export interface ContextDeps {
   log: Logger;
   cwd: string;
   env: Env;
-  /** Scopes asked for besides MASKINPORTEN_SCOPES (e.g. altinn:events.subscribe for subscriptions). */
-  scopes?: readonly string[] | undefined;
 }
 
 export function createContext(deps: ContextDeps): Context {
@@ -49,7 +47,7 @@ export function createContext(deps: ContextDeps): Context {
       const [{ createTokenProvider }, { createAltinnHttp }] = await Promise.all([import('../lib/auth/index.js'), import('../lib/altinnHttp.js')]);
       const failures = failureRecordingFetch();
       const tokens = createTokenProvider({
-        maskinporten: { ...config.maskinporten, scopes: [...new Set([...config.maskinporten.scopes, ...(deps.scopes ?? [])])] },
+        maskinporten: config.maskinporten,
         platformUrl: config.altinn.platformUrl,
         clock: deps.clock,
         fetch: failures.fetch,

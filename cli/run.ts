@@ -77,7 +77,7 @@ export async function runCli(argv: string[], deps: RunDeps): Promise<ExitCode> {
       io.out(`${help(command)}\n`);
       return EXIT.ok;
     }
-    const ctx = createContext({ ...deps, json: parsed.json, scopes: command.scopes });
+    const ctx = createContext({ ...deps, json: parsed.json });
     const output = await command.run(parsed.args, ctx);
     io.out(parsed.json ? `${JSON.stringify(output.data, null, 2)}\n` : `${output.text}\n`);
     return EXIT.ok;

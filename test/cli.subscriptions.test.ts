@@ -1,25 +1,11 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VALIDATION_RETRY_SECONDS } from '../cli/eventsValidation.js';
 import { startSimulator, type Simulator } from '../dev/simulator/index.js';
 import { jsonOf, runCli } from './support/cli.js';
+import { loopbackWebhook } from './support/loopbackWebhook.js';
 import { azuriteConnectionString } from './support/storage.js';
 
-/** A loopback webhook: answers every POST with `status`, keeps the CloudEvents it got. */
-async function webhook(status: number) {
-  const received: { type?: string; url: string }[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push({ ...(JSON.parse(body) as { type?: string }), url: req.url ?? '' });
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/events`;
-  return { url, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
+const webhook = loopbackWebhook;
 
 const FUNCTION_KEY = 'k3y-that-must-never-be-printed';
 
@@ -38,7 +24,7 @@ afterAll(async () => {
   await Promise.all([ok.close(), failing.close()]);
 });
 
-type Created = { id: number; validated: boolean; sourceFilter: string; typeFilter: string; endPoint: string };
+type Created = { id: number; validated: boolean; resourceFilter: string; typeFilter: string; endPoint: string };
 
 describe('subscriptions create', () => {
   it('subscribes the app, the validation handshake reaches the webhook, and it shows validated', async () => {
@@ -48,7 +34,8 @@ describe('subscriptions create', () => {
     expect(created.validated).toBe(true);
     expect(ok.received.map((e) => e.type)).toContain('platform.events.validatesubscription');
     const stored = sim.events.subscriptions.get(created.id);
-    expect(stored?.sourceFilter).toBe(`${sim.appsUrl}/ttd/my-app`);
+    expect(stored?.resourceFilter).toBe('urn:altinn:resource:app_ttd_my-app');
+    expect(stored?.sourceFilter).toBeNull();
     expect(stored?.typeFilter).toBe('app.instance.process.completed');
     expect(stored?.endPoint).toBe(`${ok.url}?code=${FUNCTION_KEY}`);
     expect(run.stdout + run.stderr).not.toContain(FUNCTION_KEY);
@@ -58,12 +45,12 @@ describe('subscriptions create', () => {
   it('--type sets the typeFilter; text output names the id and that it validated', async () => {
     const run = await runCli(['subscriptions', 'create', '--app', 'my-app', '--endpoint', ok.url, '--type', 'app.instance.created'], { env });
     expect(run.code, run.stderr).toBe(0);
-    const id = Number(/created subscription (\d+)/.exec(run.stdout)?.[1]);
+    const id = Number(/^subscription (\d+)/.exec(run.stdout)?.[1]);
     expect(sim.events.subscriptions.get(id)?.typeFilter).toBe('app.instance.created');
     expect(run.stdout).toContain('validated: yes');
   });
 
-  it('an endpoint that does not answer 200 is reported as not validated', async () => {
+  it('--wait 0: an endpoint that does not answer 2xx is reported as not validated yet, exit 0', async () => {
     const run = await runCli(['subscriptions', 'create', '--app', 'my-app', '--endpoint', failing.url, '--wait', '0', '--json'], { env });
     expect(run.code, run.stderr).toBe(0);
     expect(jsonOf<Created>(run).validated).toBe(false);
@@ -82,13 +69,26 @@ describe('subscriptions create', () => {
     expect(sim.events.subscriptions.size).toBe(before);
   });
 
-  it('a Maskinporten client without altinn:events.subscribe: exit 3, the token error shown', async () => {
-    const narrow = { ...(await sim.newClient({ scopes: ['altinn:serviceowner/instances.read'] })).env, AzureWebJobsStorage: azuriteConnectionString() };
-    narrow.MASKINPORTEN_SCOPES = 'altinn:serviceowner/instances.read';
-    const run = await runCli(['subscriptions', 'list'], { env: narrow });
-    expect(run.code).toBe(3);
-    expect(run.stderr).toMatch(/scope/i);
-    expect(run.stderr).not.toContain('PRIVATE KEY');
+  it('a Maskinporten client without altinn:events.subscribe still subscribes to app events, lists and deletes', async () => {
+    const scopes = ['altinn:serviceowner/instances.read', 'altinn:serviceowner/instances.write'];
+    const narrow = { ...(await sim.newClient({ scopes })).env, AzureWebJobsStorage: azuriteConnectionString(), MASKINPORTEN_SCOPES: scopes.join(' ') };
+    const run = await runCli(['subscriptions', 'create', '--app', 'narrow-app', '--endpoint', ok.url, '--json'], { env: narrow });
+    expect(run.code, run.stderr).toBe(0);
+    const created = jsonOf<Created>(run);
+    expect(created).toMatchObject({ validated: true, resourceFilter: 'urn:altinn:resource:app_ttd_narrow-app' });
+    const list = await runCli(['subscriptions', 'list', '--json'], { env: narrow });
+    expect(jsonOf<{ subscriptions: Created[] }>(list).subscriptions.map((s) => s.id)).toContain(created.id);
+    expect((await runCli(['subscriptions', 'delete', String(created.id)], { env: narrow })).code).toBe(0);
+    expect(sim.events.subscriptions.has(created.id)).toBe(false);
+  });
+
+  it('creating the same subscription again returns the existing one', async () => {
+    const args = ['subscriptions', 'create', '--app', 'dup-app', '--endpoint', ok.url, '--json'];
+    const first = jsonOf<Created>(await runCli(args, { env }));
+    const again = await runCli(args, { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(jsonOf<Created>(again).id).toBe(first.id);
+    expect([...sim.events.subscriptions.values()].filter((s) => s.resourceFilter === 'urn:altinn:resource:app_ttd_dup-app')).toHaveLength(1);
   });
 });
 
@@ -98,11 +98,11 @@ describe('subscriptions list and delete', () => {
     const list = await runCli(['subscriptions', 'list', '--json'], { env });
     expect(list.code, list.stderr).toBe(0);
     const listed = jsonOf<{ subscriptions: Created[] }>(list).subscriptions.find((s) => s.id === created.id);
-    expect(listed).toMatchObject({ validated: true, sourceFilter: `${sim.appsUrl}/ttd/list-app` });
+    expect(listed).toMatchObject({ validated: true, resourceFilter: 'urn:altinn:resource:app_ttd_list-app' });
 
     const table = await runCli(['subscriptions', 'list'], { env });
-    expect(table.stdout).toMatch(/^ID +VALIDATED +TYPE +SOURCE +ENDPOINT +CREATED/);
-    expect(table.stdout).toMatch(new RegExp(`^${created.id} +yes +app\\.instance\\.process\\.completed +${sim.appsUrl}/ttd/list-app`, 'm'));
+    expect(table.stdout).toMatch(/^ID +VALIDATED +TYPE +RESOURCE +ENDPOINT +CREATED/);
+    expect(table.stdout).toMatch(new RegExp(`^${created.id} +yes +app\\.instance\\.process\\.completed +urn:altinn:resource:app_ttd_list-app`, 'm'));
 
     const del = await runCli(['subscriptions', 'delete', String(created.id)], { env });
     expect(del.code, del.stderr).toBe(0);
@@ -128,5 +128,57 @@ describe('subscriptions list and delete', () => {
     const { error } = JSON.parse(run.stderr.trim().split('\n').at(-1)!) as { error: { exitCode: number; status: number; problem?: { detail?: string } } };
     expect(error).toMatchObject({ exitCode: 3, status: 503 });
     expect(error.problem?.detail).toBe('injected fault');
+  });
+});
+
+describe("against Altinn's validation window (the simulator's schedule, scaled)", () => {
+  let scaled: Simulator;
+  let scaledEnv: Record<string, string>;
+  const hooks: Awaited<ReturnType<typeof webhook>>[] = [];
+  beforeAll(async () => {
+    // 7 min 46 s of retries become under a second.
+    scaled = await startSimulator({ eventRetryScale: 0.002 });
+    scaledEnv = { ...(await scaled.newClient()).env, AzureWebJobsStorage: azuriteConnectionString() };
+  });
+  afterAll(async () => {
+    await scaled.stop();
+    await Promise.all(hooks.map((h) => h.close()));
+  });
+  const hook = async (status: number, first: number[] = []) => {
+    const h = await webhook(status, first);
+    hooks.push(h);
+    return h;
+  };
+  const handshakes = (id: number) => scaled.events.deliveries.filter((d) => d.subscriptionId === id && d.type === 'platform.events.validatesubscription');
+
+  it('validated after Altinn retried the handshake: exit 0', async () => {
+    const flaky = await hook(200, [503, 503, 502, 500]);
+    const run = await runCli(['subscriptions', 'create', '--app', 'late-app', '--endpoint', flaky.url, '--json'], { env: scaledEnv });
+    expect(run.code, run.stderr).toBe(0);
+    const created = jsonOf<Created>(run);
+    expect(created.validated).toBe(true);
+    expect(handshakes(created.id).map((d) => d.status)).toEqual([503, 503, 502, 500, 200]);
+  });
+
+  it('never validated: exit 1 with what Altinn does and what to check; Altinn gives up; list marks it', async () => {
+    const down = await hook(503);
+    const run = await runCli(['subscriptions', 'create', '--app', 'down-app', '--endpoint', `${down.url}?code=${FUNCTION_KEY}`, '--wait', '2'], { env: scaledEnv });
+    expect(run.code).toBe(1);
+    const id = Number(/subscription (\d+) is not validated/.exec(run.stderr)?.[1]);
+    expect(run.stderr).toContain('retries the validation handshake for about 7 min 46 s');
+    expect(run.stderr).toContain('sends it no events');
+    expect(run.stderr).toContain("function's key as its code query parameter");
+    expect(run.stderr).toContain(`${new URL(down.url).origin}/api/health answers 200`);
+    expect(run.stderr).not.toContain(FUNCTION_KEY);
+
+    await scaled.events.idle();
+    expect(scaled.events.abandoned.has(id)).toBe(true);
+    expect(handshakes(id)).toHaveLength(VALIDATION_RETRY_SECONDS.length + 1);
+    expect(scaled.events.subscriptions.get(id)?.validated).toBe(false);
+
+    const list = await runCli(['subscriptions', 'list'], { env: scaledEnv });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^${id} +NO \\(gets no events\\) +app\\.instance\\.process\\.completed +urn:altinn:resource:app_ttd_down-app`, 'm'));
+    expect(list.stdout).toContain(`not validated: ${id}.`);
   });
 });

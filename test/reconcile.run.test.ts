@@ -1,6 +1,7 @@
 import type { QueueClient } from '@azure/storage-queue';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator, type SimulatorClient } from '../dev/simulator/index.js';
+import { appResource } from '../cli/eventsValidation.js';
 import { createAltinnHttp } from '../lib/altinnHttp.js';
 import { createAppClient } from '../lib/altinn/appClient.js';
 import { createTokenProvider } from '../lib/auth/index.js';
@@ -268,20 +269,22 @@ describe('events Altinn never delivered', () => {
     const sim = await startSimulator();
     try {
       const t = await harness(sim);
-      // A validated subscription for our apps; the simulator drops every delivery to it, so the webhook never hears.
-      sim.events.subscriptions.set(99, {
-        id: 99,
-        endPoint: 'http://127.0.0.1:9/api/events',
-        sourceFilter: `${sim.appsUrl}/ttd/%`,
-        resourceFilter: null,
-        subjectFilter: null,
-        alternativeSubjectFilter: null,
-        typeFilter: null,
-        consumer: '/org/ttd',
-        createdBy: '/org/ttd',
-        created: new Date().toISOString(),
-        validated: true,
-      });
+      // A validated subscription per app; the simulator drops every delivery to them, so the webhook never hears.
+      APPS.forEach((app, i) =>
+        sim.events.subscriptions.set(99 + i, {
+          id: 99 + i,
+          endPoint: 'http://127.0.0.1:9/api/events',
+          sourceFilter: null,
+          resourceFilter: appResource('ttd', app),
+          subjectFilter: null,
+          alternativeSubjectFilter: null,
+          typeFilter: null,
+          consumer: '/org/ttd',
+          createdBy: '/org/ttd',
+          created: new Date().toISOString(),
+          validated: true,
+        }),
+      );
       sim.events.dropNext(12);
       const docs = await Promise.all(
         Array.from({ length: 12 }, (_, i) => sim.seedInstance({ app: APPS[i % 3] ?? '', elements: [{ dataType: 'model', contentType: 'application/xml', size: 512, withContentHash: true }] })),

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { appBaseUrl, DEFAULT_EVENT_TYPES, type Config } from '../../lib/config.js';
+import { DEFAULT_EVENT_TYPES, type Config } from '../../lib/config.js';
 import { instanceRefSchema } from '../../lib/messages.js';
 import { isLoopbackHost } from '../../lib/net.js';
 import { BIN, defineCommand } from '../command.js';
 import { CliError, EXIT, userError } from '../errors.js';
+import { appResource, VALIDATION_WINDOW_SECONDS } from '../eventsValidation.js';
 import { table } from '../table.js';
 
 /** A subscription as the Events API returns it; tolerant of fields it may add. */
@@ -11,6 +12,7 @@ const subscriptionSchema = z.looseObject({
   id: z.union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)]),
   endPoint: z.string().nullish(),
   sourceFilter: z.string().nullish(),
+  resourceFilter: z.string().nullish(),
   typeFilter: z.string().nullish(),
   subjectFilter: z.string().nullish(),
   consumer: z.string().nullish(),
@@ -22,11 +24,31 @@ const subscriptionListSchema = z.looseObject({ subscriptions: z.array(subscripti
 
 const subscriptionsUrl = (config: Config) => `${config.altinn.platformUrl}/events/api/v1/subscriptions`;
 
-/** Altinn Events requires this scope for managing subscriptions; the functions themselves never need it. */
-const SUBSCRIBE_SCOPE = ['altinn:events.subscribe'];
-
 const EVENT_TYPE = /^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$/i;
-const POLL_MS = 1_000;
+/** Default --wait: Altinn's validation window, rounded up to whole minutes (8 min). */
+const DEFAULT_WAIT_SECONDS = Math.ceil(VALIDATION_WINDOW_SECONDS / 60) * 60;
+const windowText = `${Math.floor(VALIDATION_WINDOW_SECONDS / 60)} min ${VALIDATION_WINDOW_SECONDS % 60} s`;
+
+/** Poll often while Altinn's quick retries run (first 16 s), then less: its later retries are 30 s to 2 min apart. */
+const pollMs = (elapsedMs: number) => (elapsedMs < 20_000 ? 1_000 : 5_000);
+
+/**
+ * What an operator reads when Altinn has not validated the subscription: Altinn retries the handshake for
+ * VALIDATION_WINDOW_SECONDS, then gives up, and only validated subscriptions get events.
+ */
+function notValidated(sub: Subscription, waited: number, endpoint: URL): string {
+  return [
+    `subscription ${sub.id} is not validated: Altinn got no 2xx from the endpoint within ${waited} s.`,
+    `Altinn Events retries the validation handshake for about ${windowText} after it is created, then gives up: the`,
+    'subscription stays unvalidated and Altinn sends it no events (they are not kept for it either).',
+    'Check:',
+    `  - the webhook is reachable from the internet over https with a publicly trusted certificate;`,
+    `  - the endpoint URL carries the eventsReceiver function's key as its code query parameter;`,
+    `  - ${endpoint.origin}/api/health answers 200 (settings valid, storage reachable).`,
+    `Then run the same command again: Altinn returns the same subscription and sends the handshake again`,
+    `(or delete it: ${BIN} subscriptions delete ${sub.id}).`,
+  ].join('\n');
+}
 
 /**
  * Altinn calls the endpoint with every event: it must be https and carry the function key (`code=`),
@@ -55,12 +77,13 @@ const asJson = (s: Subscription) => ({
   id: s.id,
   validated: s.validated,
   typeFilter: s.typeFilter ?? undefined,
+  resourceFilter: s.resourceFilter ?? undefined,
   sourceFilter: s.sourceFilter ?? undefined,
   endPoint: s.endPoint ?? undefined,
   created: s.created ?? undefined,
 });
 
-const yesNo = (v: boolean | undefined) => (v === undefined ? '?' : v ? 'yes' : 'no');
+const validatedText = (v: boolean | undefined) => (v === undefined ? '?' : v ? 'yes' : 'NO (gets no events)');
 
 export const subscriptionsCreate = defineCommand({
   path: ['subscriptions', 'create'],
@@ -70,7 +93,7 @@ export const subscriptionsCreate = defineCommand({
     ['--app <app>', 'app name (must be in ALTINN_APPS when that is set)'],
     ['--endpoint <url>', 'the webhook: https://…/api/events?code=<function key>'],
     ['--type <event type>', `event type to subscribe to (default ${DEFAULT_EVENT_TYPES})`],
-    ['--wait <seconds>', 'how long to wait for the validation handshake (default 30; 0: do not wait)'],
+    ['--wait <seconds>', `how long to wait for Altinn to validate it (default ${DEFAULT_WAIT_SECONDS}: Altinn's retry window; 0: do not wait)`],
   ],
   options: { app: { type: 'string' }, endpoint: { type: 'string' }, type: { type: 'string' }, wait: { type: 'string' } },
   schema: z.object({
@@ -81,32 +104,34 @@ export const subscriptionsCreate = defineCommand({
       .string()
       .regex(/^\d{1,4}$/, 'must be a whole number of seconds')
       .transform(Number)
-      .default(30),
+      .default(DEFAULT_WAIT_SECONDS),
   }),
   examples: [
     `${BIN} subscriptions create --app my-app --endpoint 'https://my-receiver.azurewebsites.net/api/events?code=<function key>'`,
     `${BIN} subscriptions create --app my-app --endpoint '…' --type app.instance.process.completed --wait 60 --json`,
   ],
-  scopes: SUBSCRIBE_SCOPE,
   async run(args, ctx) {
     const { config } = await ctx.runtime();
     if (config.apps.length > 0 && !config.apps.includes(args.app)) {
       throw userError(`app ${args.app} is not in ALTINN_APPS (${config.apps.join(', ')}): its events would be ignored`);
     }
-    const endPoint = checkEndpoint(args.endpoint, config).href;
+    const endpoint = checkEndpoint(args.endpoint, config);
     const altinn = await ctx.altinn();
-    const body = { endPoint, sourceFilter: appBaseUrl(config, args.app), typeFilter: args.type };
+    // The form Altinn's docs and AppSubscriptionService take today; an app resource needs no altinn:events.subscribe.
+    const body = { endPoint: endpoint.href, resourceFilter: appResource(config.org, args.app), typeFilter: args.type };
     let sub = await altinn.json('POST', subscriptionsUrl(config), subscriptionSchema, body);
-    const deadline = ctx.clock.now() + args.wait * 1000;
+    const start = ctx.clock.now();
+    const deadline = start + args.wait * 1000;
     while (!sub.validated && ctx.clock.now() < deadline) {
-      await ctx.clock.sleep(Math.min(POLL_MS, deadline - ctx.clock.now()));
+      await ctx.clock.sleep(Math.min(pollMs(ctx.clock.now() - start), deadline - ctx.clock.now()));
       sub = await altinn.json('GET', `${subscriptionsUrl(config)}/${sub.id}`, subscriptionSchema);
     }
+    if (!sub.validated && args.wait > 0) throw userError(notValidated(sub, args.wait, endpoint));
     const text = [
-      `created subscription ${sub.id}: ${body.typeFilter} from ${body.sourceFilter} to ${endPoint}`,
+      `subscription ${sub.id}: ${body.typeFilter} from ${body.resourceFilter} to ${endpoint.href}`,
       sub.validated
         ? 'validated: yes (Altinn reached the endpoint)'
-        : `validated: no, not within ${args.wait} s (Altinn keeps retrying the handshake; check the endpoint, then: ${BIN} subscriptions list)`,
+        : `validated: not yet (not waited for; Altinn retries the handshake for about ${windowText}, then gives up: ${BIN} subscriptions list)`,
     ].join('\n');
     return { data: { ...asJson(sub), validated: sub.validated === true }, text };
   },
@@ -120,18 +145,27 @@ export const subscriptionsList = defineCommand({
   options: {},
   schema: z.object({}),
   examples: [`${BIN} subscriptions list`, `${BIN} subscriptions list --json`],
-  scopes: SUBSCRIBE_SCOPE,
   async run(_args, ctx) {
     const { config } = await ctx.runtime();
     const list = await (await ctx.altinn()).json('GET', subscriptionsUrl(config), subscriptionListSchema);
     const subs = list.subscriptions ?? [];
+    const unvalidated = subs.filter((s) => s.validated === false).map((s) => s.id);
     const text =
       subs.length === 0
         ? 'no subscriptions'
-        : table(
-            ['ID', 'VALIDATED', 'TYPE', 'SOURCE', 'ENDPOINT', 'CREATED'],
-            subs.map((s) => [String(s.id), yesNo(s.validated), s.typeFilter ?? '(any)', s.sourceFilter ?? '(any)', s.endPoint ?? '', s.created ?? '']),
-          );
+        : [
+            table(
+              ['ID', 'VALIDATED', 'TYPE', 'RESOURCE', 'ENDPOINT', 'CREATED'],
+              subs.map((s) => [String(s.id), validatedText(s.validated), s.typeFilter ?? '(any)', s.resourceFilter ?? s.sourceFilter ?? '(any)', s.endPoint ?? '', s.created ?? '']),
+            ),
+            ...(unvalidated.length > 0
+              ? [
+                  '',
+                  `not validated: ${unvalidated.join(', ')}. Altinn sends these no events; it stops retrying the handshake about ${windowText}`,
+                  `after creation. Check the endpoint (reachable, function key as code parameter, /api/health), then create again or delete.`,
+                ]
+              : []),
+          ].join('\n');
     return { data: { subscriptions: subs.map(asJson) }, text };
   },
 });
@@ -147,7 +181,6 @@ export const subscriptionsDelete = defineCommand({
     args: z.tuple([z.string().regex(/^\d{1,10}$/, 'the subscription id must be a number')], { error: 'the subscription <id> is required' }),
   }),
   examples: [`${BIN} subscriptions delete 4711`],
-  scopes: SUBSCRIBE_SCOPE,
   async run(args, ctx) {
     const { config } = await ctx.runtime();
     const [id] = args.args;

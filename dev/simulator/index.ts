@@ -6,7 +6,8 @@ import { createAuthentication, type ExchangeFormat } from './authentication.js';
 import { createClient, type ClientCredentials, type NewClientOptions } from './clients.js';
 import { newCounters, type Core } from './core.js';
 import { contentSha256, contentStream } from './content.js';
-import { createEvents, type CloudEvent } from './events.js';
+import { appResource } from '../../cli/eventsValidation.js';
+import { alternativeSubjectOf, createEvents, type CloudEvent } from './events.js';
 import { createFaults, seededRandom } from './faults.js';
 import { appRoutes } from './apps.js';
 import { storageRoutes } from './storage.js';
@@ -149,17 +150,24 @@ export async function startSimulator(options: SimulatorOptions = {}) {
     }
   }
 
-  /** Emits an app event of any type for an instance (as the app would); returns the event. */
+  /**
+   * Emits an app event of any type for an instance (as the app would); returns the event. The app sends source,
+   * subject and alternativesubject (`/person/{ssn}` over `/org/{orgNo}`: app-lib
+   * src/Altinn.App.Core/Infrastructure/Clients/Events/EventsClient.cs AddEvent); Events adds resource and
+   * resourceinstance `{partyId}/{guid}` (altinn-events src/Events/Extensions/AppCloudEventExtensions.cs).
+   */
   function emitEvent(instanceGuid: string, type: string): CloudEvent {
     const s = stored(instanceGuid);
+    const alternativesubject = alternativeSubjectOf(s.doc.instanceOwner);
     const event: CloudEvent = {
       id: guidFrom(random),
       source: `${core.urls.apps}/${s.org}/${s.app}/instances/${s.partyId}/${s.guid}`,
       specversion: '1.0',
       type,
-      resource: `urn:altinn:resource:app_${s.org}_${s.app}`,
-      resourceinstance: s.guid,
+      resource: appResource(s.org, s.app),
+      resourceinstance: `${s.partyId}/${s.guid}`,
       subject: `/party/${s.partyId}`,
+      ...(alternativesubject ? { alternativesubject } : {}),
       time: new Date(core.now()).toISOString(),
     };
     events.publish(event);
