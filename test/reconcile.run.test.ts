@@ -2,7 +2,8 @@ import type { QueueClient } from '@azure/storage-queue';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator, type SimulatorClient } from '../dev/simulator/index.js';
 import { createAltinnHttp } from '../lib/altinnHttp.js';
-import { createAppClient } from '../lib/altinn/appClient.js';
+import { createApplicationCatalog } from '../lib/altinn/applications.js';
+import { createStorageClient } from '../lib/altinn/storageClient.js';
 import { createTokenProvider } from '../lib/auth/index.js';
 import { createBlobStore } from '../lib/blobStore.js';
 import { loadConfig } from '../lib/config.js';
@@ -111,7 +112,8 @@ async function processAll(h: Harness, messages: EventsMessage[]): Promise<void> 
   const { blob, queues, clock, log } = h.deps;
   const processor = createProcessor({
     config,
-    app: createAppClient({ http, config }),
+    storage: createStorageClient({ http, config }),
+    applications: createApplicationCatalog({ platformUrl: config.altinn.platformUrl, dataTypes: config.dataTypes, clock }),
     store: createBlobStore(blob.getContainerClient(config.blobContainer)),
     queues,
     clock,
