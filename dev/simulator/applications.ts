@@ -91,6 +91,8 @@ export function createApplications(core: Core) {
   return {
     routes,
     get: (app: string) => apps.get(app),
+    /** Registers the app of a stored instance (deployed, with the receipt type) unless known. */
+    register: (app: string): void => void ensure(app),
     noteDataType,
     /** Declares (or redeclares) an app's data types and app-defined scopes. */
     declare: (app: string, o: { dataTypes?: DataTypeSpec[]; apiScopes?: AppScopes }): void => {

@@ -75,6 +75,7 @@ export function createStore(core: Core, random: () => number, applications: Appl
     const [org, app] = doc.appId.split('/') as [string, string];
     if (!guid || !app) throw new Error(`instance id must be {partyId}/{guid} and appId {org}/{app}: ${doc.id}, ${doc.appId}`);
     const stored: StoredInstance = { doc, guid, partyId, org, app, content, changedMs: Date.parse(text(doc.lastChanged) || text(doc.created)) || 0 };
+    applications.register(app);
     instances.set(guid, stored);
     return stored;
   }
