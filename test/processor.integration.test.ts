@@ -75,7 +75,7 @@ describe('instance processor (simulator + Azurite)', () => {
     expect(h.lines('done')[0]).toMatchObject({ instanceId: `${msg.partyId}/${guid}`, eventId: msg.eventId, dequeueCount: 1, bytes: 2_345 + 777 + 300_001 + 4 * 1024 * 1024 + 17 });
   });
 
-  it('handles real Altinn fixture instances (App API shapes: nulls, numeric enums)', async () => {
+  it('handles real Altinn fixture instances (as Storage serves them)', async () => {
     const h = await processorFor(sim, env);
     const doc = await sim.loadInstanceFixture(join(instances, 'ttd', 'service-tasks', '501337', 'a2af1cfd-db99-45f9-9625-9dfa1223485f.pretest.json'));
     const guid = 'a2af1cfd-db99-45f9-9625-9dfa1223485f';
