@@ -1,6 +1,6 @@
 import { checkHealth } from '../lib/health.js';
 import { register } from '../lib/functionDefinition.js';
-import { getRuntime } from '../lib/runtime.js';
+import { getApplicationCatalog, getRuntime } from '../lib/runtime.js';
 
 export const definition = register({
   kind: 'http',
@@ -10,7 +10,7 @@ export const definition = register({
     methods: ['GET'],
     authLevel: 'anonymous',
     handler: async () => {
-      const report = await checkHealth(() => getRuntime());
+      const report = await checkHealth(() => getRuntime(), () => getApplicationCatalog());
       return { status: report.status === 'ok' ? 200 : 503, jsonBody: report, headers: { 'cache-control': 'no-store' } };
     },
   },

@@ -1,16 +1,22 @@
+import { unknownDataTypesReason, type ApplicationCatalog } from './altinn/applications.js';
 import { ConfigError } from './config.js';
 import { QUEUES } from './queues.js';
 import type { Runtime } from './runtime.js';
 
 export interface HealthReport {
   status: 'ok' | 'unhealthy';
-  checks: { settings: string; storage: string };
+  /** `dataTypes`: ALTINN_DATA_TYPES against the metadata of each app in ALTINN_APPS (absent when not checked). */
+  checks: { settings: string; storage: string; dataTypes?: string };
 }
 
 const TIMEOUT_MS = 5_000;
 
-/** Settings valid and storage answering: what GET /api/health reports. Never includes values or connection strings. */
-export async function checkHealth(getRuntime: () => Promise<Runtime>): Promise<HealthReport> {
+/**
+ * Settings valid and storage answering: what GET /api/health reports. Never includes values or connection strings.
+ * With `getApplications`, also whether every ALTINN_DATA_TYPES entry is a data type of each app in ALTINN_APPS:
+ * a mistyped one would poison every instance of that app.
+ */
+export async function checkHealth(getRuntime: () => Promise<Runtime>, getApplications?: () => Promise<ApplicationCatalog>): Promise<HealthReport> {
   let rt: Runtime;
   try {
     rt = await getRuntime();
@@ -25,9 +31,40 @@ export async function checkHealth(getRuntime: () => Promise<Runtime>): Promise<H
       rt.storage.blob.getContainerClient(rt.config.blobContainer).exists({ abortSignal: signal }),
       rt.storage.queue.getQueueClient(QUEUES.events).exists({ abortSignal: signal }),
     ]);
-    return { status: 'ok', checks: { settings: 'ok', storage: 'ok' } };
   } catch (e) {
     const reason = (e as { statusCode?: number }).statusCode ? `status ${(e as { statusCode: number }).statusCode}` : (e as Error).name;
     return { status: 'unhealthy', checks: { settings: 'ok', storage: `unreachable (${reason})` } };
+  }
+  if (!getApplications || rt.config.dataTypes.length === 0 || rt.config.apps.length === 0) return { status: 'ok', checks: { settings: 'ok', storage: 'ok' } };
+  const dataTypes = await checkDataTypes(rt, await getApplications());
+  return { status: dataTypes.ok ? 'ok' : 'unhealthy', checks: { settings: 'ok', storage: 'ok', dataTypes: dataTypes.text } };
+}
+
+/** Altinn out of reach is not our health problem (the processor defers): only a declared mismatch is. */
+async function checkDataTypes(rt: Runtime, applications: ApplicationCatalog): Promise<{ ok: boolean; text: string }> {
+  const results = await Promise.all(
+    rt.config.apps.map(async (app) => {
+      try {
+        const unknown = await within(TIMEOUT_MS, applications.unknownDataTypes(rt.config.org, app));
+        return { ok: unknown.length === 0, text: unknown.length === 0 ? '' : unknownDataTypesReason(rt.config.org, app, unknown) };
+      } catch (e) {
+        return { ok: true, text: `${rt.config.org}/${app} not checked (${(e as { code?: string }).code ?? (e as Error).name})` };
+      }
+    }),
+  );
+  const problems = results.filter((r) => r.text !== '');
+  return { ok: results.every((r) => r.ok), text: problems.length === 0 ? 'ok' : problems.map((r) => r.text).join('; ') };
+}
+
+/** `work`, or a TimeoutError after `ms` (the work goes on and fills the cache for the next check). */
+async function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

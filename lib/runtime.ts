@@ -1,3 +1,4 @@
+import { createApplicationCatalog, type ApplicationCatalog } from './altinn/applications.js';
 import { createAltinnHttp, type AltinnHttp } from './altinnHttp.js';
 import { createTokenProvider, loadSigningKey } from './auth/index.js';
 import { systemClock } from './clock.js';
@@ -45,7 +46,7 @@ let altinn: Promise<AltinnHttp> | undefined;
 export function getAltinnHttp(env: Record<string, string | undefined> = process.env): Promise<AltinnHttp> {
   altinn ??= getRuntime(env)
     .then(({ config, log }) => {
-      const tokens = createTokenProvider({ maskinporten: config.maskinporten, platformUrl: config.altinn.platformUrl, clock: systemClock, log });
+      const tokens = createTokenProvider({ maskinporten: config.maskinporten, platformUrl: config.altinn.platformUrl, org: config.org, clock: systemClock, log });
       return createAltinnHttp({ tokens, log });
     })
     .catch((e: unknown) => {
@@ -53,4 +54,17 @@ export function getAltinnHttp(env: Record<string, string | undefined> = process.
       throw e;
     });
   return altinn;
+}
+
+let applications: Promise<ApplicationCatalog> | undefined;
+
+/** The apps' declared data types, cached per process: shared by the processor and /api/health. */
+export function getApplicationCatalog(env: Record<string, string | undefined> = process.env): Promise<ApplicationCatalog> {
+  applications ??= getRuntime(env)
+    .then(({ config }) => createApplicationCatalog({ platformUrl: config.altinn.platformUrl, dataTypes: config.dataTypes, clock: systemClock }))
+    .catch((e: unknown) => {
+      applications = undefined;
+      throw e;
+    });
+  return applications;
 }

@@ -124,7 +124,7 @@ describe('end to end through the local host', () => {
   it(`a message that always fails lands on ${QUEUES.poison} after maxDequeueCount tries, as in Azure`, async () => {
     // An app nobody subscribed to: the test posts the event itself, and the reconcile above never saw it.
     const ref = refOf(await sim.seedInstance({ app: 'e2e-poison', elements: [{ dataType: 'model', contentType: 'application/xml', size: 100 }] }), 'e2e-poison');
-    sim.faults.add({ role: 'apps', route: 'apps.instance', instanceGuid: ref.instanceGuid, status: 500, times: Infinity });
+    sim.faults.add({ role: 'platform', route: 'storage.instance', instanceGuid: ref.instanceGuid, status: 500, times: Infinity });
     const event = sim.completeProcess(ref.partyId, ref.instanceGuid);
 
     const since = host.lines.length;
@@ -141,7 +141,7 @@ describe('end to end through the local host', () => {
     expect((await queues.getQueueClient(QUEUES.events).getProperties()).approximateMessagesCount).toBe(0);
 
     // Each try is one invocation that retried the instance GET to its own limit; then it threw.
-    const gets = sim.requests.filter((r) => r.route === 'apps.instance' && r.path.includes(ref.instanceGuid));
+    const gets = sim.requests.filter((r) => r.route === 'storage.instance' && r.path.includes(ref.instanceGuid));
     expect(gets).toHaveLength(MAX_DEQUEUE * DEFAULT_RETRY.maxAttempts);
     expect(gets.every((r) => r.status === 500)).toBe(true);
     const failures = host.records((r) => r.msg === 'processing failed; the host will retry' && r.instanceId === `${ref.partyId}/${ref.instanceGuid}`);

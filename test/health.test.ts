@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { startSimulator } from '../dev/simulator/index.js';
+import { createApplicationCatalog } from '../lib/altinn/applications.js';
+import { fakeClock } from './support/clock.js';
 import { loadConfig } from '../lib/config.js';
 import { checkHealth } from '../lib/health.js';
 import { createStorageClients } from '../lib/storage.js';
@@ -42,6 +45,26 @@ describe('health', () => {
     expect(report.status).toBe('unhealthy');
     expect(report.checks.storage).toMatch(/^unreachable/);
     expect(JSON.stringify(report)).not.toContain('AccountKey');
+  });
+});
+
+describe('health: ALTINN_DATA_TYPES against the apps of ALTINN_APPS (simulated Storage metadata)', () => {
+  it('names a data type an app does not declare, and is unhealthy; ok once the setting is right', async () => {
+    const sim = await startSimulator();
+    try {
+      await sim.seedInstance({ app: 'skjema', completed: true, elements: [{ dataType: 'model', contentType: 'application/xml', size: 10 }] });
+      const report = async (dataTypes: string) => {
+        const rt = await runtimeFor(azuriteConnectionString(), { ALTINN_APPS: 'skjema', ALTINN_DATA_TYPES: dataTypes });
+        const catalog = createApplicationCatalog({ platformUrl: sim.platformUrl, dataTypes: rt.config.dataTypes, clock: fakeClock() });
+        return checkHealth(() => Promise.resolve(rt), () => Promise.resolve(catalog));
+      };
+      const bad = await report('model,modell');
+      expect(bad.status).toBe('unhealthy');
+      expect(bad.checks.dataTypes).toMatch(/^ALTINN_DATA_TYPES names modell, which app ttd\/skjema does not declare/);
+      expect(await report('model')).toEqual({ status: 'ok', checks: { settings: 'ok', storage: 'ok', dataTypes: 'ok' } });
+    } finally {
+      await sim.stop();
+    }
   });
 });
 

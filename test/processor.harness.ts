@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
-import { createAppClient } from '../lib/altinn/appClient.js';
+import { createApplicationCatalog } from '../lib/altinn/applications.js';
+import { createStorageClient } from '../lib/altinn/storageClient.js';
 import { createAltinnHttp } from '../lib/altinnHttp.js';
 import { createTokenProvider } from '../lib/auth/index.js';
 import { createBlobStore } from '../lib/blobStore.js';
@@ -20,7 +21,7 @@ export { fakeClock };
 export const FAST_RETRY: RetryPolicy = { maxAttempts: 5, budgetMs: 60_000, baseDelayMs: 100, maxDelayMs: 1_000 };
 
 /**
- * A processor wired like production (real token provider, AltinnHttp, App API client, Azurite blobs and
+ * A processor wired like production (real token provider, AltinnHttp, Storage client, Azurite blobs and
  * queues) against the simulator; queue names get a unique prefix so test files never share queues.
  */
 export async function processorFor(sim: Simulator, env: Record<string, string>, overrides: Record<string, string> = {}) {
@@ -35,11 +36,12 @@ export async function processorFor(sim: Simulator, env: Record<string, string>, 
   const queueName = (q: string) => (broken.has(q) ? 'Not_A_Queue' : `${prefix}-${q}`.slice(0, 63));
   const log = memoryLogger();
   const clock = fakeClock();
-  const tokens = createTokenProvider({ maskinporten: config.maskinporten, platformUrl: config.altinn.platformUrl, clock: systemClock, log });
+  const tokens = createTokenProvider({ maskinporten: config.maskinporten, platformUrl: config.altinn.platformUrl, org: config.org, clock: systemClock, log });
   const make = (): Processor =>
     createProcessor({
       config,
-      app: createAppClient({ http: createAltinnHttp({ tokens, log }), config }),
+      storage: createStorageClient({ http: createAltinnHttp({ tokens, log }), config }),
+      applications: createApplicationCatalog({ platformUrl: config.altinn.platformUrl, dataTypes: config.dataTypes, clock }),
       store: createBlobStore(container),
       queues: { send: (q, m, o) => sender.send(queueName(q), m, o) },
       clock,

@@ -65,9 +65,9 @@ describe('instance processor (simulator + Azurite)', () => {
     expect(ready).toHaveLength(1);
     expect(readyMessageSchema.parse(ready[0])).toMatchObject({ instanceGuid: guid, manifest: `${folder}/manifest.json` });
 
-    // Only URLs we built: the instance, its data, complete. Never the platform selfLinks from the document.
+    // Only URLs we built, on Storage: the instance, its data, complete. Never the selfLinks from the document, never the App API.
     const ours = sim.requests.filter((r) => r.path.includes(guid));
-    expect(ours.every((r) => r.role === 'apps' && r.path.startsWith(`/ttd/soknad/instances/${msg.partyId}/${guid}`))).toBe(true);
+    expect(ours.every((r) => r.role === 'platform' && r.path.startsWith(`/storage/api/v1/instances/${msg.partyId}/${guid}`))).toBe(true);
     // Order: blobs, manifest, then complete; one structured line per stage.
     const stages = h.log.lines.map((l) => (JSON.parse(l) as { stage?: string }).stage);
     expect(stages.indexOf('manifest written')).toBeLessThan(stages.indexOf('confirmed'));
@@ -75,10 +75,12 @@ describe('instance processor (simulator + Azurite)', () => {
     expect(h.lines('done')[0]).toMatchObject({ instanceId: `${msg.partyId}/${guid}`, eventId: msg.eventId, dequeueCount: 1, bytes: 2_345 + 777 + 300_001 + 4 * 1024 * 1024 + 17 });
   });
 
-  it('handles real Altinn fixture instances (App API shapes: nulls, numeric enums)', async () => {
+  it('handles real Altinn fixture instances (as Storage serves them)', async () => {
     const h = await processorFor(sim, env);
     const doc = await sim.loadInstanceFixture(join(instances, 'ttd', 'service-tasks', '501337', 'a2af1cfd-db99-45f9-9625-9dfa1223485f.pretest.json'));
     const guid = 'a2af1cfd-db99-45f9-9625-9dfa1223485f';
+    // The fixture is still in a task: only a submitted (process ended) instance is downloaded.
+    sim.completeProcess(501337, guid);
     await expect(h.processor.handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed', downloaded: 1 });
     const el = doc.data?.[0];
     const stored = await blobSha256(h.container, `ttd/service-tasks/501337/${guid}/data/${el?.id}`);
@@ -96,7 +98,7 @@ describe('instance processor (simulator + Azurite)', () => {
     const guid = doc.id.split('/')[1]!;
     const victim = doc.data[1]!;
     // Persistent fault: the invocation gives up (retryable), nothing confirmed, the element blob absent.
-    const rule = sim.faults.add({ role: 'apps', route: 'apps.data', dataGuid: victim.id, times: Infinity, ...fault });
+    const rule = sim.faults.add({ role: 'platform', route: 'storage.data', dataGuid: victim.id, times: Infinity, ...fault });
     await expect(h.processor.handle(messageFor(doc))).rejects.toMatchObject({ retryable: true });
     expect(completes(guid)).toBe(0);
     expect(await h.container.getBlockBlobClient(`ttd/soknad/${doc.id}/data/${victim.id}`).exists()).toBe(false);
@@ -105,7 +107,7 @@ describe('instance processor (simulator + Azurite)', () => {
     sim.faults.remove(rule);
 
     // One faulty body, then good ones: recovered inside the invocation.
-    sim.faults.add({ role: 'apps', route: 'apps.data', dataGuid: victim.id, ...fault });
+    sim.faults.add({ role: 'platform', route: 'storage.data', dataGuid: victim.id, ...fault });
     await expect(h.processor.handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed', downloaded: 1 });
     const manifest = manifestSchema.parse(JSON.parse((await h.container.getBlockBlobClient(`ttd/soknad/${doc.id}/manifest.json`).downloadToBuffer()).toString()));
     expect(manifest.elements.find((e) => e.id === victim.id)?.sha256).toBe(await sim.elementSha256(guid, victim.id));
@@ -113,7 +115,7 @@ describe('instance processor (simulator + Azurite)', () => {
     expect(h.lines('retrying').some((l) => l.stage === 'download')).toBe(true);
     // The element stored by the failed invocation was verified and kept: the host's retry did not fetch it again.
     const healthy = doc.data[0]!.id;
-    expect(sim.requests.filter((r) => r.route === 'apps.data' && r.path.endsWith(healthy))).toHaveLength(1);
+    expect(sim.requests.filter((r) => r.route === 'storage.data' && r.path.endsWith(healthy))).toHaveLength(1);
   });
 
   it('the same message 3 times concurrently, then 3 times in sequence: each element downloaded once, one effective confirmation', async () => {
@@ -148,7 +150,7 @@ describe('instance processor (simulator + Azurite)', () => {
     const guid = doc.id.split('/')[1]!;
     await h.processor.handle(messageFor(doc));
     expect(downloads(guid)).toBe(1);
-    const dataRequests = () => sim.requests.filter((r) => r.route === 'apps.data' && r.path.includes(guid)).length;
+    const dataRequests = () => sim.requests.filter((r) => r.route === 'storage.data' && r.path.includes(guid)).length;
     const before = dataRequests();
     await expect(h.another().handle(messageFor(doc, { reason: 'reconcile' }))).resolves.toEqual({ kind: 'already-done' });
     expect(dataRequests()).toBe(before);
@@ -176,7 +178,7 @@ describe('instance processor (simulator + Azurite)', () => {
     const h = await processorFor(sim, env);
     const doc = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });
     const guid = doc.id.split('/')[1]!;
-    sim.faults.add({ role: 'apps', route: 'apps.complete', status: 503, times: Infinity });
+    sim.faults.add({ role: 'platform', route: 'storage.complete', status: 503, times: Infinity });
     await expect(h.processor.handle(messageFor(doc))).rejects.toMatchObject({ status: 503 });
     expect(effective(guid)).toBe(0);
     sim.faults.clear();
@@ -207,8 +209,8 @@ describe('instance processor (simulator + Azurite)', () => {
     const h = await processorFor(sim, env);
     const doc = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });
     const guid = doc.id.split('/')[1]!;
-    sim.faults.add({ role: 'apps', route: 'apps.instance', status: 429, retryAfter: 7 });
-    sim.faults.add({ role: 'apps', route: 'apps.data', status: [503, 503, 503] });
+    sim.faults.add({ role: 'platform', route: 'storage.instance', status: 429, retryAfter: 7 });
+    sim.faults.add({ role: 'platform', route: 'storage.data', status: [503, 503, 503] });
     await expect(h.processor.handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed' });
     expect(h.clock.sleeps[0]).toBe(7_000);
     expect(h.lines('retrying').filter((l) => l.stage === 'download')).toHaveLength(3);
@@ -222,10 +224,10 @@ describe('instance processor (simulator + Azurite)', () => {
     const exchanges = sim.counters.exchangesIssued;
     const doc = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });
     const guid = doc.id.split('/')[1]!;
-    sim.faults.add({ role: 'apps', route: 'apps.data', instanceGuid: guid, status: 401 });
+    sim.faults.add({ role: 'platform', route: 'storage.data', instanceGuid: guid, status: 401 });
     await expect(h.processor.handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed' });
     expect(sim.counters.exchangesIssued).toBe(exchanges + 1);
-    expect(sim.requests.filter((r) => r.route === 'apps.data' && r.path.includes(guid)).map((r) => r.status)).toEqual([401, 200]);
+    expect(sim.requests.filter((r) => r.route === 'storage.data' && r.path.includes(guid)).map((r) => r.status)).toEqual([401, 200]);
     expect(effective(guid)).toBe(1);
   });
 
@@ -285,6 +287,6 @@ describe('instance processor (simulator + Azurite)', () => {
     expect(downloads(guid)).toBe(1);
     expect((sim.instance(guid).status as { substatus?: { label: string } }).substatus?.label).toBe('Mottatt');
     const order = sim.requests.filter((r) => r.path.includes(guid)).map((r) => r.route);
-    expect(order.indexOf('apps.complete')).toBeLessThan(order.indexOf('apps.substatus'));
+    expect(order.indexOf('storage.complete')).toBeLessThan(order.indexOf('storage.substatus'));
   });
 });

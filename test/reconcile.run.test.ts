@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startSimulator, type Simulator, type SimulatorClient } from '../dev/simulator/index.js';
 import { appResource } from '../cli/eventsValidation.js';
 import { createAltinnHttp } from '../lib/altinnHttp.js';
-import { createAppClient } from '../lib/altinn/appClient.js';
+import { createApplicationCatalog } from '../lib/altinn/applications.js';
+import { createStorageClient } from '../lib/altinn/storageClient.js';
 import { createTokenProvider } from '../lib/auth/index.js';
 import { createBlobStore } from '../lib/blobStore.js';
 import { loadConfig } from '../lib/config.js';
@@ -25,7 +26,8 @@ import { logLines, queuedMessages } from './support/webhook.js';
  */
 const APPS = ['app-a', 'app-b', 'app-c'];
 const UNCONFIRMED: Record<string, number> = { 'app-a': 60, 'app-b': 45, 'app-c': 25 };
-const PAGE_SIZE = 20; // → 3 + 3 + 2 = 8 pages (4+ as asked)
+// → 4 + 3 + 2 = 9 pages: app-a's 60 fill its third page, and Storage gives a `next` after a full page (a fourth, empty one).
+const PAGE_SIZE = 20;
 const QUERY_ROUTE = 'storage.query';
 const FAST_RETRY: RetryPolicy = { maxAttempts: 4, budgetMs: 60_000, baseDelayMs: 100, maxDelayMs: 1000 };
 
@@ -112,7 +114,8 @@ async function processAll(h: Harness, messages: EventsMessage[]): Promise<void> 
   const { blob, queues, clock, log } = h.deps;
   const processor = createProcessor({
     config,
-    app: createAppClient({ http, config }),
+    storage: createStorageClient({ http, config }),
+    applications: createApplicationCatalog({ platformUrl: config.altinn.platformUrl, dataTypes: config.dataTypes, clock }),
     store: createBlobStore(blob.getContainerClient(config.blobContainer)),
     queues,
     clock,
@@ -145,8 +148,8 @@ describe('reconcile against the simulator (real Azurite)', () => {
     h.sim.faults.add({ role: 'platform', route: QUERY_ROUTE, status: [200, 200, 503, 429], retryAfter: 7 });
     await expect(h.run({ apps: ['app-a', 'other-x'] })).rejects.toThrow(/not in ALTINN_APPS.*other-x/);
     const result = await h.run({ apps: ['app-a'] });
-    expect(result).toMatchObject({ status: 'complete', found: 60, enqueued: 60, pages: 3 });
-    expect(h.queries().map((q) => q.status)).toEqual([200, 200, 503, 429, 200]);
+    expect(result).toMatchObject({ status: 'complete', found: 60, enqueued: 60, pages: 4 });
+    expect(h.queries().map((q) => q.status)).toEqual([200, 200, 503, 429, 200, 200]);
     expect(h.sleeps.some((ms) => ms >= 7000)).toBe(true);
     expect(guidsOf(await queuedMessages(h.queue))).toEqual([...wanted].filter(([, app]) => app === 'app-a').map(([g]) => g).sort());
     expect(logLines(h.log).filter((l) => l.msg === 'storage query page failed, retrying').map((l) => l.page)).toEqual([3, 3]);
@@ -199,7 +202,7 @@ describe('reconcile against the simulator (real Azurite)', () => {
     const old = new Date(Date.now() - 40 * 86_400_000);
     for (let i = 0; i < 5; i++) await shared.seedInstance({ app: 'other-x', completed: true, lastChanged: old });
     const result = await wide.run({ pageSize: 100, dryRun: true });
-    expect(result).toMatchObject({ status: 'complete', found: 300, enqueued: 300, pages: 3 });
+    expect(result).toMatchObject({ status: 'complete', found: 300, enqueued: 300, pages: 4 });
     const first = new URL(wide.queries()[0]?.path ?? '', shared.platformUrl).searchParams;
     expect(first.has('appId')).toBe(false);
     expect(first.get('lastChanged')).toMatch(/^gt:\d{4}-\d\d-\d\dT/);
@@ -223,15 +226,15 @@ describe('reconcile against the simulator (real Azurite)', () => {
 async function confirmCycle(h: Harness, wanted: Map<string, string>): Promise<void> {
   const progress: ReconcileProgress[] = [];
   const first = await h.run({ onProgress: (p) => progress.push(p) });
-  expect(first).toMatchObject({ status: 'complete', found: 130, enqueued: 130, skipped: 0, invalid: 0, pages: 8 });
+  expect(first).toMatchObject({ status: 'complete', found: 130, enqueued: 130, skipped: 0, invalid: 0, pages: 9 });
   if (first.status === 'skipped') return;
   expect(first.apps.map((a) => [a.app, a.found, a.pages])).toEqual([
-    ['app-a', 60, 3],
+    ['app-a', 60, 4],
     ['app-b', 45, 3],
     ['app-c', 25, 2],
   ]);
-  expect(progress.map((p) => `${p.app}#${p.page}`)).toEqual(['app-a#1', 'app-a#2', 'app-a#3', 'app-b#1', 'app-b#2', 'app-b#3', 'app-c#1', 'app-c#2']);
-  expect(progress.at(-1)?.totals).toMatchObject({ pages: 8, found: 130, enqueued: 130 });
+  expect(progress.map((p) => `${p.app}#${p.page}`)).toEqual(['app-a#1', 'app-a#2', 'app-a#3', 'app-a#4', 'app-b#1', 'app-b#2', 'app-b#3', 'app-c#1', 'app-c#2']);
+  expect(progress.at(-1)?.totals).toMatchObject({ pages: 9, found: 130, enqueued: 130 });
 
   const messages = await queuedMessages(h.queue);
   expect(guidsOf(messages)).toEqual([...wanted.keys()].sort());
@@ -239,7 +242,7 @@ async function confirmCycle(h: Harness, wanted: Map<string, string>): Promise<vo
 
   // Every page request: authenticated, with the filters, built from settings (the continuation in our own URL).
   const queries = h.queries();
-  expect(queries).toHaveLength(8);
+  expect(queries).toHaveLength(9);
   for (const q of queries) {
     expect(q.hasAuth).toBe(true);
     const p = new URL(q.path, h.sim.platformUrl).searchParams;
@@ -248,10 +251,10 @@ async function confirmCycle(h: Harness, wanted: Map<string, string>): Promise<vo
     expect(p.get('excludeConfirmedBy')).toBe('ttd');
     expect(p.get('size')).toBe(String(PAGE_SIZE));
   }
-  expect(queries.filter((q) => new URL(q.path, h.sim.platformUrl).searchParams.has('continuationToken'))).toHaveLength(5);
+  expect(queries.filter((q) => new URL(q.path, h.sim.platformUrl).searchParams.has('continuationToken'))).toHaveLength(6);
 
   const [summary] = summaries(h);
-  expect(summary).toMatchObject({ level: 'info', pages: 8, found: 130, enqueued: 130, skipped: 0, complete: true });
+  expect(summary).toMatchObject({ level: 'info', pages: 9, found: 130, enqueued: 130, skipped: 0, complete: true });
   expect(typeof summary?.durationMs).toBe('number');
 
   // A run while those messages are still waiting adds nothing.

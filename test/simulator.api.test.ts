@@ -51,10 +51,16 @@ describe('simulator App and Storage APIs', () => {
       expect(res.headers.get('content-disposition')).toContain("filename*=UTF-8''s%C3%B8knad%201.pdf");
       expect(await sha256Of(res)).toEqual({ hash: pdf.contentHash, bytes: 200_000 });
     }
-    const xml = await fetch(appUrl(doc, `/data/${doc.data[0]!.id}`), { headers: auth() });
-    expect(xml.headers.get('content-disposition')).toBeNull();
-    expect((await xml.arrayBuffer()).byteLength).toBe(1000);
-    expect(sim.counters.downloads[guidOf(doc)]).toBe(3);
+    // A form: Storage streams the stored bytes; the App API serialises the model anew (app-lib DataController.GetFormData).
+    const form = doc.data[0]!;
+    const stored = await fetch(storageUrl(doc, `/data/${form.id}`), { headers: auth() });
+    expect(stored.headers.get('content-length')).toBe('1000');
+    expect(await sha256Of(stored)).toEqual({ hash: await sim.elementSha256(guidOf(doc), form.id), bytes: 1000 });
+    const reserialised = await fetch(appUrl(doc, `/data/${form.id}`), { headers: auth() });
+    expect(reserialised.headers.get('content-length')).toBeNull();
+    expect(reserialised.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect((await reserialised.arrayBuffer()).byteLength).not.toBe(1000);
+    expect(sim.counters.downloads[guidOf(doc)]).toBe(4);
   });
 
   it('answers 401 without a valid token, 403 for a missing scope or another org, 404 for an unknown instance', async () => {
@@ -88,7 +94,7 @@ describe('simulator App and Storage APIs', () => {
     expect(res.status.substatus).toEqual({ label: 'Mottatt', description: null });
   });
 
-  it('queries Storage with filters and rejects unknown parameters', async () => {
+  it('queries Storage with filters, newest first, ignoring unknown parameters, with next after a full page', async () => {
     const s = await startSimulator({ port: 0, org: 'qry' });
     try {
       const t = s.altinnToken();
@@ -104,8 +110,16 @@ describe('simulator App and Storage APIs', () => {
       expect(page.body.instances.map((i) => i.id)).toEqual([done.id]);
       expect((await q('org=qry&lastChanged=gt:2024-01-02T00:00:00Z')).body.count).toBe(2);
       expect((await q('org=qry&lastChanged=gte:2024-01-02T00:00:00Z&lastChanged=lt:2024-01-04T00:00:00Z')).body.count).toBe(2);
-      expect((await q('org=qry&size=3')).body.next).toMatch(/continuationToken=/);
-      expect((await q('org=qry&foo=1')).status).toBe(400);
+      // Newest first; unknown parameters ignored; a full last page still carries `next`, to an empty page.
+      const all = await q('org=qry&foo=1');
+      expect(all.status).toBe(200);
+      const changed = all.body.instances.map((i) => String(i.lastChanged));
+      expect(changed).toEqual([...changed].sort().reverse());
+      expect(changed).toHaveLength(4);
+      const full = await q('org=qry&size=4');
+      expect(full.body.next).toMatch(/continuationToken=/);
+      const after = await q(new URL(full.body.next!).search.slice(1));
+      expect(after.body).toMatchObject({ count: 0, next: null });
       expect((await q('org=ttd')).status).toBe(403);
     } finally {
       await s.stop();

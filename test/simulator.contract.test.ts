@@ -165,8 +165,9 @@ describe('fixture instances', () => {
           expect(await check('storage', S_INSTANCE, back.clone() as Response & { method: string })).toEqual(doc);
           const [app] = doc.appId.split('/').slice(1);
           await check('app', INSTANCE, await call(`${s.appsUrl}/${org}/${app}/instances/${doc.id}`, t));
+          // Storage serves the stored bytes (the App API would re-serialise a form: see processor.fidelity.test.ts).
           for (const e of doc.data ?? []) {
-            const res = await call(`${s.appsUrl}/${org}/${app}/instances/${doc.id}/data/${e.id}`, t);
+            const res = await call(`${s.platformUrl}/storage/api/v1/instances/${doc.id}/data/${e.id}`, t);
             expect((await res.arrayBuffer()).byteLength).toBe(e.size);
           }
         }

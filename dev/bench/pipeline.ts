@@ -40,7 +40,7 @@ export async function move(
     const spec: CopySpec = {
       mode: mover === 'plain' ? 'stream' : 'buffer',
       token: ctx.sim.altinnToken(),
-      appBase: `${ctx.sim.appsUrl}/${ctx.sim.org}`,
+      instancesBase: `${ctx.sim.platformUrl}/storage/api/v1/instances`,
       container: opts.container,
       warmup: opts.warmup.map(item),
       items: opts.messages.map(item),

@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import { contentStream } from './content.js';
+import { contentChunks, contentStream } from './content.js';
 import { bump, type Core } from './core.js';
 import type { Ctx } from './http.js';
 import type { ElementDoc, StoredInstance } from './store.js';
@@ -35,4 +35,18 @@ export async function sendElement(ctx: Ctx, core: Core, s: StoredInstance, eleme
   await new Promise<void>((resolve) => res.write('', () => resolve()));
   if (fault?.resetAfterBytes !== undefined) res.socket?.resetAndDestroy();
   else res.socket?.end();
+}
+
+/**
+ * A form element as an app's API answers it (app-lib DataController `GetFormData`): the model is
+ * deserialised and written anew as JSON, chunked (no Content-Length), so neither its bytes nor its
+ * length match the stored element. Forms are small: the content is read whole.
+ */
+export function sendReserialised(ctx: Ctx, core: Core, s: StoredInstance, element: { doc: ElementDoc; spec: ContentSpec }): void {
+  const chunks: Buffer[] = [];
+  for (const chunk of contentChunks(element.spec)) chunks.push(chunk);
+  const model = { dataType: element.doc.dataType, altinnRowIdsStripped: true, content: Buffer.concat(chunks).toString('utf8') };
+  ctx.res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' });
+  bump(core.counters.downloads, s.guid);
+  ctx.res.end(JSON.stringify(model));
 }

@@ -9,6 +9,7 @@ import { contentSha256, contentStream } from './content.js';
 import { appResource } from '../../cli/eventsValidation.js';
 import { alternativeSubjectOf, createEvents, type CloudEvent } from './events.js';
 import { createFaults, seededRandom } from './faults.js';
+import { createApplications } from './applications.js';
 import { appRoutes } from './apps.js';
 import { storageRoutes } from './storage.js';
 import { createStore, guidFrom, type StoredInstance } from './store.js';
@@ -87,13 +88,14 @@ export async function startSimulator(options: SimulatorOptions = {}) {
   const authentication = createAuthentication(core, maskinporten, settings);
 
   const random = seededRandom((options.seed ?? 1) ^ 0x5eed);
-  const store = createStore(core, random);
+  const applications = createApplications(core);
+  const store = createStore(core, random, applications);
   const events = createEvents(core, authentication, random, options.eventRetryScale ?? 1);
 
   const routes: Record<Role, Route[]> = {
     maskinporten: maskinporten.routes,
-    platform: [...authentication.routes, ...storageRoutes(core, store, authentication), ...events.routes],
-    apps: appRoutes(core, store, authentication),
+    platform: [...authentication.routes, ...storageRoutes(core, store, authentication, applications), ...events.routes],
+    apps: appRoutes(core, store, authentication, applications),
   };
 
   function stored(instanceGuid: string): StoredInstance {
@@ -211,6 +213,11 @@ export async function startSimulator(options: SimulatorOptions = {}) {
       };
       return { ...credentials, env };
     },
+    /**
+     * Application metadata: `declare(app, { dataTypes?, apiScopes? })`, `retireDataType(app, type)` (a new
+     * version without it), `retireApp(app)` (no longer deployed). Seeding registers an app with its types.
+     */
+    applications: { declare: applications.declare, retireDataType: applications.retireDataType, retireApp: applications.retireApp },
     /** Adds an instance with generated data elements; returns its Storage document. */
     seedInstance: store.seedInstance,
     /** Adds an instance from a fixture file (app-lib test data layout); returns the document as loaded. */

@@ -1,17 +1,15 @@
-import { READ_SCOPE, WRITE_SCOPE } from './apps.js';
+import type { Applications } from './applications.js';
+import { READ_SCOPE, WRITE_SCOPE, setSubstatus, substatusSchema } from './apps.js';
 import type { Authentication } from './authentication.js';
 import type { Core } from './core.js';
 import { sendElement } from './data.js';
-import { HttpError, sendJson, type Ctx, type Route } from './http.js';
+import { HttpError, readJson, sendJson, type Ctx, type Route } from './http.js';
 import type { Store, StoredInstance } from './store.js';
 
 const BASE = '^/storage/api/v1/instances';
 const INSTANCE = `${BASE}/(?<partyId>\\d+)/(?<instanceGuid>[0-9a-fA-F-]{36})`;
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
-/** Query parameters Storage knows; anything else is a 400, as the real API answers. */
-const KNOWN = new Set(['org', 'appId', 'process.isComplete', 'excludeConfirmedBy', 'lastChanged', 'created', 'size', 'continuationToken', 'status.isArchived',
-  'status.isSoftDeleted', 'status.isHardDeleted', 'instanceOwner.partyId', 'process.currentTask', 'mainVersionInclude', 'mainVersionExclude']);
 
 type Filter = (s: StoredInstance) => boolean;
 
@@ -39,15 +37,16 @@ function decodeToken(token: string): { ms: number; guid: string } {
   return { ms: Number(m[1]), guid: m[2]! };
 }
 
-const after = (s: StoredInstance, k: { ms: number; guid: string }) => s.changedMs > k.ms || (s.changedMs === k.ms && s.guid > k.guid);
-const byKey = (a: StoredInstance, b: StoredInstance) => a.changedMs - b.changedMs || (a.guid < b.guid ? -1 : a.guid > b.guid ? 1 : 0);
+/** Newest first, as Storage's query sorts (`lastChanged` descending); the id breaks ties. */
+const after = (s: StoredInstance, k: { ms: number; guid: string }) => s.changedMs < k.ms || (s.changedMs === k.ms && s.guid < k.guid);
+const byKey = (a: StoredInstance, b: StoredInstance) => b.changedMs - a.changedMs || (a.guid < b.guid ? 1 : a.guid > b.guid ? -1 : 0);
 
 /** Platform Storage, as a service owner uses it (`{platformUrl}/storage/api/v1/instances...`). */
-export function storageRoutes(core: Core, store: Store, auth: Authentication): Route[] {
+export function storageRoutes(core: Core, store: Store, auth: Authentication, applications: Applications): Route[] {
   function query(ctx: Ctx): void {
     const claims = auth.authorize(ctx, { scope: READ_SCOPE });
     const q = ctx.url.searchParams;
-    for (const key of q.keys()) if (!KNOWN.has(key)) throw new HttpError(400, `unknown query parameter ${key}`);
+    // Storage binds the parameters it knows and ignores the rest (a typo filters nothing).
     const org = q.get('org');
     const appId = q.get('appId');
     if (!org && !appId) throw new HttpError(400, 'org or appId must be given');
@@ -77,10 +76,12 @@ export function storageRoutes(core: Core, store: Store, auth: Authentication): R
     const from = token ? decodeToken(token) : undefined;
 
     const matching = [...store.instances.values()].filter((s) => (!from || after(s, from)) && filters.every((f) => f(s))).sort(byKey);
-    const page = matching.slice(0, Math.min(size, MAX_PAGE));
+    const limit = Math.min(size, MAX_PAGE);
+    const page = matching.slice(0, limit);
     const self = `${core.urls.platform}${ctx.url.pathname}${ctx.url.search}`;
     let next: string | null = null;
-    if (matching.length > page.length && page.length > 0) {
+    // A full page always carries `next`, even when nothing follows: the client finds out from an empty page.
+    if (page.length === limit) {
       const u = new URL(self);
       u.searchParams.set('continuationToken', encodeToken(page[page.length - 1]!));
       next = u.toString();
@@ -105,7 +106,12 @@ export function storageRoutes(core: Core, store: Store, auth: Authentication): R
       path: new RegExp(`${INSTANCE}/data/(?<dataGuid>[0-9a-fA-F-]{36})$`),
       handle: async (ctx) => {
         const { s } = owned(ctx, READ_SCOPE);
-        await sendElement(ctx, core, s, store.element(s, ctx.params.dataGuid!));
+        const element = store.element(s, ctx.params.dataGuid!);
+        // DataController.Get reads the app's metadata (404 without it) and the element's type (400 when undeclared).
+        const meta = applications.get(s.app);
+        if (!meta) throw new HttpError(404, `Cannot find application ${s.doc.appId} in storage`);
+        if (!meta.dataTypes.has(String(element.doc.dataType))) throw new HttpError(400, 'Requested element type is not declared in application metadata');
+        await sendElement(ctx, core, s, element);
       },
     },
     {
@@ -119,5 +125,18 @@ export function storageRoutes(core: Core, store: Store, auth: Authentication): R
         sendJson(ctx.res, 200, s.doc);
       },
     },
+    {
+      name: 'storage.substatus',
+      method: 'PUT',
+      path: new RegExp(`${INSTANCE}/substatus$`),
+      handle: async (ctx) => {
+        const { s, org } = owned(ctx, WRITE_SCOPE);
+        const body = substatusSchema.safeParse(await readJson(ctx.req));
+        if (!body.success) throw new HttpError(400, `invalid substatus: ${body.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        setSubstatus(store, s, body.data, org);
+        sendJson(ctx.res, 200, s.doc);
+      },
+    },
+    ...applications.routes,
   ];
 }

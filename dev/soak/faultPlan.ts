@@ -17,7 +17,7 @@ const SERVER_ERRORS = [500, 502, 503, 504];
 const MAX_IN_A_ROW = 3;
 
 export interface FaultTarget {
-  route: 'apps.instance' | 'apps.complete' | 'apps.data';
+  route: 'storage.instance' | 'storage.complete' | 'storage.data';
   instanceGuid: string;
   dataGuid?: string;
   /** Element size (data routes): where a reset or truncation may happen. */
@@ -37,7 +37,7 @@ export function planFaults(targets: readonly FaultTarget[], seed: number): Plann
   const random = seededRandom(seed);
   const plan: PlannedFault[] = [];
   for (const t of targets) {
-    const kinds = t.route === 'apps.data' ? DATA_KINDS : STATUS_KINDS;
+    const kinds = t.route === 'storage.data' ? DATA_KINDS : STATUS_KINDS;
     const rate = kinds.reduce((sum, k) => sum + RATES[k], 0);
     for (let i = 0; i < MAX_IN_A_ROW; i++) {
       let draw = random();

@@ -20,19 +20,21 @@ export interface Observations {
   errors: string[];
 }
 
-const APP_PATH = /^\/([^/]+)\/([^/]+)\/instances\/(\d+)\/([0-9a-f-]{36})(?:\/data\/([0-9a-f-]{36}))?/;
+const STORAGE_PATH = /^\/storage\/api\/v1\/instances\/(\d+)\/([0-9a-f-]{36})(?:\/data\/([0-9a-f-]{36}))?/;
 
 export function observe(sim: Simulator, container: ContainerClient, holdMs: number): { result: Observations; settled(): Promise<void>; stop(): void } {
   const result: Observations = { completes: 0, completesWithoutManifest: [], late: 0, slowestMs: 0, dataGets: 0, dataAfterManifest: [], errors: [] };
   const pending = new Set<Promise<void>>();
-  const holds = (['apps.complete', 'apps.data'] as const).map((route) => sim.faults.add({ route, latencyMs: holdMs, times: Infinity }));
+  const holds = (['storage.complete', 'storage.data'] as const).map((route) => sim.faults.add({ route, latencyMs: holdMs, times: Infinity }));
   const check = (entry: RequestLogEntry) => {
-    if (entry.route !== 'apps.complete' && entry.route !== 'apps.data') return;
-    const m = APP_PATH.exec(entry.path);
+    if (entry.route !== 'storage.complete' && entry.route !== 'storage.data') return;
+    const m = STORAGE_PATH.exec(entry.path);
     if (!m) return;
-    const [, org, app, partyId, guid, dataGuid] = m;
+    const [, partyId, guid, dataGuid] = m;
+    // Storage's path has no app: the stored document names it.
+    const appId = sim.instance(guid!).appId;
     const t0 = Date.now();
-    const exists = container.getBlobClient(`${org}/${app}/${partyId}/${guid}/manifest.json`).exists();
+    const exists = container.getBlobClient(`${appId}/${partyId}/${guid}/manifest.json`).exists();
     const p = exists
       .then((found) => {
         result.slowestMs = Math.max(result.slowestMs, Date.now() - t0);
@@ -41,7 +43,7 @@ export function observe(sim: Simulator, container: ContainerClient, holdMs: numb
           if (entry.status === 200) result.late++;
           return;
         }
-        if (entry.route === 'apps.complete') {
+        if (entry.route === 'storage.complete') {
           result.completes++;
           if (!found) result.completesWithoutManifest.push(guid!);
         } else {

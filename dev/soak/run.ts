@@ -96,9 +96,9 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
     seeded.push({ partyId, instanceGuid, elements: (doc.data ?? []).map((d) => ({ id: d.id, size: d.size })) });
   }
   const targets: FaultTarget[] = seeded.flatMap((s) => [
-    { route: 'apps.instance' as const, instanceGuid: s.instanceGuid },
-    ...s.elements.map((e) => ({ route: 'apps.data' as const, instanceGuid: s.instanceGuid, dataGuid: e.id, size: e.size })),
-    { route: 'apps.complete' as const, instanceGuid: s.instanceGuid },
+    { route: 'storage.instance' as const, instanceGuid: s.instanceGuid },
+    ...s.elements.map((e) => ({ route: 'storage.data' as const, instanceGuid: s.instanceGuid, dataGuid: e.id, size: e.size })),
+    { route: 'storage.complete' as const, instanceGuid: s.instanceGuid },
   ]);
   const plan = planFaults(targets, profile.seed);
   for (const p of plan) sim.faults.add(p.rule);

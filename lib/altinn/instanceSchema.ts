@@ -48,7 +48,8 @@ export const instanceSchema = z.looseObject({
   instanceOwner: z.looseObject({ partyId }),
   appId: z.string().nullish(),
   org: z.string().nullish(),
-  process: z.unknown().optional(),
+  /** `ended` is set once the process has reached its end event: only then is the instance submitted. */
+  process: z.looseObject({ ended: z.string().nullish() }).nullish(),
   status: z.unknown().optional(),
   completeConfirmations: z.array(completeConfirmationSchema).nullish().transform((v) => v ?? []),
   data: z.array(dataElementSchema).nullish().transform((v) => v ?? []),

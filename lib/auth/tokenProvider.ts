@@ -16,9 +16,13 @@ export interface TokenProvider {
 export interface TokenProviderOptions {
   maskinporten: MaskinportenSettings;
   platformUrl: string;
+  /** ALTINN_ORG: the exchanged token must carry it (`urn:altinn:org`); absent = not checked. */
+  org?: string;
   clock: Clock;
   fetch?: Fetch;
   log: Logger;
+  /** Waits between exchange attempts after a 401 (tests pass an immediate one). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -38,7 +42,13 @@ export function createTokenProvider(opts: TokenProviderOptions): TokenProvider {
   async function fetchNew() {
     const assertion = await signGrant(key, grantClaims(opts.maskinporten, clock.now()));
     const mp = await requestMaskinportenToken({ url: opts.maskinporten.url, assertion, fetch: fetchFn });
-    const altinn = await exchangeForAltinnToken({ platformUrl: opts.platformUrl, maskinportenToken: mp.access_token, fetch: fetchFn });
+    const altinn = await exchangeForAltinnToken({
+      platformUrl: opts.platformUrl,
+      maskinportenToken: mp.access_token,
+      fetch: fetchFn,
+      ...(opts.org ? { expect: { org: opts.org, scopes: opts.maskinporten.scopes } } : {}),
+      ...(opts.sleep ? { sleep: opts.sleep } : {}),
+    });
     const now = clock.now();
     // A token living less than twice the margin would otherwise be refreshed on every call: refresh it halfway instead.
     const refreshAt = altinn.expiresAt - Math.min(marginMs, Math.max(0, (altinn.expiresAt - now) / 2));

@@ -1,7 +1,7 @@
-import { createAppClient } from '../altinn/appClient.js';
+import { createStorageClient } from '../altinn/storageClient.js';
 import { createBlobStore } from '../blobStore.js';
 import { systemClock } from '../clock.js';
-import { getAltinnHttp, getRuntime } from '../runtime.js';
+import { getAltinnHttp, getApplicationCatalog, getRuntime } from '../runtime.js';
 import { createProcessor, type Processor } from './processInstance.js';
 
 let pending: Promise<Processor> | undefined;
@@ -19,12 +19,13 @@ export function getProcessor(env?: Record<string, string | undefined>): Promise<
 }
 
 async function build(env: Record<string, string | undefined> | undefined): Promise<Processor> {
-  const [rt, http] = await Promise.all([getRuntime(env), getAltinnHttp(env)]);
+  const [rt, http, applications] = await Promise.all([getRuntime(env), getAltinnHttp(env), getApplicationCatalog(env)]);
   const container = rt.storage.blob.getContainerClient(rt.config.blobContainer);
   await container.createIfNotExists();
   return createProcessor({
     config: rt.config,
-    app: createAppClient({ http, config: rt.config }),
+    storage: createStorageClient({ http, config: rt.config }),
+    applications,
     store: createBlobStore(container),
     queues: rt.queues,
     clock: systemClock,

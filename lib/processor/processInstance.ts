@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
-import type { AppClient } from '../altinn/appClient.js';
+import { unknownDataTypesReason, type ApplicationCatalog } from '../altinn/applications.js';
 import { confirmationBy, type DataElement, type Instance } from '../altinn/instanceSchema.js';
+import type { StorageClient } from '../altinn/storageClient.js';
 import { hashMatches, isSha256Hash, type BlobStore } from '../blobStore.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
@@ -15,7 +16,9 @@ import { mapLimit } from './pool.js';
 
 export interface ProcessorDeps {
   config: Pick<Config, 'org' | 'apps' | 'dataTypes' | 'downloadConcurrency' | 'confirmOnInfected' | 'substatusLabel'>;
-  app: AppClient;
+  storage: StorageClient;
+  /** The apps' declared data types, to check ALTINN_DATA_TYPES before anything is confirmed. */
+  applications: ApplicationCatalog;
   store: BlobStore;
   queues: Pick<QueueSender, 'send'>;
   clock: Clock;
@@ -31,7 +34,9 @@ export type Outcome =
   /** Stored (or found stored) and confirmed; `downloaded` counts elements fetched from Altinn in this run. */
   | { kind: 'confirmed'; downloaded: number; bytes: number }
   /** Stored, but an element is infected and CONFIRM_ON_INFECTED is off: not confirmed, no ready message. */
-  | { kind: 'held-infected'; infected: string[] };
+  | { kind: 'held-infected'; infected: string[] }
+  /** The instance's process has not ended: nothing downloaded or confirmed; the completed event or the reconciler brings it back. */
+  | { kind: 'process-not-ended' };
 
 /** What an operator finds on altinn-events-poison when we (not the host) put a message there. */
 export interface PoisonEnvelope {
@@ -46,7 +51,7 @@ export interface Processor {
 
 /** HTTP statuses on the instance that no retry can fix. */
 const PERMANENT_STATUS = new Set([403, 404, 410]);
-const PERMANENT_CODES = new Set(['altinn-instance-invalid', 'altinn-instance-mismatch', 'instance-foreign-org']);
+const PERMANENT_CODES = new Set(['altinn-instance-invalid', 'altinn-instance-mismatch', 'instance-foreign-org', 'config-data-types', 'element-unavailable']);
 
 function isPermanent(e: unknown): e is ReceiverError {
   return e instanceof ReceiverError && !e.retryable && (PERMANENT_STATUS.has(e.status ?? 0) || PERMANENT_CODES.has(e.code));
@@ -105,7 +110,7 @@ function refuse(config: ProcessorDeps['config'], msg: EventsMessage): string | u
 }
 
 async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logger): Promise<Outcome> {
-  const { clock, store, app, config } = deps;
+  const { clock, store, storage, config } = deps;
   const started = clock.now();
   const retry = <T>(stage: string, fn: () => Promise<T>) =>
     withRetry(fn, {
@@ -123,9 +128,23 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
 
   const { instance, raw } = await timed(
     'instance fetched',
-    () => retry('instance', () => app.getInstance(ref)),
+    () => retry('instance', () => storage.getInstance(ref)),
     (r) => ({ elements: r.instance.data.length, lastChanged: r.instance.lastChanged }),
   );
+  // Storage confirms whatever it is asked to (no process check there): an unsubmitted instance must never reach `complete`.
+  if (!instance.process?.ended) {
+    log.info('process not ended: nothing downloaded or confirmed; the completed event or the reconciler brings the instance back', {
+      stage: 'done',
+      outcome: 'process-not-ended',
+      durationMs: clock.now() - started,
+    });
+    return { kind: 'process-not-ended' };
+  }
+  // A mistyped ALTINN_DATA_TYPES entry selects nothing: without this, an empty manifest would be confirmed.
+  const unknownTypes = await retry('application', () => deps.applications.unknownDataTypes(ref.org, ref.app));
+  if (unknownTypes.length > 0) {
+    throw new ReceiverError(unknownDataTypesReason(ref.org, ref.app, unknownTypes), { code: 'config-data-types', retryable: false, instanceId: instanceId(ref) });
+  }
   const selected = instance.data.filter((d) => config.dataTypes.length === 0 || config.dataTypes.includes(d.dataType));
   const existing = await readManifest(store, ref);
   const current = existing && isCurrent(existing, instance, selected) ? existing : undefined;
@@ -184,7 +203,7 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
     return { kind: 'held-infected', infected };
   }
 
-  if (!ourConfirmation) await timed('confirmed', () => retry('complete', () => app.complete(ref)));
+  if (!ourConfirmation) await timed('confirmed', () => retry('complete', () => storage.complete(ref)));
   const confirmedAt = ourConfirmation?.confirmedOn && !Number.isNaN(Date.parse(ourConfirmation.confirmedOn)) ? new Date(ourConfirmation.confirmedOn) : new Date(clock.now());
   const ready = readyMessageSchema.parse({ ...pickRef(ref), manifest: manifestPath(ref), confirmedAt: confirmedAt.toISOString() });
   await timed('ready message sent', () => retry('ready', () => deps.queues.send(QUEUES.ready, ready)));
@@ -194,7 +213,7 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
   if (config.substatusLabel && !ourConfirmation) {
     const label = config.substatusLabel;
     // Best effort: the instance is already confirmed, so a failure here must not make the host redo the work.
-    await timed('substatus set', () => retry('substatus', () => app.setSubstatus(ref, { label }))).catch((error: unknown) =>
+    await timed('substatus set', () => retry('substatus', () => storage.setSubstatus(ref, { label }))).catch((error: unknown) =>
       log.warn('substatus not set', { stage: 'substatus', error }),
     );
   }
@@ -227,7 +246,9 @@ async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, 
   if (el.contentHash && !isSha256Hash(el.contentHash)) {
     log.warn('contentHash is not a SHA-256; verifying size only', { stage: 'download', elementId: el.id });
   }
-  const res = await deps.app.openDataElement(ref, el.id);
+  const res = await deps.storage.openDataElement(ref, el.id).catch((e: unknown) => {
+    throw unavailable(e, ref, el) ?? e;
+  });
   const metadata: Record<string, string> = { datatype: el.dataType, elementid: el.id };
   if (el.filename) metadata.filename = encodeURIComponent(el.filename);
   if (el.lastChanged) metadata.altinnlastchanged = el.lastChanged;
@@ -255,6 +276,23 @@ async function storedCopy(store: BlobStore, path: string, el: DataElement): Prom
   if (!blob || !m?.sha256 || blob.size !== el.size || m.size !== String(el.size) || m.altinnlastchanged !== el.lastChanged) return undefined;
   if (el.contentHash && isSha256Hash(el.contentHash) && !hashMatches(el.contentHash, Buffer.from(m.sha256, 'hex'))) return undefined;
   return m.sha256;
+}
+
+/**
+ * An element the instance lists but Storage will not serve: 404/410 (blob gone), or 400 (its data type
+ * is no longer declared by the app: altinn-storage DataController `GetDataTypeAsync`). Never confirmed
+ * without it: the operator decides (ALTINN_DATA_TYPES, or a replay once Altinn serves it).
+ */
+function unavailable(e: unknown, ref: InstanceRef, el: DataElement): ReceiverError | undefined {
+  if (!(e instanceof ReceiverError) || ![400, 404, 410].includes(e.status ?? 0)) return undefined;
+  const why = e.status === 400 ? 'its data type is not declared in the app\'s metadata' : 'the element is gone';
+  return new ReceiverError(`data element ${el.id} (${el.dataType}) is listed in the instance, but Storage answered ${e.status} (${why}); not confirmed`, {
+    code: 'element-unavailable',
+    retryable: false,
+    status: e.status,
+    instanceId: instanceId(ref),
+    cause: e,
+  });
 }
 
 function infectedEntry(el: DataElement, log: Logger): ManifestEntry {

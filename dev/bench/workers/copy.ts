@@ -1,5 +1,5 @@
 /**
- * Baselines: the same App API GETs, blob uploads and completes as the processor, by a minimal script
+ * Baselines: the same Storage GETs, blob uploads and completes as the processor, by a minimal script
  * with no validation, verification, manifest, queue message or retries. `stream` pipes each body to
  * uploadStream with tuned buffers (the plain copy); `buffer` reads each body whole, then uploads it
  * (the buffering approach).
@@ -13,8 +13,8 @@ import { fail, report, specArg } from './report.js';
 export interface CopySpec {
   mode: 'stream' | 'buffer';
   token: string;
-  /** `{appsUrl}/{org}` */
-  appBase: string;
+  /** `{platformUrl}/storage/api/v1/instances`, where the processor reads and confirms too */
+  instancesBase: string;
   container: string;
   warmup: Item[];
   items: Item[];
@@ -44,7 +44,7 @@ async function main() {
   };
 
   const copy = async (item: Item) => {
-    const base = `${spec.appBase}/${item.app}/instances/${item.partyId}/${item.instanceGuid}`;
+    const base = `${spec.instancesBase}/${item.partyId}/${item.instanceGuid}`;
     const folder = `${item.app}/${item.partyId}/${item.instanceGuid}`;
     const text = await (await get(base)).text();
     const instance = JSON.parse(text) as { data: { id: string; contentType?: string }[] };

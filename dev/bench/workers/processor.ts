@@ -1,5 +1,5 @@
 /**
- * Ours: the production processor (getProcessor: settings from env, token provider, App API client,
+ * Ours: the production processor (getProcessor: settings from env, token provider, Storage client,
  * blob store, queues), fed queue messages directly at the host's concurrency.
  */
 import { getProcessor } from '../../../lib/processor/fromRuntime.js';

@@ -1,11 +1,11 @@
 import type { AltinnHttp } from '../altinnHttp.js';
-import { appBaseUrl, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { ReceiverError } from '../errors.js';
 import { instanceId, type InstanceRef } from '../messages.js';
 import { instanceSchema, type Instance } from './instanceSchema.js';
 
-export interface AppClient {
-  /** The instance as parsed, and the exact text the App API returned (stored as instance.json). */
+export interface StorageClient {
+  /** The instance as parsed, and the exact text Storage returned (stored as instance.json). */
   getInstance(ref: InstanceRef): Promise<{ instance: Instance; raw: string }>;
   /** The data element's response, body unread, for streaming. */
   openDataElement(ref: InstanceRef, elementId: string, signal?: AbortSignal): Promise<Response>;
@@ -14,10 +14,13 @@ export interface AppClient {
 }
 
 /**
- * The App API of one org. Every URL is built from settings plus the validated message parts, never
- * from a URL inside a document Altinn sent (`selfLinks` are not followed).
+ * Altinn Storage's instance API (`{platform}/storage/api/v1/instances/{partyId}/{guid}`), not the app's:
+ * Storage streams the stored blob (altinn-storage src/Storage/Controllers/DataController.cs `Get`),
+ * while the App API re-serialises form data, enforces app-defined scopes and stops answering once an
+ * app is retired (see README, "Why Storage"). Every URL is built from settings plus the validated
+ * message parts, never from a URL inside a document Altinn sent (`selfLinks` are not followed).
  */
-export function createAppClient(deps: { http: AltinnHttp; config: Pick<Config, 'org' | 'altinn'> }): AppClient {
+export function createStorageClient(deps: { http: AltinnHttp; config: Pick<Config, 'org' | 'altinn'> }): StorageClient {
   const { http, config } = deps;
   const instanceUrl = (ref: InstanceRef) => {
     if (ref.org !== config.org) {
@@ -27,7 +30,7 @@ export function createAppClient(deps: { http: AltinnHttp; config: Pick<Config, '
         instanceId: instanceId(ref),
       });
     }
-    return `${appBaseUrl(config, ref.app)}/instances/${ref.partyId}/${ref.instanceGuid}`;
+    return `${config.altinn.platformUrl}/storage/api/v1/instances/${ref.partyId}/${ref.instanceGuid}`;
   };
 
   return {
@@ -39,17 +42,17 @@ export function createAppClient(deps: { http: AltinnHttp; config: Pick<Config, '
       try {
         json = JSON.parse(raw);
       } catch {
-        throw new ReceiverError('App API returned an instance that is not JSON', { code: 'altinn-instance-invalid', retryable: false, instanceId: id });
+        throw new ReceiverError('Storage returned an instance that is not JSON', { code: 'altinn-instance-invalid', retryable: false, instanceId: id });
       }
       const parsed = instanceSchema.safeParse(json);
       if (!parsed.success) {
         const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(instance)'}: ${i.message}`).join('; ');
-        throw new ReceiverError(`App API returned an invalid instance: ${why}`, { code: 'altinn-instance-invalid', retryable: false, instanceId: id });
+        throw new ReceiverError(`Storage returned an invalid instance: ${why}`, { code: 'altinn-instance-invalid', retryable: false, instanceId: id });
       }
       const instance = parsed.data;
-      const sameApp = !instance.appId || instance.appId === `${ref.org}/${ref.app}`;
-      if (instance.id !== ref.instanceGuid || instance.instanceOwner.partyId !== ref.partyId || !sameApp) {
-        throw new ReceiverError(`App API returned a different instance (${instance.instanceOwner.partyId}/${instance.id}, ${instance.appId ?? '?'})`, {
+      // Storage's path has no app: the document must name ours, or the message pointed at another app's instance.
+      if (instance.id !== ref.instanceGuid || instance.instanceOwner.partyId !== ref.partyId || instance.appId !== `${ref.org}/${ref.app}`) {
+        throw new ReceiverError(`Storage returned a different instance (${instance.instanceOwner.partyId}/${instance.id}, ${instance.appId ?? '?'})`, {
           code: 'altinn-instance-mismatch',
           retryable: false,
           instanceId: id,
