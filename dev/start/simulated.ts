@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { loadConfig } from '../../lib/config.js';
 import { startNode } from '../host/childProcess.js';
 import type { Env } from '../host/settings.js';
@@ -23,7 +24,8 @@ export interface SimulatedAltinn {
  * simulator), and the submissions endpoint on the port after them.
  */
 export async function startSimulatedAltinn(env: Env, port: number): Promise<SimulatedAltinn> {
-  const sim = await startSimulator({ port });
+  // A new seed each run: instance ids of one run never meet those of an earlier one in persistent storage.
+  const sim = await startSimulator({ port, seed: randomInt(1, 2 ** 31) });
   try {
     const client = await sim.newClient();
     const hostEnv: Env = { ...env, ...client.env };
