@@ -1,15 +1,23 @@
 /**
  * `npm start`: run the app locally. Settings from local.settings.json (created from the example on
  * first run; environment variables win), Azurite when the configured storage is the local emulator and
- * nothing answers there yet, then `func start` when Core Tools are installed, else the local host.
+ * nothing answers there yet. With the example's settings (Altinn on this machine, no Maskinporten client)
+ * the Altinn simulator too: its client goes into the host's environment, the webhook is subscribed, and
+ * `npm run submit` makes submissions. Then `func start` when Core Tools are installed, else the local host.
+ * Ctrl+C stops everything it started.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { startAzurite, type Azurite } from './azurite.js';
+import { parseJsonLine } from './host/childProcess.js';
 import { projectRoot } from './host/options.js';
 import { ensureLocalSettings, mergeSettings, readLocalSettings, type Env } from './host/settings.js';
+import { simulatorPort, usesEmbeddedSimulator } from './start/mode.js';
+import { startSimulatedAltinn, subscribeWebhook, type SimulatedAltinn } from './start/simulated.js';
+import { DEFAULT_SUBMISSIONS_URL } from './start/submissions.js';
 import { isLoopbackHost } from '../lib/net.js';
 import { parseStorageConnection } from '../lib/storageConnection.js';
 
@@ -61,42 +69,142 @@ function blobEndpoint(connectionString: string): string {
   return m[1]!;
 }
 
-/** `--settings <path>` is ours (default: the project's local.settings.json); every other argument goes to func or the host. */
-function splitArgs(argv: string[], root: string): { settingsPath: string; rest: string[] } {
-  const i = argv.indexOf('--settings');
-  if (i === -1) return { settingsPath: join(root, 'local.settings.json'), rest: argv };
-  const path = argv[i + 1];
-  if (!path || path.startsWith('--')) throw new Error('--settings needs a path');
-  return { settingsPath: resolve(path), rest: [...argv.slice(0, i), ...argv.slice(i + 2)] };
+/** `--settings <path>` and `--simulator-port <n>` are ours; every other argument goes to func or the host. */
+function splitArgs(argv: string[], root: string): { settingsPath: string; simulatorPort: number | undefined; rest: string[] } {
+  const rest = [...argv];
+  const take = (name: string): string | undefined => {
+    const i = rest.indexOf(name);
+    if (i === -1) return undefined;
+    const value = rest[i + 1];
+    if (!value || value.startsWith('--')) throw new Error(`${name} needs a value`);
+    rest.splice(i, 2);
+    return value;
+  };
+  const settings = take('--settings');
+  const port = take('--simulator-port');
+  if (port !== undefined && !/^\d{1,5}$/.test(port)) throw new Error('--simulator-port must be a port number (0 = free ports)');
+  return { settingsPath: settings ? resolve(settings) : join(root, 'local.settings.json'), simulatorPort: port === undefined ? undefined : Number(port), rest };
+}
+
+/** The host's base URL: the local host logs its port; `func start` listens on --port or 7071 and is asked until it answers. */
+async function hostUrl(child: ChildProcess, local: boolean, args: string[]): Promise<string> {
+  if (local) {
+    const port = await new Promise<number>((resolve, reject) => {
+      let partial = '';
+      const onData = (chunk: Buffer) => {
+        const lines = (partial + chunk.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          const r = parseJsonLine(line);
+          if (r?.msg === 'host started' && typeof r.port === 'number') {
+            child.stdout?.off('data', onData);
+            resolve(r.port);
+          }
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.once('exit', () => reject(new Error('the host exited before it started')));
+    });
+    return `http://127.0.0.1:${port}`;
+  }
+  const i = args.indexOf('--port');
+  const url = `http://127.0.0.1:${i === -1 ? 7071 : Number(args[i + 1])}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error('func exited before it answered');
+    try {
+      await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(2_000) });
+      return url;
+    } catch {
+      await delay(500);
+    }
+  }
+}
+
+/** What to do next, once the host is up with the simulator and the webhook is subscribed. */
+function nextSteps(stack: SimulatedAltinn, url: string, azurite: Azurite | undefined, subscribed: boolean): string {
+  const submit = stack.submissions.url === DEFAULT_SUBMISSIONS_URL ? 'npm run submit' : `npm run submit -- --simulator ${stack.submissions.url}`;
+  const org = String(stack.hostEnv.ALTINN_ORG);
+  return [
+    '',
+    `Ready: the receiver runs against the Altinn simulator (no Azure, no Altinn account).`,
+    `  host        ${url}/api/health   webhook ${url}/api/events${subscribed ? ` (subscribed to ${org}/${stack.app})` : ' (NOT subscribed: see above)'}`,
+    `  simulator   Maskinporten ${stack.urls.maskinporten}, platform ${stack.urls.platform}, apps ${stack.urls.apps}`,
+    ...(azurite ? [`  Azurite     blob ${azurite.services.blob.url}, queue ${azurite.services.queue.url} (in memory: gone when you stop)`] : []),
+    'Next:',
+    `  ${submit}`,
+    `      (another terminal) a user submits to ${org}/${stack.app}: the simulator completes the instance, Altinn Events`,
+    '      calls the webhook, the receiver stores the files and confirms; the command waits for that and prints where.',
+    `  Files land in blob container "${stack.container}": ${org}/${stack.app}/{partyId}/{instanceGuid}/manifest.json, instance.json, data/{elementId}`,
+    ...(azurite ? [`  Browse them: Azure Storage Explorer, connection string ${azurite.connectionString}`] : []),
+    '  Ctrl+C stops the host, the simulator and Azurite.',
+    '',
+  ].join('\n');
 }
 
 async function main(): Promise<number> {
   const root = projectRoot(import.meta.dirname);
-  const { settingsPath, rest } = splitArgs(process.argv.slice(2), root);
+  const { settingsPath, simulatorPort: portOption, rest } = splitArgs(process.argv.slice(2), root);
   if (await ensureLocalSettings(settingsPath, join(root, 'local.settings.example.json'))) {
     console.log(`created ${settingsPath} from local.settings.example.json (edit it freely; local.settings.json is git-ignored)`);
   }
   const env = mergeSettings(await readLocalSettings(settingsPath), process.env);
-  const azurite = await ensureStorage(env);
 
-  const func = onPath('func', env);
-  // func reads local.settings.json from its folder itself; the merged settings in env win over it either way.
-  const [command, args] = func
-    ? [func, ['start', ...rest]]
-    : [process.execPath, [join(root, 'dist', 'dev', 'host.js'), '--settings', settingsPath, ...rest]];
-  if (!func) console.log('Azure Functions Core Tools (func) not found on PATH: starting the local host (dev/host.ts) instead');
-  const child = spawn(command, args, { cwd: root, env, stdio: 'inherit' });
-  // Ctrl+C reaches the child from the terminal too; forwarding covers a signal sent to this process alone.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
-  const code = await new Promise<number>((resolve) => {
-    child.once('error', (e) => {
-      console.error(`could not start ${command}: ${e.message}`);
-      resolve(1);
+  // Everything started so far, stopped in reverse order on the way out (also on Ctrl+C during start-up).
+  const started: (() => Promise<void>)[] = [];
+  const stopStarted = async () => {
+    for (const stop of started.splice(0).reverse()) await stop();
+  };
+  let child: ChildProcess | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      // Ctrl+C reaches the host from the terminal too; forwarding covers a signal sent to this process alone.
+      if (child) child.kill(signal);
+      else void stopStarted().then(() => process.exit(130));
     });
-    child.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0)));
-  });
-  await azurite?.stop();
-  return code;
+  }
+
+  try {
+    return await run();
+  } finally {
+    await stopStarted();
+  }
+
+  async function run(): Promise<number> {
+    const azurite = await ensureStorage(env);
+    if (azurite) started.push(() => azurite.stop());
+    const stack = usesEmbeddedSimulator(env) ? await startSimulatedAltinn(env, portOption ?? simulatorPort(env)) : undefined;
+    if (stack) {
+      started.push(() => stack.stop());
+      console.log(`Altinn simulator (settings name no Maskinporten client): Maskinporten ${stack.urls.maskinporten}, platform ${stack.urls.platform}, apps ${stack.urls.apps}`);
+    }
+
+    const func = onPath('func', env);
+    // func reads local.settings.json from its folder itself; the merged settings in env win over it either way.
+    const [command, args] = func
+      ? [func, ['start', ...rest]]
+      : [process.execPath, [join(root, 'dist', 'dev', 'host.js'), '--settings', settingsPath, ...rest]];
+    if (!func) console.log('Azure Functions Core Tools (func) not found on PATH: starting the local host (dev/host.ts) instead');
+    const host = spawn(command, args, { cwd: root, env: stack?.hostEnv ?? env, stdio: ['inherit', 'pipe', 'inherit'] });
+    child = host;
+    host.stdout.pipe(process.stdout);
+    const exited = new Promise<number>((resolve) => {
+      host.once('error', (e) => {
+        console.error(`could not start ${command}: ${e.message}`);
+        resolve(1);
+      });
+      host.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0)));
+    });
+    if (stack) {
+      const ready = (async () => {
+        const url = await hostUrl(host, !func, rest);
+        const subscribed = await subscribeWebhook(stack, url, (line) => console.log(line));
+        console.log(nextSteps(stack, url, azurite, subscribed));
+      })();
+      // A host that dies during start-up ends npm start through `exited`; the message says why.
+      ready.catch((e: unknown) => console.error(`npm start: ${(e as Error).message}`));
+    }
+    return await exited;
+  }
 }
 
 main().then(

@@ -5,8 +5,9 @@ import { readyMessageSchema } from '../lib/messages.js';
 import { manifestSchema } from '../lib/processor/manifest.js';
 import { QUEUES } from '../lib/queues.js';
 import { blobSha256, messageFor, processorFor } from './processor.harness.js';
+import { FIXTURES } from './support/fixtures.js';
 
-const instances = join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'altinn', 'app-lib-dotnet', 'test', 'Altinn.App.Api.Tests', 'Data', 'Instances');
+const instances = join(FIXTURES, 'instances');
 
 let sim: Simulator;
 let env: Record<string, string>;
@@ -75,15 +76,15 @@ describe('instance processor (simulator + Azurite)', () => {
     expect(h.lines('done')[0]).toMatchObject({ instanceId: `${msg.partyId}/${guid}`, eventId: msg.eventId, dequeueCount: 1, bytes: 2_345 + 777 + 300_001 + 4 * 1024 * 1024 + 17 });
   });
 
-  it('handles real Altinn fixture instances (as Storage serves them)', async () => {
+  it('handles an Altinn-shaped fixture instance (data[] summary, element document with its own fields)', async () => {
     const h = await processorFor(sim, env);
-    const doc = await sim.loadInstanceFixture(join(instances, 'ttd', 'service-tasks', '501337', 'a2af1cfd-db99-45f9-9625-9dfa1223485f.pretest.json'));
-    const guid = 'a2af1cfd-db99-45f9-9625-9dfa1223485f';
+    const doc = await sim.loadInstanceFixture(join(instances, 'ttd', 'flyttemelding', '512345', 'e4a7c1b9-3d58-4f26-8b0e-6c2d9a1f5e73.json'));
+    const guid = 'e4a7c1b9-3d58-4f26-8b0e-6c2d9a1f5e73';
     // The fixture is still in a task: only a submitted (process ended) instance is downloaded.
-    sim.completeProcess(501337, guid);
+    sim.completeProcess(512345, guid);
     await expect(h.processor.handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed', downloaded: 1 });
     const el = doc.data?.[0];
-    const stored = await blobSha256(h.container, `ttd/service-tasks/501337/${guid}/data/${el?.id}`);
+    const stored = await blobSha256(h.container, `ttd/flyttemelding/512345/${guid}/data/${el?.id}`);
     expect(stored).toEqual({ sha256: await sim.elementSha256(guid, el!.id), bytes: 173 });
     expect(effective(guid)).toBe(1);
   });

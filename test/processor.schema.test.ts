@@ -1,42 +1,46 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { confirmationBy, dataElementSchema, instanceSchema } from '../lib/altinn/instanceSchema.js';
+import { fixture } from './support/fixtures.js';
 
-const fixtures = join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'altinn');
-const instances = join(fixtures, 'app-lib-dotnet', 'test', 'Altinn.App.Api.Tests', 'Data', 'Instances');
-const load = (...parts: string[]): unknown => JSON.parse(readFileSync(join(...parts), 'utf8'));
+const ORG_INSTANCE = ['instances', 'tdd', 'skjema-med-vedlegg', '600100'] as const;
+const ARCHIVED = ['instances', 'tdd', 'oppgave-handling', '1337', '3a6f9c2e-5b18-4d7a-9e03-c8b1d4f7a262.json'] as const;
 
-describe('instance schema (real Altinn documents)', () => {
-  it('reads the canonical instance: {partyId}/{guid} id, explicit nulls, null completeConfirmations, unknown keys kept', () => {
-    const i = instanceSchema.parse(load(fixtures, 'seed', 'instance.json'));
-    expect(i.id).toBe('bd9edd59-b18c-4726-aa9e-6b150eade814');
-    expect(i.instanceOwner.partyId).toBe('1337');
+describe('instance schema (Altinn-shaped documents)', () => {
+  it('reads a Storage instance: {partyId}/{guid} id, explicit nulls, null completeConfirmations, unknown keys kept', () => {
+    const i = instanceSchema.parse(fixture('instances', 'storage-instance.json'));
+    expect(i.id).toBe('7c0e5b9a-2f41-4d8e-a6c3-91b5e2d47f08');
+    expect(i.instanceOwner.partyId).toBe('512345');
+    expect(i.status).toBeNull();
     expect(i.completeConfirmations).toEqual([]);
     expect(i.data).toHaveLength(1);
-    expect(i.data[0]).toMatchObject({ dataType: 'CourseDomain_BecomeServiceOwner_M_2020-05-25_5703_34553_SERES', filename: null, size: 401 });
+    expect(i.data[0]).toMatchObject({ dataType: 'Flyttemelding_M_2023-01-12_7001_45211_SERES', filename: null, size: 587 });
     expect(i.data[0]?.fileScanResult).toBeUndefined();
     expect((i as Record<string, unknown>).selfLinks).toBeDefined();
-    expect(i.lastChanged).toBe('2020-11-18T15:56:42.1972942Z');
+    expect(i.lastChanged).toBe('2023-03-09T08:14:50.9027519Z');
+  });
+
+  it('reads an App API instance: numeric partyId and enums, the owner\'s party object, nulls everywhere', () => {
+    const i = instanceSchema.parse(fixture('instances', 'app-api-instance.json'));
+    expect(i.instanceOwner.partyId).toBe('600100');
+    expect((i.instanceOwner as Record<string, unknown>).party).toMatchObject({ partyTypeName: 2 });
+    expect(i.status).toMatchObject({ readStatus: 1, substatus: null });
+    expect(i.data[0]).toMatchObject({ size: 1024, fileScanResult: 'Clean', contentHash: null, lastChanged: null });
+    expect(i.lastChanged).toBeNull();
   });
 
   it('reads an instance without data[], and one with process: null', () => {
-    const noData = instanceSchema.parse(load(instances, 'tdd', 'contributer-restriction', '500600', '0fc98a23-fe31-4ef5-8fb9-dd3f479354ce.pretest.json'));
+    const noData = instanceSchema.parse(fixture(...ORG_INSTANCE, '5f3b8d17-a2c6-4e90-b7d4-19e0c6a3f2b8.json'));
     expect(noData.data).toEqual([]);
     expect(noData.lastChanged).toBeNull();
-    const archived = instanceSchema.parse(load(instances, 'tdd', 'task-action', '1337', 'b1135209-628e-4a6e-9efd-e4282068ef43.pretest.json'));
+    const archived = instanceSchema.parse(fixture(...ARCHIVED));
     expect(archived.process).toBeNull();
     expect(archived.data[0]?.size).toBe(0);
   });
 
   it('reads data elements with string scan results, null hashes and null lastChanged', () => {
-    const el = dataElementSchema.parse(
-      load(instances, 'tdd', 'contributer-restriction', '500600', '0fc98a23-fe31-4ef5-8fb9-dd3f479354ce', 'fc121812-0336-45fb-a75c-490df3ad510a.pretest.json'),
-    );
-    expect(el).toMatchObject({ filename: 'test.pdf', contentType: 'application/pdf', contentHash: null, fileScanResult: 'NotApplicable' });
-    const noChange = dataElementSchema.parse(
-      load(instances, 'tdd', 'contributer-restriction', '500600', 'cff1cb24-5bc1-4888-8e06-c634753c5144', 'f3e04c65-aa70-40ec-84df-087cc2583402.pretest.json'),
-    );
+    const el = dataElementSchema.parse(fixture(...ORG_INSTANCE, '5f3b8d17-a2c6-4e90-b7d4-19e0c6a3f2b8', '0e6a4c82-19d5-4b3f-8c27-a5f1e9d0b365.json'));
+    expect(el).toMatchObject({ filename: 'kvittering.pdf', contentType: 'application/pdf', contentHash: null, fileScanResult: 'NotApplicable' });
+    const noChange = dataElementSchema.parse(fixture(...ORG_INSTANCE, '8b1f5e3d-0c7a-4d92-a6e4-3f2b9c8d7e15', '61d9c3a7-e28b-4f14-b05d-7a3e6c1f9b42.json'));
     expect(noChange.lastChanged).toBeNull();
     expect(noChange.size).toBe(216);
   });

@@ -5,8 +5,9 @@ import { ReceiverError } from '../lib/errors.js';
 import { sinceTimestamp } from '../lib/reconcile/since.js';
 import { continuationOf, instancePageSchema, instanceQueryUrl, toInstanceRef } from '../lib/reconcile/storageQuery.js';
 
-const fixtures = join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'altinn');
-const seedInstance = JSON.parse(readFileSync(join(fixtures, 'seed', 'instance.json'), 'utf8')) as Record<string, unknown>;
+import { ALTINN_DOCS, altinnDocsPresent, fixture, needsAltinnDocs } from './support/fixtures.js';
+
+const storageInstance = fixture('instances', 'storage-instance.json') as Record<string, unknown>;
 const page = (over: Record<string, unknown>) => instancePageSchema.parse({ count: 0, instances: [], ...over });
 
 describe('RECONCILE_SINCE → lastChanged lower bound', () => {
@@ -44,8 +45,8 @@ describe('instance query URL', () => {
     const url = new URL(instanceQueryUrl('http://127.0.0.1:1234', { org: 'ttd', pageSize: 100 }));
     expect([...url.searchParams.keys()].sort()).toEqual(['excludeConfirmedBy', 'org', 'process.isComplete', 'size']);
   });
-  it('uses only query parameters the Storage OpenAPI spec declares', () => {
-    const spec = JSON.parse(readFileSync(join(fixtures, 'altinn-studio-docs', 'static', 'swagger', 'altinn-platform-storage-v1.json'), 'utf8')) as {
+  it.runIf(altinnDocsPresent)(needsAltinnDocs('uses only query parameters the Storage OpenAPI spec declares'), () => {
+    const spec = JSON.parse(readFileSync(join(ALTINN_DOCS, 'altinn-studio-docs', 'static', 'swagger', 'altinn-platform-storage-v1.json'), 'utf8')) as {
       paths: Record<string, { get?: { parameters: { name: string; in: string }[] } }>;
     };
     const declared = new Set(spec.paths['/instances']?.get?.parameters.filter((p) => p.in === 'query').map((p) => p.name));
@@ -55,10 +56,10 @@ describe('instance query URL', () => {
 });
 
 describe('instances of a page', () => {
-  it('turns a real Storage instance document into a queue reference', () => {
-    expect(toInstanceRef(seedInstance, 'ttd')).toEqual({
+  it('turns a Storage instance document into a queue reference', () => {
+    expect(toInstanceRef(storageInstance, 'ttd')).toEqual({
       ok: true,
-      ref: { org: 'ttd', app: 'become-application-owner', partyId: '1337', instanceGuid: 'bd9edd59-b18c-4726-aa9e-6b150eade814' },
+      ref: { org: 'ttd', app: 'flyttemelding', partyId: '512345', instanceGuid: '7c0e5b9a-2f41-4d8e-a6c3-91b5e2d47f08' },
     });
   });
   it('accepts a numeric partyId and a bare GUID id, lower-casing the GUID', () => {
@@ -66,10 +67,10 @@ describe('instances of a page', () => {
     expect(r).toEqual({ ok: true, ref: { org: 'ttd', app: 'a', partyId: '42', instanceGuid: 'bd9edd59-b18c-4726-aa9e-6b150eade814' } });
   });
   it.each([
-    ['another org', { ...seedInstance, appId: 'skd/app' }, /not an app of ttd/],
-    ['id and owner disagree', { ...seedInstance, instanceOwner: { partyId: '99' } }, /does not match/],
+    ['another org', { ...storageInstance, appId: 'skd/app' }, /not an app of ttd/],
+    ['id and owner disagree', { ...storageInstance, instanceOwner: { partyId: '99' } }, /does not match/],
     ['no id', { appId: 'ttd/a', instanceOwner: { partyId: '1' } }, /lacks id/],
-    ['id not a GUID', { ...seedInstance, id: '1337/../../x' }, /instanceGuid/],
+    ['id not a GUID', { ...storageInstance, id: '512345/../../x' }, /instanceGuid/],
   ])('refuses %s', (_what, doc, reason) => {
     const r = toInstanceRef(doc, 'ttd');
     expect(r.ok).toBe(false);

@@ -1,27 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QueueClient } from '@azure/storage-queue';
-import { ROOT, startNode } from '../host/childProcess.js';
+import { startNode } from '../host/childProcess.js';
 import { QUEUES } from '../../lib/queues.js';
 import { alternate, runWorker, type Bench, type WorkerResult } from './harness.js';
 import { startHostLoggingToFile } from './hostToFile.js';
 import { percentile, summarize } from './stats.js';
 
-/** The seed event's shape (real Altinn), with our simulator's origin, a handled type and varied instance GUIDs. */
+/** An app event as Altinn Events delivers it (members and their order as Altinn writes them), with our simulator's origin. */
 function events(n: number, appsUrl: string): string[] {
-  const seed = JSON.parse(
-    readFileSync(join(ROOT, '..', 'shared', 'fixtures', 'altinn', 'seed', 'event-instance-created.json'), 'utf8'),
-  ) as Record<string, unknown>;
   return Array.from({ length: n }, (_, i) => {
     const guid = randomUUID();
     const partyId = String(50_000_000 + (i % 5_000));
     return JSON.stringify({
-      ...seed,
       id: randomUUID(),
-      type: 'app.instance.process.completed',
       source: `${appsUrl}/ttd/become-application-owner/instances/${partyId}/${guid}`,
+      specversion: '1.0',
+      type: 'app.instance.process.completed',
+      resource: 'urn:altinn:app:ttd.become-application-owner',
       resourceinstance: guid,
       subject: `/party/${partyId}`,
       time: new Date().toISOString(),
