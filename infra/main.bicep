@@ -81,7 +81,7 @@ var deploymentContainerName = 'app-package'
 // lib/config.ts's default BLOB_CONTAINER; set explicitly below so the app and this container agree.
 var downloadContainerName = 'altinn-instances'
 // lib/queues.ts
-var queueNames = ['altinn-events', 'altinn-events-poison', 'altinn-instances-ready']
+var queueNames = ['altinn-events', 'altinn-events-poison', 'altinn-instances-ready', 'altinn-instances-held']
 var names = {
   identity: 'id-${resourceToken}'
   storage: 'st${resourceToken}'

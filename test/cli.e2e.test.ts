@@ -24,6 +24,7 @@ beforeAll(async () => {
     AzureWebJobsStorage: azurite.connectionString,
     BLOB_CONTAINER: 'received',
     RECONCILE_SCHEDULE: '0 0 0 1 1 *',
+    MONITOR_SCHEDULE: '0 0 0 1 1 *',
   };
   host = await startLocalHost({ env });
 });
