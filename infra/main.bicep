@@ -75,6 +75,9 @@ param instanceMemoryMB int = 2048
 @maxValue(730)
 param logRetentionDays int = 30
 
+@description('E-mail address for the alert rules (ALERT_EMAIL); empty: an action group without receivers.')
+param alertEmail string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var deploymentContainerName = 'app-package'
@@ -191,6 +194,18 @@ module functionApp 'modules/functionApp.bicep' = {
     restrictToAltinn: restrictToAltinn
     additionalAllowedIpRanges: additionalAllowedIpRanges
     allowAvailabilityTests: allowAvailabilityTests
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  scope: rg
+  dependsOn: [monitoring]
+  params: {
+    insightsName: names.insights
+    location: location
+    tags: tags
+    namePrefix: environmentName
+    alertEmail: alertEmail
   }
 }
 
