@@ -102,10 +102,11 @@ describe('monitor', () => {
 
   it('logs healthy: false, naming the setting, when the settings are invalid', async () => {
     // What getRuntime does with such settings, without its process-wide cache.
-    const badSettings = async (): Promise<Runtime> => {
-      loadConfig({ ...env, ALTINN_ORG: '' });
-      throw new Error('the settings were valid');
-    };
+    const badSettings = (): Promise<Runtime> =>
+      Promise.resolve().then(() => {
+        loadConfig({ ...env, ALTINN_ORG: '' });
+        throw new Error('the settings were valid');
+      });
     const report = await measureStatus(badSettings, fakeClock());
     expect(report.health).toEqual({ status: 'unhealthy', checks: { settings: 'invalid: ALTINN_ORG', storage: 'not checked' } });
     expect(problems(report, DEFAULT_LIMITS)).toEqual(['unhealthy: settings invalid: ALTINN_ORG, storage not checked']);
