@@ -87,7 +87,7 @@ describe('status and held, end to end', () => {
     expectExit(after, 0);
     expect(after.stdout).toMatch(/last complete reconcile run: \d{4}-/);
     expect(after.stdout).toContain('problems: none');
-  });
+  }, 120_000);
 
   it('a backlog, a poisoned message and a held instance, each as status shows it; then held release', async () => {
     // A complete reconcile run recorded (nothing to find yet), so only what follows can fail --check.
@@ -172,7 +172,8 @@ describe('status and held, end to end', () => {
     const again = await runCli(['held', 'release', id, '--confirm'], { env });
     expectExit(again, 1);
     expect(again.stderr).toContain('is not held');
-  });
+    // About 20 CLI runs (each a fresh Node process) and a host start: minutes on a loaded 2-core machine.
+  }, 300_000);
 });
 
 describe('bad arguments to the new commands: usage line, exit 2', () => {
