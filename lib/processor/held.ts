@@ -4,7 +4,7 @@ import { createBlobStore, type BlobStore } from '../blobStore.js';
 import type { Clock } from '../clock.js';
 import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { heldMessageSchema, instanceId, readyMessageSchema, type HeldMessage, type InstanceRef } from '../messages.js';
+import { heldMessageSchema, instanceId, readyMessageSchema, type HeldMessage, type InstanceRef, type ReadyMessage } from '../messages.js';
 import type { QueueSender } from '../queue.js';
 import { QUEUES } from '../queues.js';
 import { manifestPath, readManifest, writeManifest, type Manifest } from './manifest.js';
@@ -86,7 +86,7 @@ export interface ReleaseDeps extends HoldDeps {
 export interface Release {
   held: HeldMessage;
   /** The ready message sent (or, in a dry run, that would be sent). */
-  ready: ReturnType<typeof readyMessageSchema.parse>;
+  ready: ReadyMessage;
   dryRun: boolean;
 }
 
