@@ -3,7 +3,7 @@ import { ReceiverError } from '../lib/errors.js';
 import type { Problem } from './problem.js';
 
 /** Exit codes every command keeps (docs/operations.md). */
-export const EXIT = { ok: 0, user: 1, usage: 2, remote: 3 } as const;
+export const EXIT = { ok: 0, user: 1, usage: 2, remote: 3, check: 4 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** An error the operator can act on; `exitCode` says which kind. */

@@ -2,8 +2,10 @@ import type { Clock } from '../lib/clock.js';
 import type { Env } from '../lib/config.js';
 import type { Logger } from '../lib/log.js';
 import { BIN, help, parseCommand, usageLine, type Command } from './command.js';
+import { heldList, heldRelease } from './commands/held.js';
 import { poisonList, poisonPurge, poisonReplay } from './commands/poison.js';
 import { reconcileNow } from './commands/reconcile.js';
+import { status } from './commands/status.js';
 import { subscriptionsCreate, subscriptionsDelete, subscriptionsList } from './commands/subscriptions.js';
 import { createContext, type Io } from './context.js';
 import { EXIT, toCliError, UsageError, type ExitCode } from './errors.js';
@@ -16,6 +18,9 @@ export const COMMANDS: readonly Command[] = [
   poisonReplay,
   poisonPurge,
   reconcileNow,
+  status,
+  heldList,
+  heldRelease,
 ];
 
 const TOP_USAGE = `usage: ${BIN} <command> [options]   (${BIN} <command> --help for details and examples)`;
@@ -30,7 +35,7 @@ function topHelp(): string {
     'commands:',
     ...COMMANDS.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
     '',
-    'exit codes: 0 ok, 1 user error (settings, refused input), 2 usage, 3 remote failure (Altinn, Maskinporten, storage)',
+    'exit codes: 0 ok, 1 user error (settings, refused input), 2 usage, 3 remote failure (Altinn, Maskinporten, storage), 4 status --check found a problem',
   ].join('\n');
 }
 

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   for (const file of skipped) log.warn('file exports no function definition; skipped', { file });
   if (definitions.length === 0) throw new Error(`no functions found in ${options.functions.pattern}`);
 
-  const invoker = new Invoker(log);
+  const invoker = new Invoker(log, host.logLevel);
   const queueService = queueServices(env);
   const http = httpTriggers(
     definitions.flatMap((d) => (d.kind === 'http' ? [d] : [])),

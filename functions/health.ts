@@ -1,5 +1,6 @@
 import { checkHealth } from '../lib/health.js';
 import { register } from '../lib/functionDefinition.js';
+import { withInvocationLog } from '../lib/invocationLog.js';
 import { getApplicationCatalog, getRuntime } from '../lib/runtime.js';
 
 export const definition = register({
@@ -9,9 +10,10 @@ export const definition = register({
     route: 'health',
     methods: ['GET'],
     authLevel: 'anonymous',
-    handler: async () => {
-      const report = await checkHealth(() => getRuntime(), () => getApplicationCatalog());
-      return { status: report.status === 'ok' ? 200 : 503, jsonBody: report, headers: { 'cache-control': 'no-store' } };
-    },
+    handler: (_request, context) =>
+      withInvocationLog(context, async () => {
+        const report = await checkHealth(() => getRuntime(), () => getApplicationCatalog());
+        return { status: report.status === 'ok' ? 200 : 503, jsonBody: report, headers: { 'cache-control': 'no-store' } };
+      }),
   },
 });

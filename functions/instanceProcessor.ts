@@ -1,4 +1,5 @@
 import { register } from '../lib/functionDefinition.js';
+import { withInvocationLog } from '../lib/invocationLog.js';
 import { QUEUES } from '../lib/queues.js';
 import { getProcessor } from '../lib/processor/fromRuntime.js';
 
@@ -8,10 +9,11 @@ export const definition = register({
   options: {
     queueName: QUEUES.events,
     connection: 'AzureWebJobsStorage',
-    handler: async (message, context) => {
-      const dequeueCount = Number(context.triggerMetadata?.dequeueCount);
-      const processor = await getProcessor();
-      await processor.handle(message, { dequeueCount: Number.isFinite(dequeueCount) ? dequeueCount : undefined });
-    },
+    handler: (message, context) =>
+      withInvocationLog(context, async () => {
+        const dequeueCount = Number(context.triggerMetadata?.dequeueCount);
+        const processor = await getProcessor();
+        await processor.handle(message, { dequeueCount: Number.isFinite(dequeueCount) ? dequeueCount : undefined });
+      }),
   },
 });

@@ -1,6 +1,7 @@
 import { systemClock } from '../lib/clock.js';
 import { ReceiverError } from '../lib/errors.js';
 import { register } from '../lib/functionDefinition.js';
+import { withInvocationLog } from '../lib/invocationLog.js';
 import { runReconcile } from '../lib/reconcile/run.js';
 import { getAltinnHttp, getRuntime } from '../lib/runtime.js';
 
@@ -19,18 +20,19 @@ export const definition = register({
     schedule: '%RECONCILE_SCHEDULE%',
     runOnStartup: false,
     useMonitor: true,
-    handler: async () => {
-      const rt = await getRuntime();
-      const http = await getAltinnHttp();
-      const result = await runReconcile({ config: rt.config, http, blob: rt.storage.blob, queues: rt.queues, clock: systemClock, log: rt.log });
-      if (result.status === 'incomplete') {
-        // Failing the invocation makes the gap visible in monitoring; what was found is already enqueued.
-        const failed = result.apps.filter((a) => !a.complete).map((a) => a.app);
-        throw new ReceiverError(`reconcile incomplete for ${failed.join(', ')}: ${result.enqueued} enqueued from ${result.pages} pages`, {
-          code: 'reconcile-incomplete',
-          retryable: true,
-        });
-      }
-    },
+    handler: (_timer, context) =>
+      withInvocationLog(context, async () => {
+        const rt = await getRuntime();
+        const http = await getAltinnHttp();
+        const result = await runReconcile({ config: rt.config, http, blob: rt.storage.blob, queues: rt.queues, clock: systemClock, log: rt.log });
+        if (result.status === 'incomplete') {
+          // Failing the invocation makes the gap visible in monitoring; what was found is already enqueued.
+          const failed = result.apps.filter((a) => !a.complete).map((a) => a.app);
+          throw new ReceiverError(`reconcile incomplete for ${failed.join(', ')}: ${result.enqueued} enqueued from ${result.pages} pages`, {
+            code: 'reconcile-incomplete',
+            retryable: true,
+          });
+        }
+      }),
   },
 });

@@ -116,13 +116,16 @@ param instanceMemoryMB int = 2048
 @maxValue(730)
 param logRetentionDays int = 30
 
+@description('E-mail address for the alert rules (ALERT_EMAIL); empty: an action group without receivers.')
+param alertEmail string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var deploymentContainerName = 'app-package'
 // lib/config.ts's default BLOB_CONTAINER; set explicitly below so the app and this container agree.
 var downloadContainerName = 'altinn-instances'
 // lib/queues.ts
-var queueNames = ['altinn-events', 'altinn-events-poison', 'altinn-instances-ready']
+var queueNames = ['altinn-events', 'altinn-events-poison', 'altinn-instances-ready', 'altinn-instances-held']
 var names = {
   identity: 'id-${resourceToken}'
   storage: 'st${resourceToken}'
@@ -235,6 +238,18 @@ module functionApp 'modules/functionApp.bicep' = {
     restrictToAltinn: restrictToAltinn
     additionalAllowedIpRanges: additionalAllowedIpRanges
     allowAvailabilityTests: allowAvailabilityTests
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  scope: rg
+  dependsOn: [monitoring]
+  params: {
+    insightsName: names.insights
+    location: location
+    tags: tags
+    namePrefix: environmentName
+    alertEmail: alertEmail
   }
 }
 

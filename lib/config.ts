@@ -148,6 +148,7 @@ const rawSchema = z.object({
   CONFIRM_ON_INFECTED: bool(false),
   RECONCILE_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */15 * * * *"')),
   RECONCILE_SINCE: optional(z.string().regex(ISO_DURATION, 'must be an ISO 8601 duration, e.g. P30D')),
+  MONITOR_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */5 * * * *"')),
 });
 
 /** Every setting name the schema reads (the storage connection aside: see storageConnection.ts). */
@@ -207,6 +208,7 @@ function buildConfig(
     downloadConcurrency: raw.DOWNLOAD_CONCURRENCY,
     confirmOnInfected: raw.CONFIRM_ON_INFECTED,
     reconcile: { schedule: raw.RECONCILE_SCHEDULE ?? '0 */15 * * * *', since: raw.RECONCILE_SINCE },
+    monitor: { schedule: raw.MONITOR_SCHEDULE ?? '0 */5 * * * *' },
   };
 }
 

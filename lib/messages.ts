@@ -26,8 +26,27 @@ export type EventsMessage = z.infer<typeof eventsMessageSchema>;
 export const readyMessageSchema = instanceRefSchema.extend({
   manifest: z.string().min(1),
   confirmedAt: z.iso.datetime({ offset: true }),
+  /** Ids of elements Altinn flagged as infected and we never downloaded: only on an instance an operator released (`held release`). */
+  infected: z.array(z.string().min(1)).min(1).optional(),
 });
 export type ReadyMessage = z.infer<typeof readyMessageSchema>;
+
+/** An element Altinn's virus scan flagged: not downloaded, listed in the held message. */
+export const infectedElementSchema = z.object({ id: z.string().min(1), dataType: z.string(), filename: z.string().nullable() });
+
+/**
+ * `altinn-instances-held`: an instance stored except its infected elements, not confirmed to Altinn
+ * (CONFIRM_ON_INFECTED=false), waiting for an operator. The same document is the held index blob.
+ */
+export const heldMessageSchema = instanceRefSchema.extend({
+  reason: z.literal('infected'),
+  infected: z.array(infectedElementSchema).min(1),
+  manifest: z.string().min(1),
+  /** The manifest is written (every other element stored and verified) and carries `heldAt`. */
+  manifestStatus: z.literal('held'),
+  heldAt: z.iso.datetime({ offset: true }),
+});
+export type HeldMessage = z.infer<typeof heldMessageSchema>;
 
 /** `{partyId}/{instanceGuid}`: how Altinn names an instance, and what our logs and errors carry. */
 export function instanceId(ref: Pick<InstanceRef, 'partyId' | 'instanceGuid'>): string {

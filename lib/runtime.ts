@@ -3,6 +3,7 @@ import { createAltinnHttp, type AltinnHttp } from './altinnHttp.js';
 import { createTokenProvider, loadSigningKey } from './auth/index.js';
 import { systemClock } from './clock.js';
 import { loadConfig, type Config } from './config.js';
+import { invocationSink } from './invocationLog.js';
 import { createLogger, type Logger } from './log.js';
 import { registerSecret } from './redact.js';
 import { createQueueSender, type QueueSender } from './queue.js';
@@ -37,7 +38,7 @@ async function build(env: Record<string, string | undefined>): Promise<Runtime> 
   loadSigningKey(config.maskinporten);
   if (config.storage.kind === 'connectionString') registerSecret(config.storage.connectionString);
   const storage = await createStorageClients(config.storage);
-  return { config, storage, queues: createQueueSender(storage.queue), log: createLogger() };
+  return { config, storage, queues: createQueueSender(storage.queue), log: createLogger(invocationSink) };
 }
 
 let altinn: Promise<AltinnHttp> | undefined;

@@ -24,6 +24,7 @@ beforeAll(async () => {
     AzureWebJobsStorage: azurite.connectionString,
     BLOB_CONTAINER: 'received',
     RECONCILE_SCHEDULE: '0 0 0 1 1 *',
+    MONITOR_SCHEDULE: '0 0 0 1 1 *',
   };
   host = await startLocalHost({ env });
 });
@@ -86,8 +87,8 @@ describe('CLI against the running app', () => {
 
     const run = await runCli(['reconcile', '--app', 'reconcile-app'], { env });
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^reconcile complete in [\d.]+ s: found 2, enqueued 2, skipped 0, invalid 0/);
-    expect(run.stdout).toMatch(/^reconcile-app +1 +2 +2 +0 +0 +ok$/m);
+    expect(run.stdout).toMatch(/^reconcile complete in [\d.]+ s: found 2, enqueued 2, skipped 0, held 0, invalid 0/);
+    expect(run.stdout).toMatch(/^reconcile-app +1 +2 +2 +0 +0 +0 +ok$/m);
     expect(run.stderr).not.toContain('\r');
     await Promise.all(refs.map((r) => confirmed(r.instanceGuid)));
     for (const r of refs) expect(sim.counters.effectiveCompletes[r.instanceGuid]).toBe(1);

@@ -1,3 +1,4 @@
+import azf from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 import { startSimulator } from '../dev/simulator/index.js';
 import { createApplicationCatalog } from '../lib/altinn/applications.js';
@@ -71,10 +72,10 @@ describe('health: ALTINN_DATA_TYPES against the apps of ALTINN_APPS (simulated S
 describe('GET /api/health function', () => {
   it('answers 503 naming the bad setting, then 200 once the settings are valid', async () => {
     Object.assign(process.env, validEnv({ AzureWebJobsStorage: azuriteConnectionString() }), { ALTINN_ORG: '' });
-    const bad = await definition.options.handler();
+    const bad = await definition.options.handler(new azf.HttpRequest({ method: 'GET', url: 'http://localhost/api/health' }), new azf.InvocationContext());
     expect(bad).toMatchObject({ status: 503, jsonBody: { status: 'unhealthy', checks: { settings: 'invalid: ALTINN_ORG' } } });
     expect(JSON.stringify(bad)).not.toMatch(/AccountKey|PRIVATE KEY/);
     process.env.ALTINN_ORG = 'ttd';
-    expect(await definition.options.handler()).toMatchObject({ status: 200, jsonBody: { status: 'ok' } });
+    expect(await definition.options.handler(new azf.HttpRequest({ method: 'GET', url: 'http://localhost/api/health' }), new azf.InvocationContext())).toMatchObject({ status: 200, jsonBody: { status: 'ok' } });
   });
 });

@@ -21,6 +21,7 @@ describe('host.json', () => {
         messageEncoding: 'base64',
       },
       routePrefix: 'api',
+      logLevel: {},
     });
     expect(parseHostJson({ version: '2.0', extensions: { http: { routePrefix: '/' } } }).routePrefix).toBe('');
   });

@@ -276,9 +276,23 @@ describe.runIf(hasDotnet)('infra/main.bicep compiled to ARM', () => {
   });
 
   it("defaults every app setting a timer schedule names (%SETTING%) to lib/config's value: an empty one would stop the function loading", async () => {
-    const { definition } = (await import(pathToFileURL(join(root, 'functions', 'reconciler.ts')).href)) as { definition: FunctionDefinition };
-    expect(definition.kind === 'timer' && definition.options.schedule).toBe('%RECONCILE_SCHEDULE%');
-    expect(String(settings.RECONCILE_SCHEDULE)).toContain(`'${loadConfig(validEnv()).reconcile.schedule}'`);
+    const config = loadConfig(validEnv());
+    for (const [file, setting, value] of [
+      ['reconciler.ts', 'RECONCILE_SCHEDULE', config.reconcile.schedule],
+      ['monitor.ts', 'MONITOR_SCHEDULE', config.monitor.schedule],
+    ] as const) {
+      const { definition } = (await import(pathToFileURL(join(root, 'functions', file)).href)) as { definition: FunctionDefinition };
+      expect(definition.kind === 'timer' && definition.options.schedule).toBe(`%${setting}%`);
+      expect(String(settings[setting])).toContain(`'${value}'`);
+    }
+  });
+
+  it('deploys the alert rules with an action group that mails ALERT_EMAIL when it is set', () => {
+    expect(resourcesOf(template, 'Microsoft.Insights/scheduledQueryRules')).toHaveLength(1); // one copy loop over the rules
+    expect(only(template, 'Microsoft.Insights/actionGroups').properties).toMatchObject({ enabled: true });
+    expect(main.parameters.alertEmail).toMatchObject({ defaultValue: '' });
+    const file = readFileSync(join(root, 'infra', 'main.parameters.json'), 'utf8');
+    expect(file).toContain('"alertEmail": { "value": "${ALERT_EMAIL=}" }');
   });
 
   it('maps every parameter of main.parameters.json, and every required one', () => {

@@ -274,6 +274,13 @@ describe('instance processor (simulator + Azurite)', () => {
     const manifest = manifestSchema.parse(JSON.parse((await h.container.getBlockBlobClient(`ttd/soknad/${infected.id}/manifest.json`).downloadToBuffer()).toString()));
     expect(manifest.elements.map((e) => e.status)).toEqual(['stored', 'infected']);
     expect(h.lines('element infected')).toHaveLength(1);
+    // Held: announced once on altinn-instances-held, however often the instance is delivered again.
+    await expect(h.processor.handle(messageFor(infected))).resolves.toMatchObject({ kind: 'held-infected' });
+    expect(await h.messages(QUEUES.held)).toEqual([
+      expect.objectContaining({ instanceGuid: guid, reason: 'infected', manifestStatus: 'held', infected: [expect.objectContaining({ id: infected.data[1]!.id, dataType: 'vedlegg' })] }),
+    ]);
+    expect(await h.container.getBlockBlobClient(`_held/${infected.id}.json`).exists()).toBe(true);
+    expect(completes(guid)).toBe(0);
 
     const confirming = await processorFor(sim, env, { CONFIRM_ON_INFECTED: 'true' });
     await expect(confirming.processor.handle(messageFor(infected))).resolves.toMatchObject({ kind: 'confirmed' });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import azf from '@azure/functions';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { connectionString, startAzuriteService } from '../dev/azurite.js';
 import { definition } from '../functions/eventsReceiver.js';
 import { MAX_BODY_BYTES } from '../lib/events/body.js';
@@ -267,7 +267,8 @@ describe('function wiring', () => {
   it('runs the registered handler against the process runtime and the contract queue', async () => {
     Object.assign(process.env, validEnv({ AzureWebJobsStorage: azuriteConnectionString(), ALTINN_ENV: 'production' }));
     const lines: string[] = [];
-    const spy = vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
+    // Lines go through the invocation context (Function.eventsReceiver.User in Azure), not the console.
+    const context = new azf.InvocationContext({ functionName: 'eventsReceiver', logHandler: (_level, ...args) => void lines.push(String(args[0])) });
     const e = event();
     const req = new azf.HttpRequest({
       method: 'POST',
@@ -275,8 +276,7 @@ describe('function wiring', () => {
       headers: { 'content-type': 'application/cloudevents+json' },
       body: { string: JSON.stringify(e) },
     });
-    const res = await definition.options.handler(req);
-    spy.mockRestore();
+    const res = await definition.options.handler(req, context);
     expect(res).toMatchObject({ status: 200 });
     expect(lines.join('\n')).toContain(e.id);
     expect(lines.join('\n')).not.toContain('secret-function-key');

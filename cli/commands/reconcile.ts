@@ -6,7 +6,7 @@ import { CliError, EXIT, toCliError, userError } from '../errors.js';
 import { bar, liveLine } from '../progress.js';
 import { table } from '../table.js';
 
-const counts = (c: ReconcileCounts) => `found ${c.found}, enqueued ${c.enqueued}, skipped ${c.skipped}, invalid ${c.invalid}`;
+const counts = (c: ReconcileCounts) => `found ${c.found}, enqueued ${c.enqueued}, skipped ${c.skipped}, held ${c.held}, invalid ${c.invalid}`;
 
 export const reconcileNow = defineCommand({
   path: ['reconcile'],
@@ -49,8 +49,8 @@ export const reconcileNow = defineCommand({
     const text = [
       `reconcile ${result.status}${result.dryRun ? ' (dry run: nothing enqueued)' : ''} in ${(result.durationMs / 1000).toFixed(1)} s: ${counts(result)} (${verb} ${result.enqueued})`,
       table(
-        ['APP', 'PAGES', 'FOUND', 'ENQUEUED', 'SKIPPED', 'INVALID', 'RESULT'],
-        result.apps.map((a) => [a.app, ...[a.pages, a.found, a.enqueued, a.skipped, a.invalid].map(String), a.complete ? 'ok' : toCliError(a.error).message]),
+        ['APP', 'PAGES', 'FOUND', 'ENQUEUED', 'SKIPPED', 'HELD', 'INVALID', 'RESULT'],
+        result.apps.map((a) => [a.app, ...[a.pages, a.found, a.enqueued, a.skipped, a.held, a.invalid].map(String), a.complete ? 'ok' : toCliError(a.error).message]),
       ),
     ].join('\n');
     const data = { ...result, apps: result.apps.map(({ error, ...a }) => ({ ...a, error: error === undefined ? undefined : toCliError(error).message })) };

@@ -28,8 +28,13 @@ const queuesSchema = z.object({
   messageEncoding: z.enum(['base64', 'none']).default('base64'),
 });
 
+/** host.json's log levels (Microsoft.Extensions.Logging), lowest first. */
+export const HOST_LEVELS = ['Trace', 'Debug', 'Information', 'Warning', 'Error', 'Critical', 'None'] as const;
+export type HostLevel = (typeof HOST_LEVELS)[number];
+
 const hostJsonSchema = z.object({
   version: z.literal('2.0'),
+  logging: z.object({ logLevel: z.record(z.string(), z.enum(HOST_LEVELS)).default({}) }).prefault({}),
   functionTimeout: timeSpan.optional(),
   extensions: z
     .object({
@@ -44,6 +49,8 @@ export type QueueSettings = z.infer<typeof queuesSchema> & { newBatchThreshold: 
 export interface HostSettings {
   queues: QueueSettings;
   routePrefix: string;
+  /** `logging.logLevel`: category prefix (or `default`) → lowest level kept. */
+  logLevel: Record<string, HostLevel>;
 }
 
 export function parseHostJson(json: unknown): HostSettings {
@@ -54,6 +61,7 @@ export function parseHostJson(json: unknown): HostSettings {
     // The host's default threshold is half the batch size.
     queues: { ...queues, newBatchThreshold: queues.newBatchThreshold ?? Math.floor(queues.batchSize / 2) },
     routePrefix: http.routePrefix.replace(/^\/+|\/+$/g, ''),
+    logLevel: parsed.data.logging.logLevel,
   };
 }
 

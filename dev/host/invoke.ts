@@ -2,18 +2,25 @@ import { randomUUID } from 'node:crypto';
 import azf from '@azure/functions';
 import type { InvocationContext, TriggerMetadata } from '@azure/functions';
 import type { Logger } from '../../lib/log.js';
+import type { HostLevel } from './hostJson.js';
+import { userLogHandler } from './userLog.js';
 
 export type InvocationOutcome = { ok: true; result: unknown } | { ok: false; error: unknown };
 
 /**
  * Runs invocations and keeps track of the ones in flight, so shutdown can wait for them.
- * Each invocation gets an `InvocationContext` whose `context.log`/`warn`/`error` become structured lines,
+ * Each invocation gets an `InvocationContext` whose `context.log`/`warn`/`error` become structured lines
+ * (category `Function.<name>.User`, filtered by host.json's log levels as the Functions host does),
  * plus a start and an end line (outcome, duration), like the host's Function/Host.Results logs.
  */
 export class Invoker {
   readonly #inFlight = new Set<Promise<unknown>>();
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    /** host.json `logging.logLevel`, applied to what functions log through their context. */
+    private readonly logLevel: Record<string, HostLevel> = {},
+  ) {}
 
   get inFlight(): number {
     return this.#inFlight.size;
@@ -33,13 +40,7 @@ export class Invoker {
       functionName,
       invocationId,
       triggerMetadata,
-      logHandler: (level, ...args) => {
-        const msg = args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.message : JSON.stringify(a))).join(' ');
-        if (level === 'error' || level === 'critical') log.error(msg);
-        else if (level === 'warning') log.warn(msg);
-        else if (level === 'debug' || level === 'trace') log.debug(msg);
-        else log.info(msg);
-      },
+      logHandler: userLogHandler(log, functionName, this.logLevel),
     });
     const started = performance.now();
     log.info('invocation started', fields);

@@ -12,6 +12,7 @@ type Tuning = {
   CONFIRM_ON_INFECTED: ('true' | 'false')?
   RECONCILE_SCHEDULE: string?
   RECONCILE_SINCE: string?
+  MONITOR_SCHEDULE: string?
 }
 
 param name string
@@ -210,6 +211,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
       CONFIRM_ON_INFECTED: tuning.?CONFIRM_ON_INFECTED ?? ''
       RECONCILE_SCHEDULE: tuning.?RECONCILE_SCHEDULE ?? '0 */15 * * * *' // the timer binding reads %RECONCILE_SCHEDULE%: it must never be empty
       RECONCILE_SINCE: tuning.?RECONCILE_SINCE ?? ''
+      MONITOR_SCHEDULE: tuning.?MONITOR_SCHEDULE ?? '0 */5 * * * *' // the monitor timer reads %MONITOR_SCHEDULE%: never empty either
     }
   }
 }

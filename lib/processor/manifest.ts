@@ -33,6 +33,10 @@ export const manifestSchema = z.object({
   elements: z.array(manifestEntrySchema),
   /** When the altinn-instances-ready message was sent (= confirmedAt); absent until then. */
   readyAt: z.string().optional(),
+  /** When the instance was held for its infected elements (not confirmed, altinn-instances-held message sent). */
+  heldAt: z.string().optional(),
+  /** When an operator released it (`held release`): confirmed to Altinn with the infected elements left out. */
+  releasedAt: z.string().optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 

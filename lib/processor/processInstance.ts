@@ -11,6 +11,7 @@ import { decodeMessage, eventsMessageSchema, instanceId, readyMessageSchema, typ
 import type { QueueSender } from '../queue.js';
 import { QUEUES } from '../queues.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
+import { holdInstance } from './held.js';
 import { elementPath, instanceJsonPath, manifestPath, readManifest, writeManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import { mapLimit } from './pool.js';
 
@@ -194,7 +195,8 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
   const bytes = manifest.elements.reduce((n, e) => n + (e.status === 'stored' ? e.size : 0), 0);
   const infected = manifest.elements.filter((e) => e.status === 'infected').map((e) => e.id);
   if (infected.length > 0 && !config.confirmOnInfected && !ourConfirmation) {
-    log.warn('infected element(s): stored the rest, not confirming (CONFIRM_ON_INFECTED=false)', {
+    await holdInstance({ store, queues: deps.queues, clock, log }, ref, manifest);
+    log.warn('infected element(s): stored the rest, held for an operator (CONFIRM_ON_INFECTED=false; see: held list)', {
       stage: 'done',
       outcome: 'held-infected',
       infected,

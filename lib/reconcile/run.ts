@@ -9,7 +9,9 @@ import type { QueueSender } from '../queue.js';
 import { QUEUES } from '../queues.js';
 import { mapLimit } from '../processor/pool.js';
 import type { RetryPolicy } from '../retry.js';
+import { isHeld } from '../processor/held.js';
 import { sinceTimestamp } from './since.js';
+import { saveRunSummary } from './summary.js';
 import { acquireRunLock, enqueueMarks } from './state.js';
 import { queryInstances } from './storageQuery.js';
 
@@ -34,6 +36,8 @@ export interface ReconcileCounts {
   enqueued: number;
   /** Not enqueued: already enqueued in this run, or by a run less than `markTtlMinutes` ago. */
   skipped: number;
+  /** Not enqueued: held for an operator (infected element; `held list`). */
+  held: number;
   /** Listed instances that could not be turned into a message (logged each). */
   invalid: number;
 }
@@ -124,12 +128,12 @@ async function reconcile(
   const changedAfter = config.reconcile.since ? sinceTimestamp(config.reconcile.since, started) : undefined;
   const apps = options.apps ?? config.apps;
   const targets = apps.length > 0 ? apps : [undefined];
-  const totals: ReconcileCounts = { pages: 0, found: 0, enqueued: 0, skipped: 0, invalid: 0 };
+  const totals: ReconcileCounts = { pages: 0, found: 0, enqueued: 0, skipped: 0, held: 0, invalid: 0 };
   const inThisRun = new Set<string>();
   const outcomes: AppOutcome[] = [];
 
   for (const app of targets) {
-    const outcome: AppOutcome = { app: app ?? '*', pages: 0, found: 0, enqueued: 0, skipped: 0, invalid: 0, complete: false };
+    const outcome: AppOutcome = { app: app ?? '*', pages: 0, found: 0, enqueued: 0, skipped: 0, held: 0, invalid: 0, complete: false };
     outcomes.push(outcome);
     const count = (k: keyof ReconcileCounts, n = 1) => {
       outcome[k] += n;
@@ -154,6 +158,8 @@ async function reconcile(
         count('skipped', page.refs.length - fresh.length);
         await mapLimit(fresh, PAGE_CONCURRENCY, async (ref) => {
           if (await marks.isRecent(ref.instanceGuid)) return count('skipped');
+          // A held instance stays unconfirmed until an operator releases it: enqueueing it again would change nothing.
+          if (await isHeld(container, ref)) return count('held');
           if (!dryRun) {
             const message = eventsMessageSchema.parse({ ...ref, reason: 'reconcile', enqueuedAt: new Date(clock.now()).toISOString() });
             await deps.queues.send(deps.queueName ?? QUEUES.events, message);
@@ -198,5 +204,11 @@ async function reconcile(
   };
   if (complete) log.info('reconcile run', summary);
   else log.warn('reconcile run incomplete', summary);
+  if (!dryRun) {
+    const finishedAt = new Date(clock.now()).toISOString();
+    await saveRunSummary(container, { finishedAt, complete, durationMs, ...totals, failedApps: summary.failedApps ?? [] }).catch((error: unknown) =>
+      log.warn('reconcile: could not save the run summary', { error }),
+    );
+  }
   return { status: complete ? 'complete' : 'incomplete', dryRun, durationMs, apps: outcomes, ...totals };
 }

@@ -1,0 +1,21 @@
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import type { Runtime } from '../runtime.js';
+import { DEFAULT_LIMITS, measureStatus, monitorFields } from './status.js';
+
+/** The message of the monitor's line: infra/modules/alerts.bicep's queries select on it. */
+export const MONITOR_MSG = 'monitor';
+
+/**
+ * One monitor run: measure what `altinn-receiver status` shows and write it as one structured line
+ * (`msg: "monitor"`, the fields of `monitorFields`), at warn when a threshold is crossed. Never throws for
+ * what it measures: an unhealthy app is a line with `healthy: false`, which an alert picks up.
+ */
+export async function runMonitor(getRuntime: () => Promise<Runtime>, clock: Clock, log: Logger): Promise<ReturnType<typeof monitorFields>> {
+  const started = clock.now();
+  const fields = monitorFields(await measureStatus(getRuntime, clock), DEFAULT_LIMITS);
+  const line = { ...fields, durationMs: clock.now() - started };
+  if (fields.problems.length > 0) log.warn(MONITOR_MSG, line);
+  else log.info(MONITOR_MSG, line);
+  return fields;
+}
