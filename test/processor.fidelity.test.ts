@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulator, type InstanceDoc, type Simulator } from '../dev/simulator/index.js';
+import { describe, expect, it } from 'vitest';
+import type { InstanceDoc, Simulator } from '../dev/simulator/index.js';
 import { QUEUES } from '../lib/queues.js';
-import { blobSha256, messageFor, processorFor } from './processor.harness.js';
+import { blobSha256, messageFor, processorFor, withSimulator } from './processor.harness.js';
 
 /**
  * The processor against Altinn as Altinn's code behaves (dev/simulator/README.md, "Fidelity to Altinn"):
@@ -10,12 +10,10 @@ import { blobSha256, messageFor, processorFor } from './processor.harness.js';
 let sim: Simulator;
 let env: Record<string, string>;
 
-beforeAll(async () => {
-  sim = await startSimulator();
-  env = (await sim.newClient()).env;
+withSimulator((s, e) => {
+  sim = s;
+  env = e;
 });
-afterAll(() => sim.stop());
-beforeEach(() => sim.faults.clear());
 
 const FORM = { dataType: 'model', contentType: 'application/xml', size: 3_210 } as const;
 const PDF = { dataType: 'vedlegg', contentType: 'application/pdf', filename: 'vedlegg.pdf', size: 70_001 } as const;

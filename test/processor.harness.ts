@@ -11,12 +11,24 @@ import { memoryLogger } from '../lib/log.js';
 import { createQueueSender } from '../lib/queue.js';
 import { createProcessor, type Processor } from '../lib/processor/processInstance.js';
 import type { RetryPolicy } from '../lib/retry.js';
-import type { Simulator } from '../dev/simulator/index.js';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { startSimulator, type Simulator } from '../dev/simulator/index.js';
 import { azuriteConnectionString, storageClients, uniqueName } from './support/storage.js';
 
 import { fakeClock } from './support/clock.js';
 
 export { fakeClock };
+
+/** One simulator and client for a test file, its faults cleared before each test; `use` receives them. */
+export function withSimulator(use: (sim: Simulator, env: Record<string, string>) => void): void {
+  let sim: Simulator | undefined;
+  beforeAll(async () => {
+    sim = await startSimulator();
+    use(sim, (await sim.newClient()).env);
+  });
+  afterAll(() => sim?.stop());
+  beforeEach(() => sim?.faults.clear());
+}
 
 export const FAST_RETRY: RetryPolicy = { maxAttempts: 5, budgetMs: 60_000, baseDelayMs: 100, maxDelayMs: 1_000 };
 

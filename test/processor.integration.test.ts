@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../dev/simulator/index.js';
+import { describe, expect, it } from 'vitest';
+import type { Simulator } from '../dev/simulator/index.js';
 import { readyMessageSchema } from '../lib/messages.js';
 import { manifestSchema } from '../lib/processor/manifest.js';
 import { QUEUES } from '../lib/queues.js';
-import { blobSha256, messageFor, processorFor } from './processor.harness.js';
+import { blobSha256, messageFor, processorFor, withSimulator } from './processor.harness.js';
 import { FIXTURES } from './support/fixtures.js';
 
 const instances = join(FIXTURES, 'instances');
@@ -12,12 +12,10 @@ const instances = join(FIXTURES, 'instances');
 let sim: Simulator;
 let env: Record<string, string>;
 
-beforeAll(async () => {
-  sim = await startSimulator();
-  env = (await sim.newClient()).env;
+withSimulator((s, e) => {
+  sim = s;
+  env = e;
 });
-afterAll(() => sim.stop());
-beforeEach(() => sim.faults.clear());
 
 const FORM = { dataType: 'model', contentType: 'application/xml', size: 2_345, withContentHash: true } as const;
 const several = [
