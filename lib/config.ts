@@ -146,6 +146,7 @@ const rawSchema = z.object({
   BLOB_CONTAINER: optional(z.string().regex(CONTAINER, 'must be a valid blob container name (3-63 lower-case letters, digits, single hyphens)')),
   DOWNLOAD_CONCURRENCY: intInRange(1, 64, 4),
   CONFIRM_ON_INFECTED: bool(false),
+  DEFER_HORIZON_HOURS: intInRange(1, 720, 48),
   RECONCILE_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */15 * * * *"')),
   RECONCILE_SINCE: optional(z.string().regex(ISO_DURATION, 'must be an ISO 8601 duration, e.g. P30D')),
 });
@@ -206,6 +207,7 @@ function buildConfig(
     blobContainer: raw.BLOB_CONTAINER ?? 'altinn-instances',
     downloadConcurrency: raw.DOWNLOAD_CONCURRENCY,
     confirmOnInfected: raw.CONFIRM_ON_INFECTED,
+    deferHorizonHours: raw.DEFER_HORIZON_HOURS,
     reconcile: { schedule: raw.RECONCILE_SCHEDULE ?? '0 */15 * * * *', since: raw.RECONCILE_SINCE },
   };
 }

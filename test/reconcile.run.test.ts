@@ -4,6 +4,7 @@ import { startSimulator, type Simulator, type SimulatorClient } from '../dev/sim
 import { createAltinnHttp } from '../lib/altinnHttp.js';
 import { createAppClient } from '../lib/altinn/appClient.js';
 import { createTokenProvider } from '../lib/auth/index.js';
+import { blobInstanceLocks } from '../lib/processor/lease.js';
 import { createBlobStore } from '../lib/blobStore.js';
 import { loadConfig } from '../lib/config.js';
 import { memoryLogger } from '../lib/log.js';
@@ -114,6 +115,7 @@ async function processAll(h: Harness, messages: EventsMessage[]): Promise<void> 
     app: createAppClient({ http, config }),
     store: createBlobStore(blob.getContainerClient(config.blobContainer)),
     queues,
+    locks: blobInstanceLocks(blob.getContainerClient(config.blobContainer), log),
     clock,
     log,
   });

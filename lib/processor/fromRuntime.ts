@@ -2,6 +2,7 @@ import { createAppClient } from '../altinn/appClient.js';
 import { createBlobStore } from '../blobStore.js';
 import { systemClock } from '../clock.js';
 import { getAltinnHttp, getRuntime } from '../runtime.js';
+import { blobInstanceLocks } from './lease.js';
 import { createProcessor, type Processor } from './processInstance.js';
 
 let pending: Promise<Processor> | undefined;
@@ -27,6 +28,7 @@ async function build(env: Record<string, string | undefined> | undefined): Promi
     app: createAppClient({ http, config: rt.config }),
     store: createBlobStore(container),
     queues: rt.queues,
+    locks: blobInstanceLocks(container, rt.log),
     clock: systemClock,
     log: rt.log.child({ function: 'instanceProcessor' }),
   });

@@ -9,29 +9,35 @@ import type { Fields, Logger } from '../log.js';
 import { decodeMessage, eventsMessageSchema, instanceId, readyMessageSchema, type EventsMessage, type InstanceRef } from '../messages.js';
 import type { QueueSender } from '../queue.js';
 import { QUEUES } from '../queues.js';
-import { withRetry, type RetryPolicy } from '../retry.js';
+import { isRetryable, withRetry, type RetryPolicy } from '../retry.js';
+import { deferMessage, pastHorizon, reasonOf, type Deferral } from './defer.js';
+import { LEASE_SECONDS, type InstanceLease, type InstanceLocks } from './lease.js';
 import { elementPath, instanceJsonPath, manifestPath, readManifest, writeManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import { mapLimit } from './pool.js';
 
 export interface ProcessorDeps {
-  config: Pick<Config, 'org' | 'apps' | 'dataTypes' | 'downloadConcurrency' | 'confirmOnInfected' | 'substatusLabel'>;
+  config: Pick<Config, 'org' | 'apps' | 'dataTypes' | 'downloadConcurrency' | 'confirmOnInfected' | 'substatusLabel' | 'deferHorizonHours'>;
   app: AppClient;
   store: BlobStore;
   queues: Pick<QueueSender, 'send'>;
+  /** One run per instance across processes (blobInstanceLocks). */
+  locks: InstanceLocks;
   clock: Clock;
   log: Logger;
   retry?: { policy?: RetryPolicy; random?: () => number };
 }
 
 export type Outcome =
-  /** Not processable (malformed message, instance gone or forbidden): put on the poison queue with the reason. */
+  /** Not processable (malformed message, instance gone or forbidden), or transient trouble past the horizon: put on the poison queue with the reason. */
   | { kind: 'poisoned'; reason: string }
   /** Already confirmed by our org, the manifest current and the ready message sent: nothing to do. */
   | { kind: 'already-done' }
   /** Stored (or found stored) and confirmed; `downloaded` counts elements fetched from Altinn in this run. */
   | { kind: 'confirmed'; downloaded: number; bytes: number }
   /** Stored, but an element is infected and CONFIRM_ON_INFECTED is off: not confirmed, no ready message. */
-  | { kind: 'held-infected'; infected: string[] };
+  | { kind: 'held-infected'; infected: string[] }
+  /** Transient trouble outlasted the in-invocation retries, or another process holds the instance: the message comes back later. */
+  | Deferral;
 
 /** What an operator finds on altinn-events-poison when we (not the host) put a message there. */
 export interface PoisonEnvelope {
@@ -55,7 +61,8 @@ function isPermanent(e: unknown): e is ReceiverError {
 /**
  * One queue message → instance stored, verified, confirmed. Order: data blobs, instance.json,
  * manifest.json (the "ready" mark), POST complete, ready message (then `readyAt` in the manifest), optional substatus.
- * Deliveries of the same instance that overlap in this process share one run.
+ * Deliveries of the same instance that overlap in this process share one run; across processes the
+ * instance lease admits one run at a time. Transient trouble that outlasts the retries defers the message.
  */
 export function createProcessor(deps: ProcessorDeps): Processor {
   const inflight = new Map<string, Promise<Outcome>>();
@@ -67,13 +74,48 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     return { kind: 'poisoned', reason };
   };
 
+  /** Transient: defer, unless the horizon has passed; anything else the host retries (and poisons after maxDequeueCount). */
+  const settle = async (log: Logger, raw: unknown, msg: EventsMessage, e: unknown): Promise<Outcome> => {
+    if (isPermanent(e)) return poison(log, raw, `${e.code}: ${e.message}`);
+    if (!isRetryable(e)) {
+      log.error('processing failed; the host will retry', { stage: 'failed', error: e });
+      throw e;
+    }
+    if (pastHorizon(msg, deps.clock.now(), deps.config.deferHorizonHours)) {
+      return poison(log, raw, `transient failures for over ${deps.config.deferHorizonHours} h (DEFER_HORIZON_HOURS), ${msg.deferrals ?? 0} deferrals; last: ${reasonOf(e)}: ${(e as Error).message}`);
+    }
+    log.warn('transient failure outlasted the retries', { stage: 'failed', error: e });
+    const retryAfterSeconds = e instanceof ReceiverError ? e.retryAfterSeconds : undefined;
+    return deferMessage({ queues: deps.queues, log, random: deps.retry?.random }, msg, { reason: reasonOf(e), retryAfterSeconds });
+  };
+
+  /** Another process holds the instance: done if its manifest says so, else look again once its lease could have lapsed. */
+  const busy = async (log: Logger, msg: EventsMessage): Promise<Outcome> => {
+    const manifest = await readManifest(deps.store, msg);
+    if (manifest?.readyAt) {
+      log.info('another process holds this instance and its manifest is announced; nothing to do', { stage: 'busy', outcome: 'already-done' });
+      return { kind: 'already-done' };
+    }
+    return deferMessage({ queues: deps.queues, log, random: deps.retry?.random }, msg, { reason: 'instance-busy', retryAfterSeconds: LEASE_SECONDS });
+  };
+
+  const leased = async (msg: EventsMessage, log: Logger): Promise<Outcome> => {
+    const lease = await deps.locks.acquire(msg);
+    if (!lease) return busy(log, msg);
+    try {
+      return await processInstance(underLease(deps, lease), msg, log);
+    } finally {
+      await lease.release();
+    }
+  };
+
   return {
     async handle(raw, meta = {}) {
       const base = deps.log.child({ dequeueCount: meta.dequeueCount });
       const decoded = decodeMessage(eventsMessageSchema, raw);
       if (!decoded.ok) return poison(base, raw, `invalid message: ${decoded.reason}`);
       const msg = decoded.value;
-      const log = base.child({ instanceId: instanceId(msg), eventId: msg.eventId, reason: msg.reason, app: msg.app });
+      const log = base.child({ instanceId: instanceId(msg), eventId: msg.eventId, reason: msg.reason, app: msg.app, deferrals: msg.deferrals });
       const refusal = refuse(deps.config, msg);
       if (refusal) return poison(log, raw, refusal);
 
@@ -83,17 +125,29 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         log.info('joining a run already in progress for this instance', { stage: 'dedupe' });
         return joined;
       }
-      // Permanent failures are poisoned inside the shared run: once, however many deliveries joined it.
-      const run = processInstance(deps, msg, log)
-        .catch((e: unknown) => {
-          if (isPermanent(e)) return poison(log, raw, `${e.code}: ${e.message}`);
-          log.error('processing failed; the host will retry', { stage: 'failed', error: e });
-          throw e;
-        })
+      // Poisoned or deferred inside the shared run: once, however many deliveries joined it.
+      const run = leased(msg, log)
+        .catch((e: unknown) => settle(log, raw, msg, e))
         .finally(() => inflight.delete(key));
       inflight.set(key, run);
       return run;
     },
+  };
+}
+
+/** Every write that vouches for the run (blobs of the folder, complete, queue messages) first renews the lease. */
+function underLease(deps: ProcessorDeps, lease: InstanceLease): ProcessorDeps {
+  const held =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      await lease.confirm();
+      return fn(...args);
+    };
+  return {
+    ...deps,
+    store: { ...deps.store, putJson: held(deps.store.putJson), remove: held(deps.store.remove) },
+    app: { ...deps.app, complete: held(deps.app.complete) },
+    queues: { send: held(deps.queues.send) },
   };
 }
 
