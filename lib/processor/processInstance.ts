@@ -137,17 +137,12 @@ export function createProcessor(deps: ProcessorDeps): Processor {
 
 /** Every write that vouches for the run (blobs of the folder, complete, queue messages) first renews the lease. */
 function underLease(deps: ProcessorDeps, lease: InstanceLease): ProcessorDeps {
-  const held =
-    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      await lease.confirm();
-      return fn(...args);
-    };
+  const { store, app, queues } = deps;
   return {
     ...deps,
-    store: { ...deps.store, putJson: held(deps.store.putJson), remove: held(deps.store.remove) },
-    app: { ...deps.app, complete: held(deps.app.complete) },
-    queues: { send: held(deps.queues.send) },
+    store: { ...store, putJson: (p, t) => lease.confirm().then(() => store.putJson(p, t)), remove: (p) => lease.confirm().then(() => store.remove(p)) },
+    app: { ...app, complete: (ref) => lease.confirm().then(() => app.complete(ref)) },
+    queues: { send: (q, m, o) => lease.confirm().then(() => queues.send(q, m, o)) },
   };
 }
 
