@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { appBaseUrl, DEFAULT_EVENT_TYPES, type Config } from '../../lib/config.js';
+import { appBaseUrl, DEFAULT_EVENT_TYPES, type CoreConfig } from '../../lib/config.js';
 import { instanceRefSchema } from '../../lib/messages.js';
 import { isLoopbackHost } from '../../lib/net.js';
 import { BIN, defineCommand } from '../command.js';
@@ -20,7 +20,7 @@ const subscriptionSchema = z.looseObject({
 type Subscription = z.infer<typeof subscriptionSchema>;
 const subscriptionListSchema = z.looseObject({ subscriptions: z.array(subscriptionSchema).nullish() });
 
-const subscriptionsUrl = (config: Config) => `${config.altinn.platformUrl}/events/api/v1/subscriptions`;
+const subscriptionsUrl = (config: CoreConfig) => `${config.altinn.platformUrl}/events/api/v1/subscriptions`;
 
 /** Altinn Events requires this scope for managing subscriptions; the functions themselves never need it. */
 const SUBSCRIBE_SCOPE = ['altinn:events.subscribe'];
@@ -32,7 +32,7 @@ const POLL_MS = 1_000;
  * Altinn calls the endpoint with every event: it must be https and carry the function key (`code=`),
  * except a loopback endpoint in a local (custom) environment.
  */
-function checkEndpoint(raw: string, config: Config): URL {
+function checkEndpoint(raw: string, config: CoreConfig): URL {
   let url: URL;
   try {
     url = new URL(raw);
