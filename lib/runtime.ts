@@ -19,7 +19,7 @@ export interface Runtime {
   queues: QueueSender;
   log: Logger;
   /** The Maskinporten settings, validated with the signing key; throws a ConfigError naming the broken setting. */
-  maskinporten(): MaskinportenConfig;
+  maskinporten: () => MaskinportenConfig;
 }
 
 let pending: Promise<Runtime> | undefined;
