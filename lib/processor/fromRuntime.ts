@@ -1,11 +1,17 @@
-import { createAppClient } from '../altinn/appClient.js';
+import { createAppClient, type AppClient } from '../altinn/appClient.js';
+import type { AltinnHttp } from '../altinnHttp.js';
 import { createBlobStore } from '../blobStore.js';
 import { systemClock } from '../clock.js';
+import { ConfigError, type CoreConfig } from '../config.js';
+import { ReceiverError } from '../errors.js';
 import { getAltinnHttp, getRuntime } from '../runtime.js';
 import { blobInstanceLocks } from './lease.js';
 import { createProcessor, type Processor } from './processInstance.js';
 
 let pending: Promise<Processor> | undefined;
+
+/** How long a message waits while the Maskinporten settings are broken (an operator has to fix them). */
+const SETTINGS_RETRY_AFTER_SECONDS = 600;
 
 /**
  * The process-wide processor, built on first use from the runtime (settings, storage, queues, Altinn
@@ -20,16 +26,44 @@ export function getProcessor(env?: Record<string, string | undefined>): Promise<
 }
 
 async function build(env: Record<string, string | undefined> | undefined): Promise<Processor> {
-  const [rt, http] = await Promise.all([getRuntime(env), getAltinnHttp(env)]);
+  const rt = await getRuntime(env);
   const container = rt.storage.blob.getContainerClient(rt.config.blobContainer);
   await container.createIfNotExists();
   return createProcessor({
     config: rt.config,
-    app: createAppClient({ http, config: rt.config }),
+    app: appClientWhenUsable(() => getAltinnHttp(env), rt.config),
     store: createBlobStore(container),
     queues: rt.queues,
     locks: blobInstanceLocks(container, rt.log),
     clock: systemClock,
     log: rt.log.child({ function: 'instanceProcessor' }),
   });
+}
+
+/**
+ * The App API client, built at the first call. While the Maskinporten settings (key, certificate,
+ * client id) are broken every call fails with a retryable error asking for a long wait, so messages
+ * are deferred (not poisoned) until the settings are fixed; the webhook meanwhile keeps queueing.
+ */
+function appClientWhenUsable(getHttp: () => Promise<AltinnHttp>, config: Pick<CoreConfig, 'org' | 'altinn'>): AppClient {
+  const client = async (ref: { partyId: string; instanceGuid: string }) => {
+    try {
+      return createAppClient({ http: await getHttp(), config });
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      const settings = [...new Set(e.problems.map((p) => p.setting))].join(', ');
+      throw new ReceiverError(`cannot call Altinn: invalid ${settings} (see GET /api/health)`, {
+        code: 'settings-invalid',
+        retryable: true,
+        retryAfterSeconds: SETTINGS_RETRY_AFTER_SECONDS,
+        instanceId: `${ref.partyId}/${ref.instanceGuid}`,
+      });
+    }
+  };
+  return {
+    getInstance: async (ref) => (await client(ref)).getInstance(ref),
+    openDataElement: async (ref, elementId, signal) => (await client(ref)).openDataElement(ref, elementId, signal),
+    complete: async (ref) => (await client(ref)).complete(ref),
+    setSubstatus: async (ref, substatus) => (await client(ref)).setSubstatus(ref, substatus),
+  };
 }
