@@ -17,7 +17,7 @@ export interface StreamUpload {
   expectedSize: number;
   /** Altinn's contentHash, when given: SHA-256 (hex or base64, optional `sha256:` prefix). */
   expectedHash?: string | null | undefined;
-  /** More metadata (ASCII keys and values); `sha256` and `size` are added. */
+  /** More metadata (lower-case ASCII keys; any value: stored with encodeMetadataValue); `sha256` and `size` are added. */
   metadata?: Record<string, string>;
   instanceId?: string;
 }
@@ -34,7 +34,7 @@ export interface BlobStore {
   putJson(path: string, text: string): Promise<void>;
   /** Delete the blob at `path` if it exists. */
   remove(path: string): Promise<void>;
-  /** Size and metadata of the committed blob at `path`; undefined when there is none. */
+  /** Size and (decoded) metadata of the committed blob at `path`; undefined when there is none. */
   describe(path: string): Promise<{ size: number; metadata: Record<string, string> } | undefined>;
   /** The JSON blob at `path` validated with `schema`; undefined when it does not exist. */
   readJson<T>(path: string, schema: z.ZodType<T>): Promise<T | undefined>;
@@ -103,10 +103,35 @@ export function isSha256Hash(expected: string): boolean {
   return /^[0-9a-f]{64}$/i.test(value) || /^[A-Za-z0-9+/]{43}=$/.test(value);
 }
 
-/** `attachment; filename="ascii"; filename*=UTF-8''utf8`: safe for any file name Altinn accepts. */
-export function contentDisposition(filename: string): string {
+/**
+ * Always `attachment` (a shared blob never renders inline, whatever its type); with the name when known:
+ * `attachment; filename="ascii"; filename*=UTF-8''utf8`, safe for any file name Altinn accepts.
+ */
+export function contentDisposition(filename: string | null | undefined): string {
+  if (!filename) return 'attachment';
   const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(wellFormed(filename))}`;
+}
+
+/**
+ * Blob metadata travels as HTTP headers (printable ASCII; the service trims spaces): every other character, spaces and `%` are
+ * percent-encoded as UTF-8, so plain values stay readable and `decodeURIComponent` restores any value.
+ */
+export function encodeMetadataValue(value: string): string {
+  return wellFormed(value).replace(/[^\x21-\x24\x26-\x7e]/gu, (c) => encodeURIComponent(c));
+}
+
+/** Lone surrogates (which encodeURIComponent refuses) become U+FFFD. */
+function wellFormed(s: string): string {
+  return s.replace(/[\uD800-\uDFFF]/gu, '\uFFFD');
+}
+
+export function decodeMetadataValue(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 export function createBlobStore(container: ContainerClient): BlobStore {
@@ -156,12 +181,14 @@ export function createBlobStore(container: ContainerClient): BlobStore {
       if (pendingBytes > 0) await stage();
       await Promise.all(inFlight);
       if (stageFailure !== undefined) throw asStreamError(stageFailure, upload.instanceId);
-      const metadata = { ...upload.metadata, sha256: counter.sha256, size: String(counter.bytes) };
+      const metadata = Object.fromEntries(
+        Object.entries({ ...upload.metadata, sha256: counter.sha256, size: String(counter.bytes) }).map(([k, v]) => [k, encodeMetadataValue(v)]),
+      );
       try {
         await blob.commitBlockList(ids, {
           blobHTTPHeaders: {
             blobContentType: upload.contentType,
-            blobContentDisposition: upload.filename ? contentDisposition(upload.filename) : undefined,
+            blobContentDisposition: contentDisposition(upload.filename),
           },
           metadata,
         });
@@ -193,7 +220,8 @@ export function createBlobStore(container: ContainerClient): BlobStore {
     async describe(path) {
       try {
         const p = await container.getBlockBlobClient(path).getProperties();
-        return { size: p.contentLength ?? 0, metadata: p.metadata ?? {} };
+        const metadata = Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, decodeMetadataValue(v)]));
+        return { size: p.contentLength ?? 0, metadata };
       } catch (e) {
         if ((e as { statusCode?: number }).statusCode === 404) return undefined;
         throw e;

@@ -278,7 +278,7 @@ async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, 
   }
   const res = await deps.app.openDataElement(ref, el.id);
   const metadata: Record<string, string> = { datatype: el.dataType, elementid: el.id };
-  if (el.filename) metadata.filename = encodeURIComponent(el.filename);
+  if (el.filename) metadata.filename = el.filename;
   if (el.lastChanged) metadata.altinnlastchanged = el.lastChanged;
   const stored = await deps.store.putStream(path, res.body ?? Readable.from([]), {
     contentType,
