@@ -3,6 +3,7 @@ import { fetchOrThrow, errorBodySnippet, isTransientStatus, type Fetch } from '.
 import { systemClock, type Clock } from './clock.js';
 import { ReceiverError } from './errors.js';
 import type { Logger } from './log.js';
+import { rewrapBody } from './responseBody.js';
 import { parseRetryAfter } from './retry.js';
 
 export interface AltinnRequestInit {
@@ -93,23 +94,14 @@ export function createAltinnHttp(opts: { tokens: TokenProvider; fetch?: Fetch; l
  * (e.g. writing a block to storage) never counts.
  */
 function withIdleTimeout(res: Response, idleMs: number, onIdle: () => void): Response {
-  if (!res.body || [101, 204, 205, 304].includes(res.status)) return res;
-  const reader = res.body.getReader();
-  const body = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const timer = setTimeout(onIdle, idleMs);
-        try {
-          const { done, value } = await reader.read();
-          if (done) controller.close();
-          else controller.enqueue(value);
-        } finally {
-          clearTimeout(timer);
-        }
-      },
-      cancel: (reason) => reader.cancel(reason),
+  return rewrapBody(res, {
+    aroundRead: async (read) => {
+      const timer = setTimeout(onIdle, idleMs);
+      try {
+        return await read();
+      } finally {
+        clearTimeout(timer);
+      }
     },
-    { highWaterMark: 0 },
-  );
-  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  });
 }

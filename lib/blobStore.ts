@@ -3,11 +3,14 @@ import { Readable, Transform, pipeline, type TransformCallback } from 'node:stre
 import type { ContainerClient } from '@azure/storage-blob';
 import type { z } from 'zod';
 import { ReceiverError } from './errors.js';
+import { createSemaphore, type Semaphore } from './semaphore.js';
 
 /** Bytes per staged block: memory per element upload stays at about this much, whatever the file size. */
 export const BLOCK_SIZE = 4 * 1024 * 1024;
 /** Blocks staged at once per element: overlaps network reads with storage writes (4 x 4 MiB in memory at most). */
 const STAGE_PARALLELISM = 4;
+/** Blocks in memory being staged at once across all uploads of one store (one per process): 16 x 4 MiB. */
+export const MAX_STAGED_BLOCKS = 16;
 
 export interface StreamUpload {
   contentType: string;
@@ -134,7 +137,7 @@ export function decodeMetadataValue(value: string): string {
   }
 }
 
-export function createBlobStore(container: ContainerClient): BlobStore {
+export function createBlobStore(container: ContainerClient, stagedBlocks: Semaphore = createSemaphore(MAX_STAGED_BLOCKS)): BlobStore {
   return {
     async putStream(path, source, upload) {
       const input = source instanceof Readable ? source : Readable.fromWeb(source);
@@ -154,12 +157,18 @@ export function createBlobStore(container: ContainerClient): BlobStore {
       const stage = async () => {
         const id = Buffer.from(`${attempt}-${String(ids.length).padStart(6, '0')}`).toString('base64');
         ids.push(id);
+        // Waiting here stops reading this stream (back-pressure to the HTTP response) until memory is free.
+        const release = await stagedBlocks.acquire();
         const block = Buffer.concat(pending, pendingBytes);
         pending = [];
         pendingBytes = 0;
         const staged: Promise<void> = blob.stageBlock(id, block, block.length).then(
-          () => void inFlight.delete(staged),
+          () => {
+            release();
+            inFlight.delete(staged);
+          },
           (e: unknown) => {
+            release();
             inFlight.delete(staged);
             stageFailure ??= e;
           },

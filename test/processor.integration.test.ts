@@ -7,6 +7,8 @@ import { QUEUES } from '../lib/queues.js';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { InstanceRef } from '../lib/messages.js';
 import { LEASE_SECONDS, lockPath } from '../lib/processor/lease.js';
+import { MAX_ELEMENT_STREAMS } from '../lib/processor/limits.js';
+import { onRequest } from '../dev/soak/observe.js';
 import { blobSha256, messageFor, processorFor } from './processor.harness.js';
 
 const instances = join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'altinn', 'app-lib-dotnet', 'test', 'Altinn.App.Api.Tests', 'Data', 'Instances');
@@ -289,6 +291,30 @@ describe('instance processor (simulator + Azurite)', () => {
     await expect(h.processor.handle(old)).resolves.toMatchObject({ kind: 'poisoned', reason: expect.stringMatching(/over 2 h \(DEFER_HORIZON_HOURS\), 9 deferrals; last: altinn-http-503/) as unknown });
     expect(h.sent(QUEUES.events)).toEqual([]);
     expect(await h.messages(QUEUES.poison)).toMatchObject([{ original: old }]);
+  });
+
+  it('element streams in one process stay within MAX_ELEMENT_STREAMS however many instances and DOWNLOAD_CONCURRENCY=64 allow', async () => {
+    const h = await processorFor(sim, env, { DOWNLOAD_CONCURRENCY: '64' });
+    const docs = await Promise.all([1, 2, 3].map(() => sim.seedInstance({ app: 'soknad', elements: Array.from({ length: 12 }, () => ({ ...FORM, size: 5_000 })), completed: true })));
+    // Every data response waits a moment, so open streams pile up as far as the processor lets them.
+    const slow = sim.faults.add({ role: 'apps', route: 'apps.data', latencyMs: 50, times: Infinity });
+    let open = 0;
+    let peak = 0;
+    const stop = onRequest(sim, (entry) => {
+      if (entry.route !== 'apps.data') return;
+      const ours = (path: string) => docs.some((d) => path.includes(d.id));
+      open = sim.requests.filter((r) => r.route === 'apps.data' && ours(r.path) && !r.completed).length + 1;
+      peak = Math.max(peak, open);
+    });
+    try {
+      const outcomes = await Promise.all(docs.map((d) => h.processor.handle(messageFor(d))));
+      expect(outcomes.map((o) => o.kind)).toEqual(['confirmed', 'confirmed', 'confirmed']);
+    } finally {
+      stop();
+      sim.faults.remove(slow);
+    }
+    expect(peak).toBeGreaterThan(1);
+    expect(peak).toBeLessThanOrEqual(MAX_ELEMENT_STREAMS);
   });
 
   it('recovers when Altinn rejects the cached token as expired (401: one new token, same request again)', async () => {

@@ -9,8 +9,10 @@ import type { Fields, Logger } from '../log.js';
 import { decodeMessage, eventsMessageSchema, instanceId, readyMessageSchema, type EventsMessage, type InstanceRef } from '../messages.js';
 import type { QueueSender } from '../queue.js';
 import { QUEUES } from '../queues.js';
+import { createSemaphore } from '../semaphore.js';
 import { isRetryable, withRetry, type RetryPolicy } from '../retry.js';
 import { deferMessage, pastHorizon, reasonOf, type Deferral } from './defer.js';
+import { limitElementStreams, MAX_ELEMENT_STREAMS } from './limits.js';
 import { LEASE_SECONDS, type InstanceLease, type InstanceLocks } from './lease.js';
 import { elementPath, instanceJsonPath, manifestPath, readManifest, writeManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import { mapLimit } from './pool.js';
@@ -64,7 +66,9 @@ function isPermanent(e: unknown): e is ReceiverError {
  * Deliveries of the same instance that overlap in this process share one run; across processes the
  * instance lease admits one run at a time. Transient trouble that outlasts the retries defers the message.
  */
-export function createProcessor(deps: ProcessorDeps): Processor {
+export function createProcessor(input: ProcessorDeps): Processor {
+  // One budget of element streams shared by every instance in flight in this process.
+  const deps: ProcessorDeps = { ...input, app: limitElementStreams(input.app, createSemaphore(MAX_ELEMENT_STREAMS)) };
   const inflight = new Map<string, Promise<Outcome>>();
 
   const poison = async (log: Logger, raw: unknown, reason: string): Promise<Outcome> => {
