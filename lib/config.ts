@@ -137,6 +137,7 @@ const coreSchema = z.object({
   DOWNLOAD_CONCURRENCY: intInRange(1, 64, 4),
   CONFIRM_ON_INFECTED: bool(false),
   DEFER_HORIZON_HOURS: intInRange(1, 720, 48),
+  DEFER_BASE_SECONDS: intInRange(1, 900, 30),
   RECONCILE_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */15 * * * *"')),
   RECONCILE_SINCE: optional(z.string().regex(ISO_DURATION, 'must be an ISO 8601 duration, e.g. P30D')),
 });
@@ -192,6 +193,7 @@ function buildCore(raw: z.output<typeof coreSchema>, storage: StorageConnection,
     downloadConcurrency: raw.DOWNLOAD_CONCURRENCY,
     confirmOnInfected: raw.CONFIRM_ON_INFECTED,
     deferHorizonHours: raw.DEFER_HORIZON_HOURS,
+    deferBaseSeconds: raw.DEFER_BASE_SECONDS,
     reconcile: { schedule: raw.RECONCILE_SCHEDULE ?? '0 */15 * * * *', since: raw.RECONCILE_SINCE },
   };
 }

@@ -6,7 +6,7 @@ import { manifestSchema } from '../lib/processor/manifest.js';
 import { QUEUES } from '../lib/queues.js';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { InstanceRef } from '../lib/messages.js';
-import { LEASE_SECONDS, lockPath } from '../lib/processor/lease.js';
+import { lockPath } from '../lib/processor/lease.js';
 import { MAX_ELEMENT_STREAMS } from '../lib/processor/limits.js';
 import { onRequest } from '../dev/soak/observe.js';
 import { blobSha256, messageFor, processorFor } from './processor.harness.js';
@@ -173,11 +173,11 @@ describe('instance processor (simulator + Azurite)', () => {
     await lock.upload('', 0);
     await lock.getBlobLeaseClient().acquireLease(15);
     const outcome = await h.processor.handle(messageFor(doc));
-    expect(outcome).toMatchObject({ kind: 'deferred', reason: 'instance-busy', delaySeconds: LEASE_SECONDS, deferrals: 1 });
+    expect(outcome).toMatchObject({ kind: 'deferred', reason: 'instance-busy', delaySeconds: 36, deferrals: 1 });
     expect(downloads(guid)).toBe(0);
     expect(sim.requests.filter((r) => r.path.includes(guid))).toHaveLength(0);
     const [deferred] = h.sent(QUEUES.events);
-    expect(deferred).toMatchObject({ visibilityTimeoutSeconds: LEASE_SECONDS, message: { instanceGuid: guid, deferrals: 1 } });
+    expect(deferred).toMatchObject({ visibilityTimeoutSeconds: 36, message: { instanceGuid: guid, deferrals: 1 } });
     // Once the 15 s lease has lapsed (Azurite's real clock), the deferred message runs.
     await waitUntilLeaseLapses(h.container, `ttd/soknad/${doc.id}/.lock`);
     await expect(h.another().handle(deferred?.message)).resolves.toMatchObject({ kind: 'confirmed', downloaded: 1 });

@@ -4,16 +4,17 @@ import type { EventsMessage } from '../messages.js';
 import type { QueueSender } from '../queue.js';
 import { QUEUES } from '../queues.js';
 
-/** First deferral's delay; doubled per deferral up to MAX_DEFER_SECONDS. */
-const BASE_DEFER_SECONDS = 30;
 /** Longest wait between two tries of a message (a Retry-After may ask for more, up to an hour). */
 export const MAX_DEFER_SECONDS = 900;
 const MAX_RETRY_AFTER_SECONDS = 3_600;
 
-/** How long to put a message away: the server's Retry-After when it gave one, else growing, jittered backoff. */
-export function deferDelaySeconds(deferrals: number, retryAfterSeconds: number | undefined, random: () => number = Math.random): number {
+/**
+ * How long to put a message away: the server's Retry-After when it gave one, else jittered backoff
+ * from `baseSeconds` (DEFER_BASE_SECONDS), doubled per deferral up to MAX_DEFER_SECONDS.
+ */
+export function deferDelaySeconds(deferrals: number, retryAfterSeconds: number | undefined, baseSeconds: number, random: () => number = Math.random): number {
   if (retryAfterSeconds !== undefined) return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(retryAfterSeconds)));
-  const backoff = Math.min(MAX_DEFER_SECONDS, BASE_DEFER_SECONDS * 2 ** Math.min(deferrals, 16));
+  const backoff = Math.min(MAX_DEFER_SECONDS, baseSeconds * 2 ** Math.min(deferrals, 16));
   // ±20 %: a backlog deferred by one outage does not come back in one burst.
   return Math.min(MAX_DEFER_SECONDS, Math.max(1, Math.round(backoff * (0.8 + 0.4 * random()))));
 }
@@ -38,12 +39,12 @@ export interface Deferral {
  * message instead: a deferred instance is never dropped.
  */
 export async function deferMessage(
-  deps: { queues: Pick<QueueSender, 'send'>; log: Logger; random?: (() => number) | undefined },
+  deps: { queues: Pick<QueueSender, 'send'>; log: Logger; baseSeconds: number; random?: (() => number) | undefined },
   msg: EventsMessage,
   why: { reason: string; retryAfterSeconds?: number | undefined },
 ): Promise<Deferral> {
   const deferrals = (msg.deferrals ?? 0) + 1;
-  const delaySeconds = deferDelaySeconds(deferrals - 1, why.retryAfterSeconds, deps.random);
+  const delaySeconds = deferDelaySeconds(deferrals - 1, why.retryAfterSeconds, deps.baseSeconds, deps.random);
   await deps.queues.send(QUEUES.events, { ...msg, deferrals }, { visibilityTimeoutSeconds: delaySeconds });
   deps.log.warn('message deferred', { stage: 'deferred', why: why.reason, delaySeconds, deferrals });
   return { kind: 'deferred', reason: why.reason, delaySeconds, deferrals };

@@ -13,12 +13,12 @@ import { createSemaphore } from '../semaphore.js';
 import { isRetryable, withRetry, type RetryPolicy } from '../retry.js';
 import { deferMessage, pastHorizon, reasonOf, type Deferral } from './defer.js';
 import { limitElementStreams, MAX_ELEMENT_STREAMS } from './limits.js';
-import { LEASE_SECONDS, type InstanceLease, type InstanceLocks } from './lease.js';
+import type { InstanceLease, InstanceLocks } from './lease.js';
 import { elementPath, instanceJsonPath, manifestPath, readManifest, writeManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import { mapLimit } from './pool.js';
 
 export interface ProcessorDeps {
-  config: Pick<Config, 'org' | 'apps' | 'dataTypes' | 'downloadConcurrency' | 'confirmOnInfected' | 'substatusLabel' | 'deferHorizonHours'>;
+  config: Pick<Config, 'org' | 'apps' | 'dataTypes' | 'downloadConcurrency' | 'confirmOnInfected' | 'substatusLabel' | 'deferHorizonHours' | 'deferBaseSeconds'>;
   app: AppClient;
   store: BlobStore;
   queues: Pick<QueueSender, 'send'>;
@@ -78,6 +78,8 @@ export function createProcessor(input: ProcessorDeps): Processor {
     return { kind: 'poisoned', reason };
   };
 
+  const deferDeps = (log: Logger) => ({ queues: deps.queues, log, baseSeconds: deps.config.deferBaseSeconds, random: deps.retry?.random });
+
   /** Transient: defer, unless the horizon has passed; anything else the host retries (and poisons after maxDequeueCount). */
   const settle = async (log: Logger, raw: unknown, msg: EventsMessage, e: unknown): Promise<Outcome> => {
     if (isPermanent(e)) return poison(log, raw, `${e.code}: ${e.message}`);
@@ -90,17 +92,17 @@ export function createProcessor(input: ProcessorDeps): Processor {
     }
     log.warn('transient failure outlasted the retries', { stage: 'failed', error: e });
     const retryAfterSeconds = e instanceof ReceiverError ? e.retryAfterSeconds : undefined;
-    return deferMessage({ queues: deps.queues, log, random: deps.retry?.random }, msg, { reason: reasonOf(e), retryAfterSeconds });
+    return deferMessage(deferDeps(log), msg, { reason: reasonOf(e), retryAfterSeconds });
   };
 
-  /** Another process holds the instance: done if its manifest says so, else look again once its lease could have lapsed. */
+  /** Another process holds the instance: done if its manifest says so, else look again later (backoff, as for transient trouble). */
   const busy = async (log: Logger, msg: EventsMessage): Promise<Outcome> => {
     const manifest = await readManifest(deps.store, msg);
     if (manifest?.readyAt) {
       log.info('another process holds this instance and its manifest is announced; nothing to do', { stage: 'busy', outcome: 'already-done' });
       return { kind: 'already-done' };
     }
-    return deferMessage({ queues: deps.queues, log, random: deps.retry?.random }, msg, { reason: 'instance-busy', retryAfterSeconds: LEASE_SECONDS });
+    return deferMessage(deferDeps(log), msg, { reason: 'instance-busy' });
   };
 
   const leased = async (msg: EventsMessage, log: Logger): Promise<Outcome> => {
