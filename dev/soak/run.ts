@@ -282,36 +282,32 @@ async function messageCount(queue: QueueClient): Promise<number> {
   }
 }
 
-/** The instanceGuid of every altinn-instances-ready message (what downstream systems would get). */
-async function drainReady(queue: QueueClient): Promise<string[]> {
+/** Every message of `queue`, received (so none is left for anyone else) and mapped. */
+async function drain<T>(queue: QueueClient, map: (body: Record<string, unknown>, dequeueCount: number) => T): Promise<T[]> {
   if (!(await queue.exists())) return [];
-  const out: string[] = [];
+  const out: T[] = [];
   for (;;) {
     const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 300 });
     if (receivedMessageItems.length === 0) return out;
-    for (const m of receivedMessageItems) {
-      const body = JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as { instanceGuid?: string };
-      out.push(body.instanceGuid ?? '?');
-    }
+    for (const m of receivedMessageItems) out.push(map(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as Record<string, unknown>, m.dequeueCount));
   }
 }
 
+/** The instanceGuid of every altinn-instances-ready message (what downstream systems would get). */
+function drainReady(queue: QueueClient): Promise<string[]> {
+  return drain(queue, (body) => (typeof body.instanceGuid === 'string' ? body.instanceGuid : '?'));
+}
+
 /** Every poison message: our processor's envelope carries the reason; one the host moved is the original message. */
-async function drainPoison(queue: QueueClient): Promise<{ instanceGuid: string; reason: string }[]> {
-  if (!(await queue.exists())) return [];
-  const out: { instanceGuid: string; reason: string }[] = [];
-  for (;;) {
-    const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 300 });
-    if (receivedMessageItems.length === 0) return out;
-    for (const m of receivedMessageItems) {
-      const body = JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as { reason?: unknown; original?: { instanceGuid?: string }; instanceGuid?: string };
-      const enveloped = typeof body.reason === 'string' && body.original !== undefined;
-      out.push({
-        instanceGuid: (enveloped ? body.original?.instanceGuid : body.instanceGuid) ?? '?',
-        reason: enveloped ? String(body.reason) : `moved by the host after ${m.dequeueCount} failed deliveries`,
-      });
-    }
-  }
+function drainPoison(queue: QueueClient): Promise<{ instanceGuid: string; reason: string }[]> {
+  return drain(queue, (body, dequeueCount) => {
+    const original = body.original as { instanceGuid?: string } | undefined;
+    const enveloped = typeof body.reason === 'string' && original !== undefined;
+    return {
+      instanceGuid: (enveloped ? original.instanceGuid : (body.instanceGuid as string | undefined)) ?? '?',
+      reason: enveloped ? String(body.reason) : `moved by the host after ${dequeueCount} failed deliveries`,
+    };
+  });
 }
 
 /** The confirmed instance's folder: each element byte-exact (sha256 of the blob = the simulator's), instance.json, a manifest that matches. */

@@ -1,4 +1,5 @@
 import type { ContainerClient } from '@azure/storage-blob';
+import { tryLease } from '../blobLease.js';
 import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { instanceFolder, instanceId, type InstanceRef } from '../messages.js';
@@ -29,20 +30,8 @@ const statusOf = (e: unknown) => (e as { statusCode?: number }).statusCode;
 export function blobInstanceLocks(container: ContainerClient, log: Logger, leaseSeconds = LEASE_SECONDS): InstanceLocks {
   return {
     async acquire(ref) {
-      const blob = container.getBlockBlobClient(lockPath(ref));
-      try {
-        await blob.upload('', 0, { conditions: { ifNoneMatch: '*' } });
-      } catch (e) {
-        // 409: the lock blob exists; 412: it exists and is leased right now. Either way the lease decides.
-        if (statusOf(e) !== 409 && statusOf(e) !== 412) throw e;
-      }
-      const lease = blob.getBlobLeaseClient();
-      try {
-        await lease.acquireLease(leaseSeconds);
-      } catch (e) {
-        if (statusOf(e) === 409) return undefined;
-        throw e;
-      }
+      const lease = await tryLease(container.getBlockBlobClient(lockPath(ref)), leaseSeconds);
+      if (!lease) return undefined;
       let lost: unknown;
       const renew = async () => {
         try {
