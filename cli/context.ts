@@ -43,11 +43,12 @@ export function createContext(deps: ContextDeps): Context {
   let runtime: Promise<Runtime> | undefined;
   let altinn: Promise<{ http: AltinnHttp; client: AltinnClient }> | undefined;
   const connect = () =>
-    (altinn ??= ctx.runtime().then(async ({ config }) => {
+    (altinn ??= ctx.runtime().then(async ({ config, maskinporten: settings }) => {
       const [{ createTokenProvider }, { createAltinnHttp }] = await Promise.all([import('../lib/auth/index.js'), import('../lib/altinnHttp.js')]);
       const failures = failureRecordingFetch();
+      const maskinporten = settings();
       const tokens = createTokenProvider({
-        maskinporten: config.maskinporten,
+        maskinporten,
         platformUrl: config.altinn.platformUrl,
         clock: deps.clock,
         fetch: failures.fetch,

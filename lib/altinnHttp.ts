@@ -3,6 +3,7 @@ import { fetchOrThrow, errorBodySnippet, isTransientStatus, type Fetch } from '.
 import { systemClock, type Clock } from './clock.js';
 import { ReceiverError } from './errors.js';
 import type { Logger } from './log.js';
+import { rewrapBody } from './responseBody.js';
 import { parseRetryAfter } from './retry.js';
 
 export interface AltinnRequestInit {
@@ -20,25 +21,47 @@ export interface AltinnHttp {
   request(url: string, init?: AltinnRequestInit): Promise<Response>;
 }
 
+/** Bounds on every Altinn request, so no request or body can hang an invocation until functionTimeout. */
+export interface AltinnTimeouts {
+  /** From sending the request (connect included) to the response headers. */
+  headersMs: number;
+  /** Longest wait for the next body bytes while the reader is asking for them. */
+  idleBodyMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: AltinnTimeouts = { headersMs: 30_000, idleBodyMs: 60_000 };
+
 /**
  * Every Altinn API call goes through here: adds the Altinn bearer token, and on a 401 drops that
  * token and tries once more with a fresh one (the token can be revoked or the clock be off).
  * Redirects are not followed: a token must never travel to a URL we did not build.
  * No retries for anything else: callers wrap requests in withRetry, which reads `retryable`.
  */
-export function createAltinnHttp(opts: { tokens: TokenProvider; fetch?: Fetch; log: Logger; clock?: Clock }): AltinnHttp {
+export function createAltinnHttp(opts: { tokens: TokenProvider; fetch?: Fetch; log: Logger; clock?: Clock; timeouts?: AltinnTimeouts }): AltinnHttp {
   const fetchFn = opts.fetch ?? fetch;
   const clock = opts.clock ?? systemClock;
+  const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
   const log = opts.log.child({ component: 'altinn-http' });
 
   async function send(url: string, init: AltinnRequestInit, token: string): Promise<Response> {
     const { instanceId, headers, ...rest } = init;
-    return fetchOrThrow(
-      fetchFn,
-      url,
-      { ...rest, headers: { ...headers, authorization: `Bearer ${token}` }, redirect: 'manual' },
-      { code: 'altinn-unreachable', label: `Altinn (${init.method ?? 'GET'} ${new URL(url).pathname})`, instanceId },
-    );
+    const label = `Altinn (${init.method ?? 'GET'} ${new URL(url).pathname})`;
+    const deadline = new AbortController();
+    const timedOut = (what: string) => () =>
+      deadline.abort(new ReceiverError(`${label}: ${what}`, { code: 'altinn-timeout', retryable: true, instanceId }));
+    const headersTimer = setTimeout(timedOut(`no response headers within ${timeouts.headersMs} ms`), timeouts.headersMs);
+    let res: Response;
+    try {
+      res = await fetchOrThrow(
+        fetchFn,
+        url,
+        { ...rest, headers: { ...headers, authorization: `Bearer ${token}` }, redirect: 'manual' },
+        { code: 'altinn-unreachable', label, instanceId, deadline: deadline.signal },
+      );
+    } finally {
+      clearTimeout(headersTimer);
+    }
+    return withIdleTimeout(res, timeouts.idleBodyMs, timedOut(`no body bytes for ${timeouts.idleBodyMs} ms`));
   }
 
   return {
@@ -63,4 +86,22 @@ export function createAltinnHttp(opts: { tokens: TokenProvider; fetch?: Fetch; l
       });
     },
   };
+}
+
+/**
+ * The response with a body that fails (through `onIdle`, which aborts the request) when the server
+ * sends nothing for `idleMs` while the reader waits: time the reader itself spends elsewhere
+ * (e.g. writing a block to storage) never counts.
+ */
+function withIdleTimeout(res: Response, idleMs: number, onIdle: () => void): Response {
+  return rewrapBody(res, {
+    aroundRead: async (read) => {
+      const timer = setTimeout(onIdle, idleMs);
+      try {
+        return await read();
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  });
 }

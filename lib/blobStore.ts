@@ -3,11 +3,14 @@ import { Readable, Transform, pipeline, type TransformCallback } from 'node:stre
 import type { ContainerClient } from '@azure/storage-blob';
 import type { z } from 'zod';
 import { ReceiverError } from './errors.js';
+import { createSemaphore, type Semaphore } from './semaphore.js';
 
 /** Bytes per staged block: memory per element upload stays at about this much, whatever the file size. */
 export const BLOCK_SIZE = 4 * 1024 * 1024;
 /** Blocks staged at once per element: overlaps network reads with storage writes (4 x 4 MiB in memory at most). */
 const STAGE_PARALLELISM = 4;
+/** Blocks in memory being staged at once across all uploads of one store (one per process): 16 x 4 MiB. */
+export const MAX_STAGED_BLOCKS = 16;
 
 export interface StreamUpload {
   contentType: string;
@@ -17,7 +20,7 @@ export interface StreamUpload {
   expectedSize: number;
   /** Altinn's contentHash, when given: SHA-256 (hex or base64, optional `sha256:` prefix). */
   expectedHash?: string | null | undefined;
-  /** More metadata (ASCII keys and values); `sha256` and `size` are added. */
+  /** More metadata (lower-case ASCII keys; any value: stored with encodeMetadataValue); `sha256` and `size` are added. */
   metadata?: Record<string, string>;
   instanceId?: string;
 }
@@ -34,7 +37,7 @@ export interface BlobStore {
   putJson(path: string, text: string): Promise<void>;
   /** Delete the blob at `path` if it exists. */
   remove(path: string): Promise<void>;
-  /** Size and metadata of the committed blob at `path`; undefined when there is none. */
+  /** Size and (decoded) metadata of the committed blob at `path`; undefined when there is none. */
   describe(path: string): Promise<{ size: number; metadata: Record<string, string> } | undefined>;
   /** The JSON blob at `path` validated with `schema`; undefined when it does not exist. */
   readJson<T>(path: string, schema: z.ZodType<T>): Promise<T | undefined>;
@@ -103,13 +106,38 @@ export function isSha256Hash(expected: string): boolean {
   return /^[0-9a-f]{64}$/i.test(value) || /^[A-Za-z0-9+/]{43}=$/.test(value);
 }
 
-/** `attachment; filename="ascii"; filename*=UTF-8''utf8`: safe for any file name Altinn accepts. */
-export function contentDisposition(filename: string): string {
+/**
+ * Always `attachment` (a shared blob never renders inline, whatever its type); with the name when known:
+ * `attachment; filename="ascii"; filename*=UTF-8''utf8`, safe for any file name Altinn accepts.
+ */
+export function contentDisposition(filename: string | null | undefined): string {
+  if (!filename) return 'attachment';
   const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(wellFormed(filename))}`;
 }
 
-export function createBlobStore(container: ContainerClient): BlobStore {
+/**
+ * Blob metadata travels as HTTP headers (printable ASCII; the service trims spaces): every other character, spaces and `%` are
+ * percent-encoded as UTF-8, so plain values stay readable and `decodeURIComponent` restores any value.
+ */
+export function encodeMetadataValue(value: string): string {
+  return wellFormed(value).replace(/[^\x21-\x24\x26-\x7e]/gu, (c) => encodeURIComponent(c));
+}
+
+/** Lone surrogates (which encodeURIComponent refuses) become U+FFFD. */
+function wellFormed(s: string): string {
+  return s.replace(/[\uD800-\uDFFF]/gu, '\uFFFD');
+}
+
+export function decodeMetadataValue(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+export function createBlobStore(container: ContainerClient, stagedBlocks: Semaphore = createSemaphore(MAX_STAGED_BLOCKS)): BlobStore {
   return {
     async putStream(path, source, upload) {
       const input = source instanceof Readable ? source : Readable.fromWeb(source);
@@ -129,12 +157,18 @@ export function createBlobStore(container: ContainerClient): BlobStore {
       const stage = async () => {
         const id = Buffer.from(`${attempt}-${String(ids.length).padStart(6, '0')}`).toString('base64');
         ids.push(id);
+        // Waiting here stops reading this stream (back-pressure to the HTTP response) until memory is free.
+        const release = await stagedBlocks.acquire();
         const block = Buffer.concat(pending, pendingBytes);
         pending = [];
         pendingBytes = 0;
         const staged: Promise<void> = blob.stageBlock(id, block, block.length).then(
-          () => void inFlight.delete(staged),
+          () => {
+            release();
+            inFlight.delete(staged);
+          },
           (e: unknown) => {
+            release();
             inFlight.delete(staged);
             stageFailure ??= e;
           },
@@ -156,12 +190,14 @@ export function createBlobStore(container: ContainerClient): BlobStore {
       if (pendingBytes > 0) await stage();
       await Promise.all(inFlight);
       if (stageFailure !== undefined) throw asStreamError(stageFailure, upload.instanceId);
-      const metadata = { ...upload.metadata, sha256: counter.sha256, size: String(counter.bytes) };
+      const metadata = Object.fromEntries(
+        Object.entries({ ...upload.metadata, sha256: counter.sha256, size: String(counter.bytes) }).map(([k, v]) => [k, encodeMetadataValue(v)]),
+      );
       try {
         await blob.commitBlockList(ids, {
           blobHTTPHeaders: {
             blobContentType: upload.contentType,
-            blobContentDisposition: upload.filename ? contentDisposition(upload.filename) : undefined,
+            blobContentDisposition: contentDisposition(upload.filename),
           },
           metadata,
         });
@@ -193,7 +229,8 @@ export function createBlobStore(container: ContainerClient): BlobStore {
     async describe(path) {
       try {
         const p = await container.getBlockBlobClient(path).getProperties();
-        return { size: p.contentLength ?? 0, metadata: p.metadata ?? {} };
+        const metadata = Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, decodeMetadataValue(v)]));
+        return { size: p.contentLength ?? 0, metadata };
       } catch (e) {
         if ((e as { statusCode?: number }).statusCode === 404) return undefined;
         throw e;

@@ -121,15 +121,31 @@ const keyShape = z
     'must be a PEM private key (PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE KEY") or a JWK (JSON)',
   );
 
-const rawSchema = z.object({
-  ALTINN_ENV: optional(z.enum(['tt02', 'production', 'custom'], { error: 'must be tt02, production or custom' })).transform(
-    (v) => v ?? 'tt02',
-  ),
+const altinnEnv = optional(z.enum(['tt02', 'production', 'custom'], { error: 'must be tt02, production or custom' })).transform((v) => v ?? 'tt02');
+
+/** What the webhook, health, queues and storage need: no secret of Altinn's. */
+const coreSchema = z.object({
+  ALTINN_ENV: altinnEnv,
   ALTINN_ORG: required('ALTINN_ORG').regex(ORG, 'must be an Altinn org code: lower-case letters and digits, e.g. ttd'),
   ALTINN_APPS: commaList('lower-case app name', APP),
   ALTINN_EVENT_TYPES: commaList('event type such as app.instance.process.completed', EVENT_TYPE),
   ALTINN_DATA_TYPES: commaList('data type id', DATA_TYPE),
   ALTINN_SUBSTATUS_LABEL: optional(z.string().max(256, 'must be at most 256 characters')),
+  ALTINN_PLATFORM_URL: optional(baseUrl(false)),
+  ALTINN_APPS_URL: optional(baseUrl(true)),
+  BLOB_CONTAINER: optional(z.string().regex(CONTAINER, 'must be a valid blob container name (3-63 lower-case letters, digits, single hyphens)')),
+  DOWNLOAD_CONCURRENCY: intInRange(1, 64, 4),
+  CONFIRM_ON_INFECTED: bool(false),
+  DEFER_HORIZON_HOURS: intInRange(1, 720, 48),
+  DEFER_BASE_SECONDS: intInRange(1, 900, 30),
+  RECONCILE_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */15 * * * *"')),
+  RECONCILE_SINCE: optional(z.string().regex(ISO_DURATION, 'must be an ISO 8601 duration, e.g. P30D')),
+  MONITOR_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */5 * * * *"')),
+});
+
+/** What only calls to Altinn need (the processor, the reconciler, the CLI's Altinn commands). */
+const maskinportenSchema = z.object({
+  ALTINN_ENV: altinnEnv,
   MASKINPORTEN_CLIENT_ID: required('MASKINPORTEN_CLIENT_ID').regex(/^[\w.:-]{1,200}$/, 'must be a Maskinporten client id'),
   MASKINPORTEN_SCOPES: optional(z.string().regex(/^[\w.:/-]+( [\w.:/-]+)*$/, 'must be space-separated scopes')),
   MASKINPORTEN_KEY: keyShape,
@@ -140,66 +156,36 @@ const rawSchema = z.object({
   MASKINPORTEN_CONSUMER_ORG: optional(z.string().regex(/^\d{9}$/, 'must be a 9-digit organisation number')),
   MASKINPORTEN_ALG: optional(z.enum(['RS256', 'RS384', 'RS512'], { error: 'must be RS256, RS384 or RS512' })),
   MASKINPORTEN_URL: optional(baseUrl(false)),
-  ALTINN_PLATFORM_URL: optional(baseUrl(false)),
-  ALTINN_APPS_URL: optional(baseUrl(true)),
   TOKEN_REFRESH_MARGIN_SECONDS: intInRange(0, 3600, 60),
-  BLOB_CONTAINER: optional(z.string().regex(CONTAINER, 'must be a valid blob container name (3-63 lower-case letters, digits, single hyphens)')),
-  DOWNLOAD_CONCURRENCY: intInRange(1, 64, 4),
-  CONFIRM_ON_INFECTED: bool(false),
-  RECONCILE_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */15 * * * *"')),
-  RECONCILE_SINCE: optional(z.string().regex(ISO_DURATION, 'must be an ISO 8601 duration, e.g. P30D')),
-  MONITOR_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */5 * * * *"')),
 });
 
 /** Every setting name the schema reads (the storage connection aside: see storageConnection.ts). */
-export const SETTING_NAMES = Object.keys(rawSchema.shape) as (keyof typeof rawSchema.shape)[];
+export const SETTING_NAMES = [...new Set([...Object.keys(coreSchema.shape), ...Object.keys(maskinportenSchema.shape)])] as (
+  | keyof typeof coreSchema.shape
+  | keyof typeof maskinportenSchema.shape
+)[];
 
 type Problem = { setting: string; message: string };
 
-function buildConfig(
-  raw: z.output<typeof rawSchema>,
-  storage: StorageConnection,
-  problem: (setting: string, message: string) => void,
-) {
-  const env = raw.ALTINN_ENV;
-  const preset = env === 'custom' ? undefined : PRESETS[env];
-  const urls = {
-    maskinportenUrl: raw.MASKINPORTEN_URL ?? preset?.maskinportenUrl,
-    platformUrl: raw.ALTINN_PLATFORM_URL ?? preset?.platformUrl,
-    appsUrl: raw.ALTINN_APPS_URL ?? preset?.appsUrl,
-  };
-  const names = { maskinportenUrl: 'MASKINPORTEN_URL', platformUrl: 'ALTINN_PLATFORM_URL', appsUrl: 'ALTINN_APPS_URL' } as const;
-  for (const k of Object.keys(names) as (keyof typeof names)[]) {
-    if (!urls[k]) problem(names[k], 'is required when ALTINN_ENV=custom');
-  }
-  if (!raw.MASKINPORTEN_KID && !raw.MASKINPORTEN_CERTIFICATE) {
-    problem('MASKINPORTEN_KID', 'set MASKINPORTEN_KID or MASKINPORTEN_CERTIFICATE');
-  }
-  if (raw.MASKINPORTEN_KID && raw.MASKINPORTEN_CERTIFICATE) {
-    problem('MASKINPORTEN_KID', 'set only one of MASKINPORTEN_KID and MASKINPORTEN_CERTIFICATE');
-  }
-  const appsOrigin = urls.appsUrl?.replaceAll('{org}', raw.ALTINN_ORG) ?? '';
+type Problems = (setting: string, message: string) => void;
+
+function buildCore(raw: z.output<typeof coreSchema>, storage: StorageConnection, problem: Problems) {
+  const preset = raw.ALTINN_ENV === 'custom' ? undefined : PRESETS[raw.ALTINN_ENV];
+  const platformUrl = raw.ALTINN_PLATFORM_URL ?? preset?.platformUrl;
+  const appsUrl = raw.ALTINN_APPS_URL ?? preset?.appsUrl;
+  if (!platformUrl) problem('ALTINN_PLATFORM_URL', 'is required when ALTINN_ENV=custom');
+  if (!appsUrl) problem('ALTINN_APPS_URL', 'is required when ALTINN_ENV=custom');
+  const appsOrigin = appsUrl?.replaceAll('{org}', raw.ALTINN_ORG) ?? '';
   return {
-    env,
+    env: raw.ALTINN_ENV,
     org: raw.ALTINN_ORG,
     apps: raw.ALTINN_APPS,
     eventTypes: raw.ALTINN_EVENT_TYPES.length > 0 ? raw.ALTINN_EVENT_TYPES : [DEFAULT_EVENT_TYPES],
     dataTypes: raw.ALTINN_DATA_TYPES,
     substatusLabel: raw.ALTINN_SUBSTATUS_LABEL,
-    maskinporten: {
-      url: urls.maskinportenUrl ?? '',
-      clientId: raw.MASKINPORTEN_CLIENT_ID,
-      scopes: (raw.MASKINPORTEN_SCOPES ?? DEFAULT_SCOPES).split(' '),
-      key: raw.MASKINPORTEN_KEY,
-      kid: raw.MASKINPORTEN_KID,
-      certificate: raw.MASKINPORTEN_CERTIFICATE,
-      consumerOrg: raw.MASKINPORTEN_CONSUMER_ORG,
-      alg: raw.MASKINPORTEN_ALG ?? 'RS256',
-      refreshMarginSeconds: raw.TOKEN_REFRESH_MARGIN_SECONDS,
-    },
     altinn: {
-      platformUrl: urls.platformUrl ?? '',
-      appsUrlTemplate: urls.appsUrl ?? '',
+      platformUrl: platformUrl ?? '',
+      appsUrlTemplate: appsUrl ?? '',
       /** Origin (scheme://host[:port]) of this org's apps, e.g. https://ttd.apps.tt02.altinn.no. */
       appsOrigin: appsOrigin ? new URL(appsOrigin).origin : '',
     },
@@ -207,12 +193,39 @@ function buildConfig(
     blobContainer: raw.BLOB_CONTAINER ?? 'altinn-instances',
     downloadConcurrency: raw.DOWNLOAD_CONCURRENCY,
     confirmOnInfected: raw.CONFIRM_ON_INFECTED,
+    deferHorizonHours: raw.DEFER_HORIZON_HOURS,
+    deferBaseSeconds: raw.DEFER_BASE_SECONDS,
     reconcile: { schedule: raw.RECONCILE_SCHEDULE ?? '0 */15 * * * *', since: raw.RECONCILE_SINCE },
     monitor: { schedule: raw.MONITOR_SCHEDULE ?? '0 */5 * * * *' },
   };
 }
 
-export type Config = ReturnType<typeof buildConfig>;
+function buildMaskinporten(raw: z.output<typeof maskinportenSchema>, problem: Problems) {
+  const url = raw.MASKINPORTEN_URL ?? (raw.ALTINN_ENV === 'custom' ? undefined : PRESETS[raw.ALTINN_ENV].maskinportenUrl);
+  if (!url) problem('MASKINPORTEN_URL', 'is required when ALTINN_ENV=custom');
+  if (!raw.MASKINPORTEN_KID && !raw.MASKINPORTEN_CERTIFICATE) {
+    problem('MASKINPORTEN_KID', 'set MASKINPORTEN_KID or MASKINPORTEN_CERTIFICATE');
+  }
+  if (raw.MASKINPORTEN_KID && raw.MASKINPORTEN_CERTIFICATE) {
+    problem('MASKINPORTEN_KID', 'set only one of MASKINPORTEN_KID and MASKINPORTEN_CERTIFICATE');
+  }
+  return {
+    url: url ?? '',
+    clientId: raw.MASKINPORTEN_CLIENT_ID,
+    scopes: (raw.MASKINPORTEN_SCOPES ?? DEFAULT_SCOPES).split(' '),
+    key: raw.MASKINPORTEN_KEY,
+    kid: raw.MASKINPORTEN_KID,
+    certificate: raw.MASKINPORTEN_CERTIFICATE,
+    consumerOrg: raw.MASKINPORTEN_CONSUMER_ORG,
+    alg: raw.MASKINPORTEN_ALG ?? 'RS256',
+    refreshMarginSeconds: raw.TOKEN_REFRESH_MARGIN_SECONDS,
+  };
+}
+
+/** Settings without Altinn credentials: enough to validate and queue events, report health and run the queues. */
+export type CoreConfig = ReturnType<typeof buildCore>;
+export type MaskinportenConfig = ReturnType<typeof buildMaskinporten>;
+export type Config = CoreConfig & { maskinporten: MaskinportenConfig };
 export type Env = Record<string, string | undefined>;
 
 export class ConfigError extends Error {
@@ -222,23 +235,56 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validate the environment; throw one ConfigError naming every bad setting (never a value). */
-export function loadConfig(env: Env): Config {
-  const problems: Problem[] = [];
-  const problem = (setting: string, message: string) => problems.push({ setting, message });
-  const parsed = rawSchema.safeParse(env);
+function parseInto<S extends z.ZodType>(schema: S, env: Env, problem: Problems): z.output<S> | undefined {
+  const parsed = schema.safeParse(env);
   if (!parsed.success) for (const issue of parsed.error.issues) problem(String(issue.path[0] ?? '?'), issue.message);
+  return parsed.success ? parsed.data : undefined;
+}
+
+function loadCore(env: Env, problem: Problems): CoreConfig | undefined {
+  const raw = parseInto(coreSchema, env, problem);
   let storage: StorageConnection | undefined;
   try {
     storage = parseStorageConnection(env);
   } catch (e) {
     problem('AzureWebJobsStorage', (e as Error).message);
   }
-  if (parsed.success && storage) {
-    const config = buildConfig(parsed.data, storage, problem);
-    if (problems.length === 0) return config;
-  }
+  return raw && storage ? buildCore(raw, storage, problem) : undefined;
+}
+
+function loadMaskinporten(env: Env, problem: Problems): MaskinportenConfig | undefined {
+  const raw = parseInto(maskinportenSchema, env, problem);
+  return raw ? buildMaskinporten(raw, problem) : undefined;
+}
+
+/** Run `load`, collecting problems (each once); throw one ConfigError naming every bad setting (never a value). */
+function validated<T>(env: Env, load: (problem: Problems) => T | undefined): T {
+  const problems: Problem[] = [];
+  const problem = (setting: string, message: string) => {
+    if (!problems.some((p) => p.setting === setting && p.message === message)) problems.push({ setting, message });
+  };
+  const value = load(problem);
+  if (value !== undefined && problems.length === 0) return value;
   throw new ConfigError(scrub(problems, env));
+}
+
+/** Every setting (the CLI, tests): one ConfigError naming every bad setting. */
+export function loadConfig(env: Env): Config {
+  return validated(env, (problem) => {
+    const core = loadCore(env, problem);
+    const maskinporten = loadMaskinporten(env, problem);
+    return core && maskinporten ? { ...core, maskinporten } : undefined;
+  });
+}
+
+/** The settings the webhook and the queues need: a broken Maskinporten setting does not stop them. */
+export function loadCoreConfig(env: Env): CoreConfig {
+  return validated(env, (problem) => loadCore(env, problem));
+}
+
+/** The Maskinporten settings alone, checked when something first calls Altinn. */
+export function loadMaskinportenConfig(env: Env): MaskinportenConfig {
+  return validated(env, (problem) => loadMaskinporten(env, problem));
 }
 
 /** Defence in depth: no message may contain a secret setting's value, even if a future rule quotes input. */

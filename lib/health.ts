@@ -21,9 +21,14 @@ export async function checkHealth(getRuntime: () => Promise<Runtime>, getApplica
   try {
     rt = await getRuntime();
   } catch (e) {
-    const settings =
-      e instanceof ConfigError ? `invalid: ${[...new Set(e.problems.map((p) => p.setting))].join(', ')}` : 'invalid';
-    return { status: 'unhealthy', checks: { settings, storage: 'not checked' } };
+    return { status: 'unhealthy', checks: { settings: invalidSettings(e), storage: 'not checked' } };
+  }
+  // The webhook keeps queueing without Maskinporten; health still names a broken setting so someone fixes it.
+  let settings = 'ok';
+  try {
+    rt.maskinporten();
+  } catch (e) {
+    settings = invalidSettings(e);
   }
   try {
     const signal = AbortSignal.timeout(TIMEOUT_MS);
@@ -33,11 +38,12 @@ export async function checkHealth(getRuntime: () => Promise<Runtime>, getApplica
     ]);
   } catch (e) {
     const reason = (e as { statusCode?: number }).statusCode ? `status ${(e as { statusCode: number }).statusCode}` : (e as Error).name;
-    return { status: 'unhealthy', checks: { settings: 'ok', storage: `unreachable (${reason})` } };
+    return { status: 'unhealthy', checks: { settings, storage: `unreachable (${reason})` } };
   }
-  if (!getApplications || rt.config.dataTypes.length === 0 || rt.config.apps.length === 0) return { status: 'ok', checks: { settings: 'ok', storage: 'ok' } };
+  const healthy = settings === 'ok';
+  if (!getApplications || rt.config.dataTypes.length === 0 || rt.config.apps.length === 0) return { status: healthy ? 'ok' : 'unhealthy', checks: { settings, storage: 'ok' } };
   const dataTypes = await checkDataTypes(rt, await getApplications());
-  return { status: dataTypes.ok ? 'ok' : 'unhealthy', checks: { settings: 'ok', storage: 'ok', dataTypes: dataTypes.text } };
+  return { status: healthy && dataTypes.ok ? 'ok' : 'unhealthy', checks: { settings, storage: 'ok', dataTypes: dataTypes.text } };
 }
 
 /** Altinn out of reach is not our health problem (the processor defers): only a declared mismatch is. */
@@ -67,4 +73,8 @@ async function within<T>(ms: number, work: Promise<T>): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+function invalidSettings(e: unknown): string {
+  return e instanceof ConfigError ? `invalid: ${[...new Set(e.problems.map((p) => p.setting))].join(', ')}` : 'invalid';
 }

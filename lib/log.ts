@@ -29,14 +29,29 @@ function serialize(value: unknown): unknown {
   return value;
 }
 
-/** Structured JSON lines, one per event, every line passed through the redactor. */
+/** Members of a private JWK: scrubbed wherever an object with `kty` carries them. */
+const PRIVATE_JWK = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']);
+
+/**
+ * JSON with every string value redacted before it is serialised: a redaction can then never cut
+ * through the JSON syntax (a PEM header without its end used to swallow the rest of the line).
+ */
+function toJsonLine(record: Fields): string {
+  return JSON.stringify(record, function (this: unknown, key: string, value: unknown) {
+    if (typeof value !== 'string') return value;
+    if (PRIVATE_JWK.has(key) && typeof this === 'object' && this !== null && 'kty' in this) return '[redacted]';
+    return redact(value);
+  });
+}
+
+/** Structured JSON lines, one per event, every string value passed through the redactor. */
 export function createLogger(sink: Sink = consoleSink, base: Fields = {}, minLevel: Level = 'info'): Logger {
   const order: Level[] = ['debug', 'info', 'warn', 'error'];
   const emit = (level: Level, msg: string, fields?: Fields) => {
     if (order.indexOf(level) < order.indexOf(minLevel)) return;
     const record: Fields = { level, msg, ...base };
     for (const [k, v] of Object.entries(fields ?? {})) if (v !== undefined) record[k] = serialize(v);
-    sink(level, redact(JSON.stringify(record)));
+    sink(level, toJsonLine(record));
   };
   return {
     debug: (m, f) => emit('debug', m, f),

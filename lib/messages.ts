@@ -19,7 +19,10 @@ export const eventsMessageSchema = instanceRefSchema.extend({
   eventId: z.string().max(200).optional(),
   eventType: z.string().max(200).optional(),
   reason: z.enum(['event', 'reconcile', 'replay']),
+  /** When the instance was first enqueued; a deferred message keeps it, so the deferral horizon counts from here. */
   enqueuedAt: z.iso.datetime({ offset: true }),
+  /** How often the processor has put this message back for later (transient trouble, or the instance busy on another host). */
+  deferrals: z.number().int().min(0).max(1_000_000).optional(),
 });
 export type EventsMessage = z.infer<typeof eventsMessageSchema>;
 

@@ -2,7 +2,7 @@ import { createApplicationCatalog, type ApplicationCatalog } from './altinn/appl
 import { createAltinnHttp, type AltinnHttp } from './altinnHttp.js';
 import { createTokenProvider, loadSigningKey } from './auth/index.js';
 import { systemClock } from './clock.js';
-import { loadConfig, type Config } from './config.js';
+import { loadCoreConfig, loadMaskinportenConfig, type CoreConfig, type MaskinportenConfig } from './config.js';
 import { invocationSink } from './invocationLog.js';
 import { createLogger, type Logger } from './log.js';
 import { registerSecret } from './redact.js';
@@ -15,30 +15,40 @@ import { createStorageClients, type StorageClients } from './storage.js';
  * restarting is enough.
  */
 export interface Runtime {
-  config: Config;
+  /** What the webhook, health and the queues need; Maskinporten settings are not part of it. */
+  config: CoreConfig;
   storage: StorageClients;
   queues: QueueSender;
   log: Logger;
+  /** The Maskinporten settings, validated with the signing key; throws a ConfigError naming the broken setting. */
+  maskinporten: () => MaskinportenConfig;
 }
 
 let pending: Promise<Runtime> | undefined;
 
 export function getRuntime(env: Record<string, string | undefined> = process.env): Promise<Runtime> {
-  pending ??= build(env).catch((e: unknown) => {
+  pending ??= createRuntime(env).catch((e: unknown) => {
     pending = undefined;
     throw e;
   });
   return pending;
 }
 
-async function build(env: Record<string, string | undefined>): Promise<Runtime> {
-  const config = loadConfig(env);
-  registerSecret(config.maskinporten.key);
-  // Read the key now: a bad MASKINPORTEN_KEY/CERTIFICATE then fails start-up and /api/health, not the first download.
-  loadSigningKey(config.maskinporten);
+/** A new runtime (getRuntime shares one per process). */
+export async function createRuntime(env: Record<string, string | undefined>): Promise<Runtime> {
+  // Scrubbed from every line even when the settings around them are broken.
+  registerSecret(env.MASKINPORTEN_KEY?.trim());
+  registerSecret(env.MASKINPORTEN_CERTIFICATE?.trim());
+  const config = loadCoreConfig(env);
   if (config.storage.kind === 'connectionString') registerSecret(config.storage.connectionString);
   const storage = await createStorageClients(config.storage);
-  return { config, storage, queues: createQueueSender(storage.queue), log: createLogger(invocationSink) };
+  const maskinporten = () => {
+    const settings = loadMaskinportenConfig(env);
+    // Read the key too: a bad MASKINPORTEN_KEY/CERTIFICATE is named by /api/health, not found at the first download.
+    loadSigningKey(settings);
+    return settings;
+  };
+  return { config, storage, queues: createQueueSender(storage.queue), log: createLogger(invocationSink), maskinporten };
 }
 
 let altinn: Promise<AltinnHttp> | undefined;
@@ -46,8 +56,8 @@ let altinn: Promise<AltinnHttp> | undefined;
 /** Authenticated Altinn requests: one token provider per process, shared by every function that calls Altinn. */
 export function getAltinnHttp(env: Record<string, string | undefined> = process.env): Promise<AltinnHttp> {
   altinn ??= getRuntime(env)
-    .then(({ config, log }) => {
-      const tokens = createTokenProvider({ maskinporten: config.maskinporten, platformUrl: config.altinn.platformUrl, org: config.org, clock: systemClock, log });
+    .then(({ config, log, maskinporten }) => {
+      const tokens = createTokenProvider({ maskinporten: maskinporten(), platformUrl: config.altinn.platformUrl, org: config.org, clock: systemClock, log });
       return createAltinnHttp({ tokens, log });
     })
     .catch((e: unknown) => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -103,6 +103,36 @@ describe('altinnHttp', () => {
     const e = await failure(http.request(`http://127.0.0.1:${port}/ttd/auth-app/instances/1/${guid}`, { instanceId: guid }));
     expect(e).toMatchObject({ code: 'altinn-unreachable', retryable: true, instanceId: guid });
     expect(e.message).toMatch(/ECONNREFUSED/);
+  });
+
+  it('a server that never answers, or stalls mid-body, fails with a retryable altinn-timeout instead of hanging', async () => {
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.once('data', (req) => {
+        // /silent: never answer. /stall: headers and 1,000 of 10,000 bytes, then nothing.
+        if (req.toString().startsWith('GET /stall')) socket.write('HTTP/1.1 200 OK\r\ncontent-length: 10000\r\n\r\n' + 'x'.repeat(1000));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const client = await sim.newClient();
+    const quick = createAltinnHttp({ tokens: providerFor(sim, client, clock, watch), log: watch.log, clock, timeouts: { headersMs: 300, idleBodyMs: 300 } });
+    try {
+      const silent = await failure(quick.request(`http://127.0.0.1:${port}/silent`, { instanceId: guid }));
+      expect(silent).toMatchObject({ code: 'altinn-unreachable', retryable: true, instanceId: guid });
+      expect(String((silent.cause as Error).cause ?? silent.cause)).toMatch(/altinn-timeout|no response headers/);
+      const res = await quick.request(`http://127.0.0.1:${port}/stall`, { instanceId: guid });
+      const read = await res.arrayBuffer().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(read).toMatchObject({ code: 'altinn-timeout', retryable: true });
+      expect(String((read as Error).message)).toMatch(/no body bytes for 300 ms/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it("the caller's abort passes through as an abort, not as a retryable error", async () => {

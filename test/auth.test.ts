@@ -14,7 +14,7 @@ import {
 } from '../lib/auth/index.js';
 import { ConfigError } from '../lib/config.js';
 import { ReceiverError } from '../lib/errors.js';
-import { getRuntime } from '../lib/runtime.js';
+import { createRuntime } from '../lib/runtime.js';
 import { configFor, fakeClock, providerFor, secretWatch } from './support/authHarness.js';
 
 const clock = fakeClock();
@@ -218,12 +218,15 @@ describe('start-up checks of the key settings', () => {
     expect(e.message).not.toContain(broken.split('\n')[2]!);
   });
 
-  it('the runtime reads the key at start-up, so /api/health names a broken one', async () => {
+  it('the runtime reads the key before Altinn is called, so /api/health names a broken one', async () => {
     const broken = client.privateKey.replace(/\n[A-Za-z0-9+/]{20}/, '\n!!!!');
-    const e = await getRuntime({ ...client.env, AzureWebJobsStorage: 'UseDevelopmentStorage=true', MASKINPORTEN_KEY: broken }).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
+    const rt = await createRuntime({ ...client.env, AzureWebJobsStorage: 'UseDevelopmentStorage=true', MASKINPORTEN_KEY: broken });
+    let e: unknown;
+    try {
+      rt.maskinporten();
+    } catch (err) {
+      e = err;
+    }
     watch.error(e);
     expect(e).toBeInstanceOf(ConfigError);
     expect((e as ConfigError).problems.map((p) => p.setting)).toEqual(['MASKINPORTEN_KEY']);

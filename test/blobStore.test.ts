@@ -45,7 +45,7 @@ describe('blob store: verified streaming upload (real Azurite)', () => {
       filename: 'søknad "endelig".pdf',
       expectedSize: n,
       expectedHash: sha(bytes(n)).toString('hex'),
-      metadata: { datatype: 'vedlegg', filename: encodeURIComponent('søknad "endelig".pdf') },
+      metadata: { datatype: 'vedlegg', filename: 'søknad "endelig".pdf' },
     });
     expect(out).toEqual({ bytes: n, sha256: sha(bytes(n)).toString('hex') });
     const blob = container.getBlockBlobClient(path);
@@ -53,8 +53,18 @@ describe('blob store: verified streaming upload (real Azurite)', () => {
     const props = await blob.getProperties();
     expect(props.contentType).toBe('application/pdf');
     expect(props.contentDisposition).toBe(`attachment; filename="s_knad _endelig_.pdf"; filename*=UTF-8''${encodeURIComponent('søknad "endelig".pdf')}`);
-    expect(props.metadata).toMatchObject({ datatype: 'vedlegg', sha256: out.sha256, size: String(n) });
+    expect(props.metadata).toMatchObject({ datatype: 'vedlegg', sha256: out.sha256, size: String(n), filename: 's%C3%B8knad%20"endelig".pdf' });
     expect((await blob.getBlockList('committed')).committedBlocks).toHaveLength(3);
+  });
+
+  it('commits any metadata value (non-ASCII data type, control characters, %, a lone surrogate); describe() decodes them; no file name still means attachment', async () => {
+    const path = 'ttd/app/1/g/data/odd';
+    const odd = { datatype: 'vedlegg-æøå-日本', filename: 'a\r\nb%20c\u0000.txt', elementid: 'x\uD800y', altinnvalue: '  spaced  ' };
+    await store.putStream(path, source(10), { contentType: 'image/svg+xml', expectedSize: 10, metadata: odd });
+    const props = await container.getBlockBlobClient(path).getProperties();
+    expect(props.contentDisposition).toBe('attachment');
+    expect(Object.values(props.metadata ?? {}).every((v) => /^[\x20-\x7e]*$/.test(v))).toBe(true);
+    expect((await store.describe(path))?.metadata).toMatchObject({ ...odd, elementid: 'x\uFFFDy', size: '10' });
   });
 
   it('accepts a web ReadableStream (a fetch body) and an empty element', async () => {

@@ -76,14 +76,19 @@ describe('CLI settings', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('bad settings: exit 1, every bad setting named, no secret printed', async () => {
+  it('bad settings: exit 1, every bad setting the command needs named, no secret printed', async () => {
     const env = validEnv({ ALTINN_ORG: 'NOT VALID', MASKINPORTEN_CLIENT_ID: undefined, AzureWebJobsStorage: azuriteConnectionString() });
     const run = await runCli(['poison', 'list'], { env });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('ALTINN_ORG');
-    expect(run.stderr).toContain('MASKINPORTEN_CLIENT_ID');
+    // poison commands never call Altinn: Maskinporten settings are not theirs to judge.
+    expect(run.stderr).not.toContain('MASKINPORTEN_CLIENT_ID');
     expect(run.stderr).not.toContain('PRIVATE KEY');
     expect(run.stderr).not.toContain('AccountKey=');
+    const altinn = await runCli(['reconcile', '--dry-run'], { env: { ...env, ALTINN_ORG: 'ttd' } });
+    expect(altinn.code).toBe(1);
+    expect(altinn.stderr).toContain('MASKINPORTEN_CLIENT_ID');
+    expect(altinn.stderr).not.toContain('PRIVATE KEY');
   });
 
   it('reads local.settings.json Values from the working directory; the environment wins', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, appBaseUrl, type Env } from '../lib/config.js';
+import { ConfigError, loadConfig, loadCoreConfig, loadMaskinportenConfig, appBaseUrl, type Env } from '../lib/config.js';
 import { testPrivateKey, validEnv } from './support/settings.js';
 
 function problemsOf(env: Env): { setting: string; message: string }[] {
@@ -60,7 +60,14 @@ describe('presets and overrides', () => {
     expect(c.altinn.appsOrigin).toBe('https://skd.apps.altinn.no');
   });
   it('custom requires all three URLs, naming each', () => {
-    expect(settingsIn(validEnv({ ALTINN_ENV: 'custom' }))).toEqual(['MASKINPORTEN_URL', 'ALTINN_PLATFORM_URL', 'ALTINN_APPS_URL']);
+    expect(settingsIn(validEnv({ ALTINN_ENV: 'custom' })).sort()).toEqual(['ALTINN_APPS_URL', 'ALTINN_PLATFORM_URL', 'MASKINPORTEN_URL']);
+  });
+  it('the core settings (webhook, health, queues) load without any Maskinporten setting; those are checked on their own', () => {
+    const env = validEnv({ MASKINPORTEN_KEY: undefined, MASKINPORTEN_CLIENT_ID: undefined, MASKINPORTEN_KID: undefined });
+    expect(loadCoreConfig(env).org).toBe('ttd');
+    expect(() => loadMaskinportenConfig(env)).toThrow(ConfigError);
+    expect(settingsIn(env)).toEqual(['MASKINPORTEN_CLIENT_ID', 'MASKINPORTEN_KEY']);
+    expect(loadMaskinportenConfig(validEnv()).url).toBe('https://test.maskinporten.no');
   });
   it('custom with loopback http URLs', () => {
     const c = loadConfig(

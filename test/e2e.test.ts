@@ -6,7 +6,7 @@ import type { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectionString, startAzuriteService, type AzuriteProcess } from '../dev/azurite.js';
 import { startSimulator, type Simulator } from '../dev/simulator/index.js';
-import { decodeMessage, eventsMessageSchema, type InstanceRef } from '../lib/messages.js';
+import type { InstanceRef } from '../lib/messages.js';
 import { instanceJsonPath, manifestPath, manifestSchema } from '../lib/processor/manifest.js';
 import { QUEUES } from '../lib/queues.js';
 import { DEFAULT_RETRY } from '../lib/retry.js';
@@ -121,31 +121,35 @@ describe('end to end through the local host', () => {
     expect(await manifestExists(ref)).toBe(true);
   });
 
-  it(`a message that always fails lands on ${QUEUES.poison} after maxDequeueCount tries, as in Azure`, async () => {
+  it(`an instance that always answers 500 is deferred, never poisoned, until DEFER_HORIZON_HOURS; then it lands on ${QUEUES.poison} with the reason`, async () => {
     // An app nobody subscribed to: the test posts the event itself, and the reconcile above never saw it.
     const ref = refOf(await sim.seedInstance({ app: 'e2e-poison', elements: [{ dataType: 'model', contentType: 'application/xml', size: 100 }] }), 'e2e-poison');
     sim.faults.add({ role: 'platform', route: 'storage.instance', instanceGuid: ref.instanceGuid, status: 500, times: Infinity });
     const event = sim.completeProcess(ref.partyId, ref.instanceGuid);
+    const id = `${ref.partyId}/${ref.instanceGuid}`;
 
     const since = host.lines.length;
     const res = await fetch(`${host.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
     expect(res.status).toBe(200);
-    await host.waitForJson((r) => r.msg === 'message moved to poison queue', { since, timeoutMs: 45_000 });
-
+    const deferred = await host.waitForJson((r) => r.msg === 'message deferred' && r.instanceId === id, { since, timeoutMs: 45_000 });
+    expect(deferred).toMatchObject({ why: 'altinn-http-500', deferrals: 1 });
+    // One invocation retried the instance GET to its own limit, then put the message back (invisible) and ended normally.
+    const gets = () => sim.requests.filter((r) => r.route === 'storage.instance' && r.path.includes(ref.instanceGuid));
+    expect(gets()).toHaveLength(DEFAULT_RETRY.maxAttempts);
     const queues = storageClients(env.AzureWebJobsStorage).queue;
+    expect(await queues.getQueueClient(QUEUES.poison).exists()).toBe(false);
+    expect((await queues.getQueueClient(QUEUES.events).getProperties()).approximateMessagesCount).toBe(1);
+    expect(host.records((r) => r.msg === 'processing failed; the host will retry' && r.instanceId === id)).toEqual([]);
+
+    // The same instance first enqueued 49 hours ago (e.g. a long Altinn incident): past the 48 h horizon.
+    const old = { ...ref, eventId: event.id, reason: 'replay', enqueuedAt: new Date(Date.now() - 49 * 3_600_000).toISOString(), deferrals: 40 };
+    await queues.getQueueClient(QUEUES.events).sendMessage(Buffer.from(JSON.stringify(old)).toString('base64'));
+    await host.waitForJson((r) => r.msg === 'message poisoned' && r.instanceId === id, { since, timeoutMs: 45_000 });
     const poisoned = (await queues.getQueueClient(QUEUES.poison).peekMessages({ numberOfMessages: 32 })).peekedMessageItems;
     expect(poisoned).toHaveLength(1);
-    // The host moves the message as it came (base64 JSON): a replay puts back exactly what the webhook enqueued.
-    const message = decodeMessage(eventsMessageSchema, Buffer.from(poisoned[0]!.messageText, 'base64').toString('utf8'));
-    expect(message).toMatchObject({ ok: true, value: { ...ref, eventId: event.id, reason: 'event' } });
-    expect((await queues.getQueueClient(QUEUES.events).getProperties()).approximateMessagesCount).toBe(0);
-
-    // Each try is one invocation that retried the instance GET to its own limit; then it threw.
-    const gets = sim.requests.filter((r) => r.route === 'storage.instance' && r.path.includes(ref.instanceGuid));
-    expect(gets).toHaveLength(MAX_DEQUEUE * DEFAULT_RETRY.maxAttempts);
-    expect(gets.every((r) => r.status === 500)).toBe(true);
-    const failures = host.records((r) => r.msg === 'processing failed; the host will retry' && r.instanceId === `${ref.partyId}/${ref.instanceGuid}`);
-    expect(failures.map((r) => r.dequeueCount)).toEqual([1, 2, 3]);
+    const envelope = JSON.parse(Buffer.from(poisoned[0]!.messageText, 'base64').toString('utf8')) as { reason: string; original: unknown };
+    expect(envelope.reason).toMatch(/^transient failures for over 48 h \(DEFER_HORIZON_HOURS\), 40 deferrals; last: altinn-http-500/);
+    expect(envelope.original).toEqual(old);
     expect(sim.counters.completes[ref.instanceGuid]).toBeUndefined();
     expect(await manifestExists(ref)).toBe(false);
   });

@@ -3,21 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { startSimulator } from '../dev/simulator/index.js';
 import { createApplicationCatalog } from '../lib/altinn/applications.js';
 import { fakeClock } from './support/clock.js';
-import { loadConfig } from '../lib/config.js';
 import { checkHealth } from '../lib/health.js';
-import { createStorageClients } from '../lib/storage.js';
-import type { Runtime } from '../lib/runtime.js';
-import { memoryLogger } from '../lib/log.js';
-import { createQueueSender } from '../lib/queue.js';
+import { createRuntime, type Runtime } from '../lib/runtime.js';
 import { connectionString, startAzuriteService } from '../dev/azurite.js';
 import { azuriteConnectionString } from './support/storage.js';
 import { validEnv } from './support/settings.js';
 import { definition } from '../functions/health.js';
 
-async function runtimeFor(cs: string, overrides: Record<string, string | undefined> = {}): Promise<Runtime> {
-  const config = loadConfig(validEnv({ AzureWebJobsStorage: cs, ...overrides }));
-  const storage = await createStorageClients(config.storage);
-  return { config, storage, queues: createQueueSender(storage.queue), log: memoryLogger() };
+function runtimeFor(cs: string, overrides: Record<string, string | undefined> = {}): Promise<Runtime> {
+  return createRuntime(validEnv({ AzureWebJobsStorage: cs, ...overrides }));
 }
 
 describe('health', () => {
@@ -30,8 +24,19 @@ describe('health', () => {
     const bad = { MASKINPORTEN_KEY: 'super-secret-not-a-key', ALTINN_ORG: undefined };
     const report = await checkHealth(() => runtimeFor(azuriteConnectionString(), bad));
     expect(report.status).toBe('unhealthy');
-    expect(report.checks.settings).toBe('invalid: ALTINN_ORG, MASKINPORTEN_KEY');
+    expect(report.checks.settings).toBe('invalid: ALTINN_ORG');
     expect(JSON.stringify(report)).not.toContain('super-secret');
+  });
+
+  it.each([
+    ['a key that is no key', { MASKINPORTEN_KEY: 'super-secret-not-a-key' }, 'MASKINPORTEN_KEY'],
+    ['a PEM that does not parse', { MASKINPORTEN_KEY: '-----BEGIN PRIVATE KEY-----\nc3VwZXItc2VjcmV0\n-----END PRIVATE KEY-----' }, 'MASKINPORTEN_KEY'],
+    ['no client id', { MASKINPORTEN_CLIENT_ID: undefined }, 'MASKINPORTEN_CLIENT_ID'],
+    ['a certificate that is none', { MASKINPORTEN_KID: undefined, MASKINPORTEN_CERTIFICATE: 'not a certificate' }, 'MASKINPORTEN_CERTIFICATE'],
+  ])('with %s: storage checked and ok, the Maskinporten setting named, never its value', async (_name, bad, setting) => {
+    const report = await checkHealth(() => runtimeFor(azuriteConnectionString(), bad));
+    expect(report).toEqual({ status: 'unhealthy', checks: { settings: `invalid: ${setting}`, storage: 'ok' } });
+    expect(JSON.stringify(report)).not.toMatch(/super-secret|c3VwZXItc2VjcmV0/);
   });
 
   it('reports storage unreachable when the queue service is down', async () => {

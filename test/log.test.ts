@@ -22,6 +22,18 @@ describe('logging never leaks secrets', () => {
     expect(log.lines.every((l) => JSON.parse(l) !== null)).toBe(true);
   });
 
+  it('redacts field values, not the line: a PEM header, a JWT and CR/LF in a field leave every line valid JSON with every field', () => {
+    const log = memoryLogger();
+    const hostile = { eventId: '-----BEGIN A-----', eventType: `x\r\n{"level":"error","msg":"forged"}\r\n${jwt}`, source: 'a\\"b' };
+    log.info('webhook request', { ...hostile, status: 200, decision: 'enqueued', nested: { key: { kty: 'RSA', d: 'private-d', n: 'public-n' } } });
+    expect(log.lines).toHaveLength(1);
+    const rec = JSON.parse(log.lines[0]!) as Record<string, unknown>;
+    expect(rec).toMatchObject({ msg: 'webhook request', status: 200, decision: 'enqueued', eventId: '[redacted-pem]', source: 'a\\"b' });
+    expect(rec.eventType).toBe('x\r\n{"level":"error","msg":"forged"}\r\n[redacted-jwt]');
+    expect(rec.nested).toEqual({ key: { kty: 'RSA', d: '[redacted]', n: 'public-n' } });
+    expect(log.lines[0]).not.toMatch(/[\r\n]/);
+  });
+
   it('writes typed errors with their operator fields', () => {
     const log = memoryLogger();
     log.error('download failed', { err: new ReceiverError('instance gone', { code: 'instance-not-found', retryable: false, status: 404, instanceId: '1337/abc' }) });

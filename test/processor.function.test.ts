@@ -32,6 +32,26 @@ describe('instanceProcessor function', () => {
     expect(definition).toMatchObject({ kind: 'storageQueue', name: 'instanceProcessor', options: { queueName: 'altinn-events', connection: 'AzureWebJobsStorage' } });
   });
 
+  it('with a broken MASKINPORTEN_KEY defers the message (long delay, not poisoned) and asks Altinn nothing', async () => {
+    const doc = await sim.seedInstance({ app: 'soknad', elements: [{ dataType: 'model', contentType: 'application/xml', size: 10 }], completed: true });
+    const [partyId, instanceGuid] = doc.id.split('/') as [string, string];
+    const key = process.env.MASKINPORTEN_KEY;
+    process.env.MASKINPORTEN_KEY = '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----';
+    const before = sim.requests.length;
+    const context = new azf.InvocationContext({ invocationId: 'i-0', functionName: 'instanceProcessor', triggerMetadata: { dequeueCount: 1 } });
+    try {
+      await definition.options.handler({ org: 'ttd', app: 'soknad', partyId, instanceGuid, reason: 'event', enqueuedAt: new Date().toISOString() }, context);
+    } finally {
+      process.env.MASKINPORTEN_KEY = key;
+    }
+    expect(sim.requests.length).toBe(before);
+    expect(await queueTexts(QUEUES.poison)).toEqual([]);
+    // The deferred message is invisible for 10 minutes: it shows in the queue's count, not in a peek.
+    const events = storageClients(azurite.connectionString).queue.getQueueClient(QUEUES.events);
+    expect((await events.getProperties()).approximateMessagesCount).toBe(1);
+    expect(await queueTexts(QUEUES.events)).toEqual([]);
+  });
+
   it('stores and confirms the instance of a message with the runtime settings, storage and auth', async () => {
     const doc = await sim.seedInstance({ app: 'soknad', elements: [{ dataType: 'model', contentType: 'application/xml', size: 1234 }], completed: true });
     const [partyId, instanceGuid] = doc.id.split('/') as [string, string];

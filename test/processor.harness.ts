@@ -9,6 +9,7 @@ import { systemClock } from '../lib/clock.js';
 import { loadConfig, type Config } from '../lib/config.js';
 import { memoryLogger } from '../lib/log.js';
 import { createQueueSender } from '../lib/queue.js';
+import { blobInstanceLocks } from '../lib/processor/lease.js';
 import { createProcessor, type Processor } from '../lib/processor/processInstance.js';
 import type { RetryPolicy } from '../lib/retry.js';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
@@ -47,6 +48,8 @@ export async function processorFor(sim: Simulator, env: Record<string, string>, 
   // A broken queue maps to a name storage refuses: a real send failure, from real Azurite.
   const queueName = (q: string) => (broken.has(q) ? 'Not_A_Queue' : `${prefix}-${q}`.slice(0, 63));
   const log = memoryLogger();
+  // Deferred messages are invisible for a while, so peeking cannot show them: every send is recorded.
+  const sent: { queue: string; message: unknown; visibilityTimeoutSeconds: number | undefined }[] = [];
   const clock = fakeClock();
   const tokens = createTokenProvider({ maskinporten: config.maskinporten, platformUrl: config.altinn.platformUrl, org: config.org, clock: systemClock, log });
   const make = (): Processor =>
@@ -55,7 +58,14 @@ export async function processorFor(sim: Simulator, env: Record<string, string>, 
       storage: createStorageClient({ http: createAltinnHttp({ tokens, log }), config }),
       applications: createApplicationCatalog({ platformUrl: config.altinn.platformUrl, dataTypes: config.dataTypes, clock }),
       store: createBlobStore(container),
-      queues: { send: (q, m, o) => sender.send(queueName(q), m, o) },
+      queues: {
+        send: async (q, m, o) => {
+          const r = await sender.send(queueName(q), m, o);
+          sent.push({ queue: q, message: m, visibilityTimeoutSeconds: o?.visibilityTimeoutSeconds });
+          return r;
+        },
+      },
+      locks: blobInstanceLocks(container, log),
       clock,
       log,
       retry: { policy: FAST_RETRY, random: () => 1 },
@@ -71,7 +81,9 @@ export async function processorFor(sim: Simulator, env: Record<string, string>, 
     repairQueue: (q: string) => broken.delete(q),
     /** Another process's processor: same storage and Altinn, no shared in-flight runs. */
     another: make,
-    /** Every message on one of our queues, decoded. */
+    /** Messages successfully sent to `q` (visible or not), in order. */
+    sent: (q: string) => sent.filter((s) => s.queue === q),
+    /** Every visible message on one of our queues, decoded. */
     async messages(q: string): Promise<unknown[]> {
       const client = clients.queue.getQueueClient(queueName(q));
       if (!(await client.exists())) return [];

@@ -4,6 +4,11 @@ import type { Simulator } from '../dev/simulator/index.js';
 import { readyMessageSchema } from '../lib/messages.js';
 import { manifestSchema } from '../lib/processor/manifest.js';
 import { QUEUES } from '../lib/queues.js';
+import type { ContainerClient } from '@azure/storage-blob';
+import type { InstanceRef } from '../lib/messages.js';
+import { lockPath } from '../lib/processor/lease.js';
+import { MAX_ELEMENT_STREAMS } from '../lib/processor/limits.js';
+import { onRequest } from '../dev/soak/observe.js';
 import { blobSha256, messageFor, processorFor, withSimulator } from './processor.harness.js';
 import { FIXTURES } from './support/fixtures.js';
 
@@ -28,6 +33,15 @@ const several = [
 const downloads = (guid: string) => sim.counters.downloads[guid] ?? 0;
 const completes = (guid: string) => sim.counters.completes[guid] ?? 0;
 const effective = (guid: string) => sim.counters.effectiveCompletes[guid] ?? 0;
+
+/** Azurite keeps real time for leases: poll the lock blob until its lease has lapsed. */
+async function waitUntilLeaseLapses(container: ContainerClient, path: string): Promise<void> {
+  for (;;) {
+    const { leaseState } = await container.getBlockBlobClient(path).getProperties();
+    if (leaseState !== 'leased') return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 describe('instance processor (simulator + Azurite)', () => {
   it('stores every element byte for byte, the manifest with correct sha256s, then confirms once and sends one ready message', async () => {
@@ -96,9 +110,9 @@ describe('instance processor (simulator + Azurite)', () => {
     const doc = await sim.seedInstance({ app: 'soknad', elements: several.slice(1, 3), completed: true });
     const guid = doc.id.split('/')[1]!;
     const victim = doc.data[1]!;
-    // Persistent fault: the invocation gives up (retryable), nothing confirmed, the element blob absent.
+    // Persistent fault: the invocation gives up and defers the message, nothing confirmed, the element blob absent.
     const rule = sim.faults.add({ role: 'platform', route: 'storage.data', dataGuid: victim.id, times: Infinity, ...fault });
-    await expect(h.processor.handle(messageFor(doc))).rejects.toMatchObject({ retryable: true });
+    await expect(h.processor.handle(messageFor(doc))).resolves.toMatchObject({ kind: 'deferred', deferrals: 1 });
     expect(completes(guid)).toBe(0);
     expect(await h.container.getBlockBlobClient(`ttd/soknad/${doc.id}/data/${victim.id}`).exists()).toBe(false);
     expect(await h.container.getBlockBlobClient(`ttd/soknad/${doc.id}/manifest.json`).exists()).toBe(false);
@@ -131,16 +145,44 @@ describe('instance processor (simulator + Azurite)', () => {
     expect(await h.messages(QUEUES.ready)).toHaveLength(1);
   });
 
-  it('the same message in 3 processes at once (scale-out): right blobs, one effective confirmation', async () => {
+  it('two processes race on one instance: one run downloads and confirms, the other defers or finds it done; one ready message', async () => {
     const h = await processorFor(sim, env);
     const doc = await sim.seedInstance({ app: 'soknad', elements: several.slice(1, 4), completed: true });
     const guid = doc.id.split('/')[1]!;
-    const outcomes = await Promise.all([h.another(), h.another(), h.another()].map((p) => p.handle(messageFor(doc))));
-    expect(outcomes.every((o) => o.kind === 'confirmed')).toBe(true);
+    // An event and a reconcile message for the same instance, on two hosts at once.
+    const outcomes = await Promise.all([h.another().handle(messageFor(doc)), h.another().handle(messageFor(doc, { reason: 'reconcile' }))]);
+    expect(outcomes.filter((o) => o.kind === 'confirmed')).toHaveLength(1);
+    const other = outcomes.find((o) => o.kind !== 'confirmed');
+    expect(other?.kind === 'already-done' || (other?.kind === 'deferred' && other.reason === 'instance-busy')).toBe(true);
+    expect(downloads(guid)).toBe(3);
     expect(effective(guid)).toBe(1);
+    expect(await h.messages(QUEUES.ready)).toHaveLength(1);
     for (const el of doc.data ?? []) {
       expect(await blobSha256(h.container, `ttd/soknad/${doc.id}/data/${el.id}`)).toEqual({ sha256: await sim.elementSha256(guid, el.id), bytes: el.size });
     }
+    // The deferred delivery, when it comes back, finds the work done.
+    for (const d of h.sent(QUEUES.events)) await expect(h.another().handle(d.message)).resolves.toEqual({ kind: 'already-done' });
+    expect(await h.messages(QUEUES.ready)).toHaveLength(1);
+  });
+
+  it('a delivery that finds the instance leased by another process defers without downloading; the lease lapses when its holder dies', async () => {
+    const h = await processorFor(sim, env);
+    const doc = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });
+    const guid = doc.id.split('/')[1]!;
+    // A holder that never finishes and never renews: a crashed host (15 s, Azure's shortest lease).
+    const lock = h.container.getBlockBlobClient(lockPath(messageFor(doc) as InstanceRef));
+    await lock.upload('', 0);
+    await lock.getBlobLeaseClient().acquireLease(15);
+    const outcome = await h.processor.handle(messageFor(doc));
+    expect(outcome).toMatchObject({ kind: 'deferred', reason: 'instance-busy', delaySeconds: 36, deferrals: 1 });
+    expect(downloads(guid)).toBe(0);
+    expect(sim.requests.filter((r) => r.path.includes(guid))).toHaveLength(0);
+    const [deferred] = h.sent(QUEUES.events);
+    expect(deferred).toMatchObject({ visibilityTimeoutSeconds: 36, message: { instanceGuid: guid, deferrals: 1 } });
+    // Once the 15 s lease has lapsed (Azurite's real clock), the deferred message runs.
+    await waitUntilLeaseLapses(h.container, `ttd/soknad/${doc.id}/.lock`);
+    await expect(h.another().handle(deferred?.message)).resolves.toMatchObject({ kind: 'confirmed', downloaded: 1 });
+    expect(effective(guid)).toBe(1);
   });
 
   it('an instance confirmed by us with its manifest present causes no download at all', async () => {
@@ -178,7 +220,7 @@ describe('instance processor (simulator + Azurite)', () => {
     const doc = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });
     const guid = doc.id.split('/')[1]!;
     sim.faults.add({ role: 'platform', route: 'storage.complete', status: 503, times: Infinity });
-    await expect(h.processor.handle(messageFor(doc))).rejects.toMatchObject({ status: 503 });
+    await expect(h.processor.handle(messageFor(doc))).resolves.toMatchObject({ kind: 'deferred', reason: 'altinn-http-503', deferrals: 1 });
     expect(effective(guid)).toBe(0);
     sim.faults.clear();
     await expect(h.processor.handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed', downloaded: 0 });
@@ -214,6 +256,66 @@ describe('instance processor (simulator + Azurite)', () => {
     expect(h.clock.sleeps[0]).toBe(7_000);
     expect(h.lines('retrying').filter((l) => l.stage === 'download')).toHaveLength(3);
     expect(effective(guid)).toBe(1);
+  });
+
+  it('a 429 storm (Retry-After: 120) defers the message for 120 s at once; an outage defers with growing backoff; nothing is poisoned', async () => {
+    const h = await processorFor(sim, env);
+    const doc = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });
+    const guid = doc.id.split('/')[1]!;
+    sim.faults.add({ role: 'platform', route: 'storage.instance', status: 429, retryAfter: 120, times: 1 });
+    const first = messageFor(doc);
+    await expect(h.processor.handle(first)).resolves.toEqual({ kind: 'deferred', reason: 'altinn-http-429', delaySeconds: 120, deferrals: 1 });
+    expect(h.clock.sleeps).toEqual([]);
+    sim.faults.add({ role: 'platform', status: 503, times: Infinity });
+    let message = h.sent(QUEUES.events)[0]?.message;
+    const delays: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const o = await h.another().handle(message);
+      if (o.kind !== 'deferred') throw new Error(`expected a deferral, got ${o.kind}`);
+      delays.push(o.delaySeconds);
+      message = h.sent(QUEUES.events).at(-1)?.message;
+    }
+    // random() = 1 in the harness: the upper edge of the ±20 % jitter, capped at 15 min.
+    expect(delays).toEqual([72, 144, 288, 576, 900, 900]);
+    expect(message).toEqual({ ...first, deferrals: 7 });
+    sim.faults.clear();
+    await expect(h.another().handle(message)).resolves.toMatchObject({ kind: 'confirmed' });
+    expect(await h.messages(QUEUES.poison)).toEqual([]);
+    expect(effective(guid)).toBe(1);
+  });
+
+  it('transient trouble past DEFER_HORIZON_HOURS (counted from the first enqueue) is poisoned with the reason', async () => {
+    const h = await processorFor(sim, env, { DEFER_HORIZON_HOURS: '2' });
+    const doc = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });
+    sim.faults.add({ role: 'platform', route: 'storage.instance', status: 503, times: Infinity });
+    const old = messageFor(doc, { enqueuedAt: new Date(h.clock.now() - 3 * 3_600_000).toISOString(), deferrals: 9 });
+    await expect(h.processor.handle(old)).resolves.toMatchObject({ kind: 'poisoned', reason: expect.stringMatching(/over 2 h \(DEFER_HORIZON_HOURS\), 9 deferrals; last: altinn-http-503/) as unknown });
+    expect(h.sent(QUEUES.events)).toEqual([]);
+    expect(await h.messages(QUEUES.poison)).toMatchObject([{ original: old }]);
+  });
+
+  it('element streams in one process stay within MAX_ELEMENT_STREAMS however many instances and DOWNLOAD_CONCURRENCY=64 allow', async () => {
+    const h = await processorFor(sim, env, { DOWNLOAD_CONCURRENCY: '64' });
+    const docs = await Promise.all([1, 2, 3].map(() => sim.seedInstance({ app: 'soknad', elements: Array.from({ length: 12 }, () => ({ ...FORM, size: 5_000 })), completed: true })));
+    // Every data response waits a moment, so open streams pile up as far as the processor lets them.
+    const slow = sim.faults.add({ role: 'platform', route: 'storage.data', latencyMs: 50, times: Infinity });
+    let open = 0;
+    let peak = 0;
+    const stop = onRequest(sim, (entry) => {
+      if (entry.route !== 'storage.data') return;
+      const ours = (path: string) => docs.some((d) => path.includes(d.id));
+      open = sim.requests.filter((r) => r.route === 'storage.data' && ours(r.path) && !r.completed).length + 1;
+      peak = Math.max(peak, open);
+    });
+    try {
+      const outcomes = await Promise.all(docs.map((d) => h.processor.handle(messageFor(d))));
+      expect(outcomes.map((o) => o.kind)).toEqual(['confirmed', 'confirmed', 'confirmed']);
+    } finally {
+      stop();
+      sim.faults.remove(slow);
+    }
+    expect(peak).toBeGreaterThan(1);
+    expect(peak).toBeLessThanOrEqual(MAX_ELEMENT_STREAMS);
   });
 
   it('recovers when Altinn rejects the cached token as expired (401: one new token, same request again)', async () => {
@@ -261,7 +363,7 @@ describe('instance processor (simulator + Azurite)', () => {
   it('Pending virus scan: retryable, nothing stored; Infected: recorded, not downloaded, not confirmed unless CONFIRM_ON_INFECTED', async () => {
     const h = await processorFor(sim, env);
     const pending = await sim.seedInstance({ app: 'soknad', elements: [FORM, { ...FORM, fileScanResult: 'Pending' }], completed: true });
-    await expect(h.processor.handle(messageFor(pending))).rejects.toMatchObject({ code: 'filescan-pending', retryable: true });
+    await expect(h.processor.handle(messageFor(pending))).resolves.toMatchObject({ kind: 'deferred', reason: 'filescan-pending' });
     expect(downloads(pending.id.split('/')[1]!)).toBe(0);
 
     const infected = await sim.seedInstance({ app: 'soknad', elements: [FORM, { ...FORM, dataType: 'vedlegg', fileScanResult: 'Infected' }], completed: true });

@@ -6,6 +6,7 @@ import { createAltinnHttp } from '../lib/altinnHttp.js';
 import { createApplicationCatalog } from '../lib/altinn/applications.js';
 import { createStorageClient } from '../lib/altinn/storageClient.js';
 import { createTokenProvider } from '../lib/auth/index.js';
+import { blobInstanceLocks } from '../lib/processor/lease.js';
 import { createBlobStore } from '../lib/blobStore.js';
 import { loadConfig } from '../lib/config.js';
 import { memoryLogger } from '../lib/log.js';
@@ -118,6 +119,7 @@ async function processAll(h: Harness, messages: EventsMessage[]): Promise<void> 
     applications: createApplicationCatalog({ platformUrl: config.altinn.platformUrl, dataTypes: config.dataTypes, clock }),
     store: createBlobStore(blob.getContainerClient(config.blobContainer)),
     queues,
+    locks: blobInstanceLocks(blob.getContainerClient(config.blobContainer), log),
     clock,
     log,
   });

@@ -7,7 +7,7 @@ import { definition } from '../functions/eventsReceiver.js';
 import { MAX_BODY_BYTES } from '../lib/events/body.js';
 import { receiveEvent } from '../lib/events/receiver.js';
 import { serveWebhook } from '../lib/events/webhook.js';
-import { loadConfig } from '../lib/config.js';
+import { createRuntime } from '../lib/runtime.js';
 import { memoryLogger } from '../lib/log.js';
 import { decodeMessage, eventsMessageSchema } from '../lib/messages.js';
 import { createQueueSender } from '../lib/queue.js';
@@ -256,12 +256,39 @@ describe('function wiring', () => {
     expect(definition.options.methods).toEqual(expect.arrayContaining(['POST', 'GET', 'PUT', 'DELETE']));
   });
 
-  it('answers 503 (Altinn retries) when the settings are invalid', async () => {
+  it('answers 503 (Altinn retries) when its own settings are invalid, naming only those', async () => {
     const log = memoryLogger();
-    const res = await serveWebhook(request(JSON.stringify(event())), () => Promise.resolve().then(() => loadConfig({}) as never), log);
+    const res = await serveWebhook(request(JSON.stringify(event())), () => createRuntime({}), log);
     expect(res.status).toBe(503);
     expect(problemOf(res).type).toBe('urn:altinn-receiver:problem:not-configured');
-    expect(logLines(log)[0]).toMatchObject({ status: 503, settings: expect.arrayContaining(['ALTINN_ORG', 'MASKINPORTEN_KEY']) as unknown });
+    expect(logLines(log)[0]).toMatchObject({ status: 503, settings: ['ALTINN_ORG', 'AzureWebJobsStorage'] });
+  });
+
+  it.each([
+    ['a broken key', { MASKINPORTEN_KEY: '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----' }],
+    ['a certificate that is none', { MASKINPORTEN_KID: undefined, MASKINPORTEN_CERTIFICATE: 'garbage' }],
+    ['no client id', { MASKINPORTEN_CLIENT_ID: undefined }],
+  ])('keeps queueing with %s: the webhook never needs Maskinporten', async (_name, broken) => {
+    const log = memoryLogger();
+    const e = event();
+    const rt = createRuntime(validEnv({ ...ENV, AzureWebJobsStorage: azuriteConnectionString(), ...broken }));
+    const res = await serveWebhook(request(JSON.stringify(e)), () => rt, log);
+    expect(res.status).toBe(200);
+    const peeked = await storageClients().queue.getQueueClient(QUEUES.events).peekMessages({ numberOfMessages: 32 });
+    expect(peeked.peekedMessageItems.map((m) => decodeMessage(eventsMessageSchema, m.messageText)).filter((d) => d.ok && d.value.eventId === e.id)).toHaveLength(1);
+  });
+
+  it('logs hostile event fields (PEM header, JWT, CR/LF) as valid JSON lines that keep every audit field', async () => {
+    const { deps, log } = webhookDeps(ENV);
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXNpZw';
+    const e = event({ id: '-----BEGIN A-----\r\n{"forged":true}', type: `app.instance.process.completed\r\n${jwt}` });
+    const res = await receiveEvent(request(JSON.stringify(e)), deps);
+    expect(res.status).toBe(200);
+    const lines = logLines(log);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ msg: 'webhook request', status: 200, decision: 'ignored-type', eventId: '[redacted-pem]', app: 'app-a', method: 'POST' });
+    expect(lines[0]?.eventType).toBe('app.instance.process.completed\r\n[redacted-jwt]');
+    expect(log.lines.join('\n')).not.toContain(jwt);
   });
 
   it('runs the registered handler against the process runtime and the contract queue', async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_EVENT_TYPES, type Config } from '../../lib/config.js';
+import { DEFAULT_EVENT_TYPES, type CoreConfig } from '../../lib/config.js';
 import { instanceRefSchema } from '../../lib/messages.js';
 import { isLoopbackHost } from '../../lib/net.js';
 import { BIN, defineCommand } from '../command.js';
@@ -22,7 +22,7 @@ const subscriptionSchema = z.looseObject({
 type Subscription = z.infer<typeof subscriptionSchema>;
 const subscriptionListSchema = z.looseObject({ subscriptions: z.array(subscriptionSchema).nullish() });
 
-const subscriptionsUrl = (config: Config) => `${config.altinn.platformUrl}/events/api/v1/subscriptions`;
+const subscriptionsUrl = (config: CoreConfig) => `${config.altinn.platformUrl}/events/api/v1/subscriptions`;
 
 const EVENT_TYPE = /^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$/i;
 /** Default --wait: Altinn's validation window, rounded up to whole minutes (8 min). */
@@ -54,7 +54,7 @@ function notValidated(sub: Subscription, waited: number, endpoint: URL): string 
  * Altinn calls the endpoint with every event: it must be https and carry the function key (`code=`),
  * except a loopback endpoint in a local (custom) environment.
  */
-function checkEndpoint(raw: string, config: Config): URL {
+function checkEndpoint(raw: string, config: CoreConfig): URL {
   let url: URL;
   try {
     url = new URL(raw);

@@ -15,6 +15,8 @@ export interface BenchOptions {
   events?: number | undefined;
   /** many: instances per run (default 200). */
   instances?: number | undefined;
+  /** many: DOWNLOAD_CONCURRENCY of the processor and the baseline (default 4). */
+  downloadConcurrency?: number | undefined;
   /** When set, every measured child process writes a V8 CPU profile here (--cpu-prof). */
   profile?: string | undefined;
 }

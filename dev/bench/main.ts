@@ -24,6 +24,7 @@ const USAGE = `usage: npm run bench -- [${NAMES.join('|')} ...] [--quick] [--hug
   --quick   minimal sizes (smoke test)     --huge   large: a 4 GiB element instead of 1 GiB
   --runs N  runs per figure (default 3)    --out    results file (default bench-results.json)
   --events N       intake: events per run (default 2000)   --instances N   many: instances per run (default 200)
+  --download-concurrency N   many: DOWNLOAD_CONCURRENCY, 1-64 (default 4)
   --profile <dir>  each measured process writes a .cpuprofile there (see dev/bench/topFunctions.ts)`;
 
 const argsSchema = z.object({
@@ -33,6 +34,7 @@ const argsSchema = z.object({
   runs: z.coerce.number().int().min(1).max(20).default(3),
   events: z.coerce.number().int().min(1).optional(),
   instances: z.coerce.number().int().min(1).optional(),
+  downloadConcurrency: z.coerce.number().int().min(1).max(64).optional(),
   out: z.string().min(1).default(join(ROOT, 'bench-results.json')),
   profile: z.string().min(1).transform((p) => resolve(p)).optional(),
 });
@@ -54,10 +56,10 @@ function revision(): string {
 async function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { quick: { type: 'boolean' }, huge: { type: 'boolean' }, runs: { type: 'string' }, events: { type: 'string' }, instances: { type: 'string' }, out: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { quick: { type: 'boolean' }, huge: { type: 'boolean' }, runs: { type: 'string' }, events: { type: 'string' }, instances: { type: 'string' }, 'download-concurrency': { type: 'string' }, out: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return void console.log(USAGE);
-  const parsed = argsSchema.safeParse({ ...values, names: positionals });
+  const parsed = argsSchema.safeParse({ ...values, downloadConcurrency: values['download-concurrency'], names: positionals });
   if (!parsed.success) {
     console.error(`${z.prettifyError(parsed.error)}\n${USAGE}`);
     process.exit(2);

@@ -28,9 +28,10 @@ const DOWNLOAD_CONCURRENCY = 4;
 export async function move(
   ctx: BenchContext,
   mover: Mover,
-  opts: { warmup: EventsMessage[]; messages: EventsMessage[]; concurrency: number; container: string },
+  opts: { warmup: EventsMessage[]; messages: EventsMessage[]; concurrency: number; container: string; downloadConcurrency?: number | undefined },
 ): Promise<WorkerResult> {
-  const env = { ...ctx.env, BLOB_CONTAINER: opts.container, DOWNLOAD_CONCURRENCY: String(DOWNLOAD_CONCURRENCY) };
+  const downloadConcurrency = opts.downloadConcurrency ?? DOWNLOAD_CONCURRENCY;
+  const env = { ...ctx.env, BLOB_CONTAINER: opts.container, DOWNLOAD_CONCURRENCY: String(downloadConcurrency) };
   try {
     if (mover === 'ours') {
       const spec: ProcessorSpec = { warmup: opts.warmup, messages: opts.messages, concurrency: opts.concurrency };
@@ -45,7 +46,7 @@ export async function move(
       warmup: opts.warmup.map(item),
       items: opts.messages.map(item),
       concurrency: opts.concurrency,
-      elementConcurrency: DOWNLOAD_CONCURRENCY,
+      elementConcurrency: downloadConcurrency,
     };
     return await runWorker('copy', spec, env);
   } finally {

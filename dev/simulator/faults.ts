@@ -80,7 +80,16 @@ export function createFaults(now: () => number, seed: number) {
   let nextId = 1;
   let randomMode: RandomFaults | undefined;
   let random = seededRandom(seed);
-  const outages: { from: number; until: number; status: number }[] = [];
+  const outages: { roles: readonly Role[]; from: number; until: number; status: number; retryAfter?: string }[] = [];
+
+  /**
+   * Every request to these roles answers `status` (with `Retry-After` when given) from now (simulator
+   * clock) for `durationMs`, before any rule is consulted (rules are not used up meanwhile).
+   */
+  function outage(roles: readonly Role[], durationMs: number, status = 503, retryAfter?: number): void {
+    const from = now();
+    outages.push({ roles, from, until: from + durationMs, status, ...(retryAfter !== undefined ? { retryAfter: String(retryAfter) } : {}) });
+  }
 
   const matches = (r: FaultRule, q: FaultQuery) =>
     (r.role === undefined || r.role === q.role) &&
@@ -140,20 +149,19 @@ export function createFaults(now: () => number, seed: number) {
     },
     /** Maskinporten answers `status` (default 503) to everything from now (simulator clock) for `durationMs`. */
     maskinportenOutage(durationMs: number, status = 503): void {
-      const from = now();
-      outages.push({ from, until: from + durationMs, status });
+      outage(['maskinporten'], durationMs, status);
     },
+    outage,
     /** Rules not used up yet. */
     pending(): number {
       return rules.filter((r) => r.remaining > 0).length;
     },
     /** The fault for one request (consumes rule applications). */
     take(q: FaultQuery): ActiveFault | undefined {
-      if (q.role === 'maskinporten') {
-        const t = now();
-        const outage = outages.find((o) => t >= o.from && t < o.until);
-        if (outage) return { status: outage.status };
-      }
+      const t = now();
+      // An outage window beats every rule: nothing of that service answers, whatever else was planned.
+      const outage = outages.find((o) => o.roles.includes(q.role) && t >= o.from && t < o.until);
+      if (outage) return { status: outage.status, ...(outage.retryAfter !== undefined ? { retryAfter: outage.retryAfter } : {}) };
       const live = rules.find((r) => r.remaining > 0 && matches(r.rule, q));
       if (live) {
         const fault = fromRule(live);

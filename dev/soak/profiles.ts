@@ -7,6 +7,15 @@ export interface SoakProfile {
   maxElementBytes: number;
   /** Maskinporten refuses every grant this long, from just before the first event. */
   outageMs: number;
+  /** Hosts processing the same queues (the webhook is on the first). */
+  hosts: number;
+  /** Every App/Storage/exchange request answers 503 this long, from a third of the way through the events. */
+  altinnOutageMs: number;
+  /** Then every such request answers 429 with `Retry-After: stormRetryAfterSeconds`, this long. */
+  stormMs: number;
+  stormRetryAfterSeconds: number;
+  /** DEFER_BASE_SECONDS of the hosts (unset: the default). */
+  deferBaseSeconds?: number;
   /** One Altinn Events delivery in this many is dropped (never retried): left to the reconciler. */
   dropEvery: number;
   /** Pause between two instances' process completions (the event stream's pace). */
@@ -26,6 +35,12 @@ export const SHORT: SoakProfile = {
   seed: 5,
   maxElementBytes: 256 * 1024,
   outageMs: 5_000,
+  hosts: 2,
+  // Compressed: long enough to outlast the in-invocation retries, so messages are deferred.
+  altinnOutageMs: 12_000,
+  stormMs: 3_000,
+  stormRetryAfterSeconds: 3,
+  deferBaseSeconds: 2,
   dropEvery: 20,
   paceMs: 50,
   reconcileSchedule: '*/10 * * * * *',
@@ -40,6 +55,10 @@ export const SOAK: SoakProfile = {
   seed: 12,
   maxElementBytes: 512 * 1024,
   outageMs: 30_000,
+  altinnOutageMs: 200_000,
+  stormMs: 30_000,
+  stormRetryAfterSeconds: 120,
+  deferBaseSeconds: undefined,
   paceMs: 60,
   reconcileSchedule: '0 * * * * *',
   timeoutMs: 900_000,

@@ -6,6 +6,7 @@ import { elementPath, instanceJsonPath, manifestPath, manifestSchema } from '../
 import { mapLimit } from '../../lib/processor/pool.js';
 import { QUEUES } from '../../lib/queues.js';
 import { seededRandom } from '../simulator/faults.js';
+import type { Role } from '../simulator/http.js';
 import type { Simulator } from '../simulator/index.js';
 import { countByKind, planFaults, type FaultCounts, type FaultTarget } from './faultPlan.js';
 import { observe, onRequest, type Observations } from './observe.js';
@@ -28,12 +29,18 @@ export interface SoakReport {
     notInjected: number;
     maskinportenOutageMs: number;
     grantsRefused: number;
+    /** Every App/Storage/exchange request answered 503 this long; then a 429 storm with Retry-After. */
+    altinnOutageMs: number;
+    altinnOutage503: number;
+    stormMs: number;
+    stormRetryAfterSeconds: number;
+    storm429: number;
     azuriteQueueRestarts: number;
     queueDownMs: number;
     deliveriesDropped: number;
   };
   intake: { deliveries: number; webhook503: number; webhookEnqueued: number; reconcileEnqueued: number };
-  processor: { confirmedRuns: number; alreadyDone: number; failedInvocations: number };
+  processor: { hosts: number; confirmedRuns: number; alreadyDone: number; failedInvocations: number; deferrals: number; busyDeferrals: number };
   outcome: {
     /** Distinct instances that reached altinn-events (the webhook's enqueued log lines, and every instance the processor took up). */
     enqueued: number;
@@ -43,6 +50,9 @@ export interface SoakReport {
     lost: string[];
     /** Instances confirmed more than once: more than one effective confirmation, or `complete` answered 200 more than once. */
     duplicates: string[];
+    /** Messages on altinn-instances-ready, and the instances with other than exactly one. */
+    readyMessages: number;
+    readyNotOnce: string[];
   };
   checks: Observations & { blobProblems: string[] };
   secretHits: SecretHit[];
@@ -66,8 +76,13 @@ export async function runSoak(profile: SoakProfile, progress: (line: string) => 
   const stack = await startStack({
     seed: profile.seed,
     eventRetryScale: profile.eventRetryScale,
-    settings: { RECONCILE_SCHEDULE: profile.reconcileSchedule, ALTINN_APPS: SOAK_APP },
+    settings: {
+      RECONCILE_SCHEDULE: profile.reconcileSchedule,
+      ALTINN_APPS: SOAK_APP,
+      ...(profile.deferBaseSeconds !== undefined ? { DEFER_BASE_SECONDS: String(profile.deferBaseSeconds) } : {}),
+    },
     subscribeApp: SOAK_APP,
+    hosts: profile.hosts,
   });
   try {
     return await soak(stack, profile, started, progress, signal);
@@ -113,11 +128,30 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
     stopWatchingGrants();
     sim.faults.maskinportenOutage(profile.outageMs);
   });
-  await stack.host.kill('SIGTERM');
-  await stack.restartHost();
+  await Promise.all(stack.hosts.map((h) => h.kill('SIGTERM')));
+  await stack.restartHosts();
   let queueDownMs = 0;
+  // A third of the way in, Altinn goes down (every App/Storage/exchange request: 503), then throttles (429 storm).
+  let incident: Promise<void> = Promise.resolve();
+  // The simulator's clock is Date.now here.
+  const windows = { outageFrom: Infinity, stormFrom: Infinity, stormUntil: Infinity };
+  const ALTINN: Role[] = ['apps', 'platform'];
   let restart: Promise<void> = Promise.resolve();
   for (const [i, s] of seeded.entries()) {
+    if (i === Math.floor(seeded.length / 3)) {
+      incident = (async () => {
+        windows.outageFrom = Date.now();
+        sim.faults.outage(ALTINN, profile.altinnOutageMs, 503);
+        progress(`Altinn outage: every App/Storage/exchange request answers 503 for ${profile.altinnOutageMs / 1000} s`);
+        await delay(profile.altinnOutageMs);
+        windows.stormFrom = Date.now();
+        sim.faults.outage(ALTINN, profile.stormMs, 429, profile.stormRetryAfterSeconds);
+        progress(`429 storm (Retry-After: ${profile.stormRetryAfterSeconds}) for ${profile.stormMs / 1000} s`);
+        await delay(profile.stormMs);
+        windows.stormUntil = Date.now();
+        progress('Altinn answers again');
+      })();
+    }
     if (i === Math.floor(seeded.length / 2)) {
       restart = (async () => {
         const t0 = Date.now();
@@ -134,12 +168,13 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
   }
   await restart;
   progress(`${seeded.length} processes completed; waiting for the app`);
+  await incident;
 
   const poison = stack.queues.getQueueClient(QUEUES.poison);
   const deadline = Date.now() + profile.timeoutMs;
   for (;;) {
     // 'done' is logged after the ready message and the manifest's readyAt: the instance is finished.
-    const done = new Set(stack.host.records((r) => r.msg === 'done' && r.outcome === 'confirmed').map((r) => String(r.instanceId)));
+    const done = new Set(stack.records((r) => r.msg === 'done' && r.outcome === 'confirmed').map((r) => String(r.instanceId)));
     const confirmed = seeded.filter((s) => done.has(`${s.partyId}/${s.instanceGuid}`)).length;
     const poisoned = await messageCount(poison);
     if (confirmed + poisoned >= seeded.length || Date.now() > deadline) break;
@@ -149,12 +184,17 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
   }
   await sim.events.idle();
   // A graceful stop lets invocations in flight finish, so nothing is judged half-done.
-  await stack.host.kill('SIGTERM');
+  await Promise.all(stack.hosts.map((h) => h.kill('SIGTERM')));
   observer.stop();
   await observer.settled();
   const notInjected = sim.faults.pending();
 
-  const hostRecords = stack.host.records();
+  const hostRecords = stack.records();
+  const ready = await drainReady(stack.queues.getQueueClient(QUEUES.ready));
+  const readyPer = new Map<string, number>();
+  for (const guid of ready) readyPer.set(guid, (readyPer.get(guid) ?? 0) + 1);
+  const during = (from: number, until: number, status: number) =>
+    sim.requests.filter((r) => ALTINN.includes(r.role) && r.status === status && r.time >= from && r.time < until).length;
   const records = (msg: string) => hostRecords.filter((r) => r.msg === msg);
   const poisonedList = await drainPoison(poison);
   const poisonedGuids = new Set(poisonedList.map((p) => p.instanceGuid));
@@ -174,6 +214,11 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
       notInjected,
       maskinportenOutageMs: profile.outageMs,
       grantsRefused: sim.requests.filter((r) => r.route === 'maskinporten.token' && r.status === 503).length,
+      altinnOutageMs: profile.altinnOutageMs,
+      altinnOutage503: during(windows.outageFrom, windows.stormFrom, 503),
+      stormMs: profile.stormMs,
+      stormRetryAfterSeconds: profile.stormRetryAfterSeconds,
+      storm429: during(windows.stormFrom, windows.stormUntil, 429),
       azuriteQueueRestarts: 1,
       queueDownMs,
       deliveriesDropped: deliveries.filter((d) => d.status === -1).length,
@@ -185,6 +230,9 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
       reconcileEnqueued: records('reconcile run').reduce((n, r) => n + (typeof r.enqueued === 'number' ? r.enqueued : 0), 0),
     },
     processor: {
+      hosts: stack.hosts.length,
+      deferrals: records('message deferred').length,
+      busyDeferrals: records('message deferred').filter((r) => r.why === 'instance-busy').length,
       confirmedRuns: records('done').filter((r) => r.outcome === 'confirmed').length,
       alreadyDone: hostRecords.filter((r) => r.outcome === 'already-done').length,
       failedInvocations: records('processing failed; the host will retry').length,
@@ -200,6 +248,8 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
       duplicates: seeded
         .filter((s) => (sim.counters.effectiveCompletes[s.instanceGuid] ?? 0) > 1 || (sim.counters.completes[s.instanceGuid] ?? 0) > 1)
         .map((s) => s.instanceGuid),
+      readyMessages: ready.length,
+      readyNotOnce: seeded.filter((s) => readyPer.get(s.instanceGuid) !== 1).map((s) => `${s.instanceGuid} (${readyPer.get(s.instanceGuid) ?? 0})`),
     },
     checks: { ...observer.result, blobProblems },
     secretHits: scanForSecrets(stack.output(), stack.secrets()),
@@ -209,6 +259,10 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
   report.ok =
     report.outcome.lost.length === 0 &&
     report.outcome.duplicates.length === 0 &&
+    // Every fault of this soak is transient: nothing may end in poison.
+    report.outcome.poisoned.length === 0 &&
+    report.outcome.readyNotOnce.length === 0 &&
+    report.outcome.readyMessages === report.instances &&
     report.outcome.confirmed + poisonedGuids.size === report.instances &&
     report.outcome.enqueued === report.outcome.confirmed + poisonedGuids.size &&
     c.completesWithoutManifest.length === 0 &&
@@ -228,22 +282,32 @@ async function messageCount(queue: QueueClient): Promise<number> {
   }
 }
 
-/** Every poison message: our processor's envelope carries the reason; one the host moved is the original message. */
-async function drainPoison(queue: QueueClient): Promise<{ instanceGuid: string; reason: string }[]> {
+/** Every message of `queue`, received (so none is left for anyone else) and mapped. */
+async function drain<T>(queue: QueueClient, map: (body: Record<string, unknown>, dequeueCount: number) => T): Promise<T[]> {
   if (!(await queue.exists())) return [];
-  const out: { instanceGuid: string; reason: string }[] = [];
+  const out: T[] = [];
   for (;;) {
     const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 300 });
     if (receivedMessageItems.length === 0) return out;
-    for (const m of receivedMessageItems) {
-      const body = JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as { reason?: unknown; original?: { instanceGuid?: string }; instanceGuid?: string };
-      const enveloped = typeof body.reason === 'string' && body.original !== undefined;
-      out.push({
-        instanceGuid: (enveloped ? body.original?.instanceGuid : body.instanceGuid) ?? '?',
-        reason: enveloped ? String(body.reason) : `moved by the host after ${m.dequeueCount} failed deliveries`,
-      });
-    }
+    for (const m of receivedMessageItems) out.push(map(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as Record<string, unknown>, m.dequeueCount));
   }
+}
+
+/** The instanceGuid of every altinn-instances-ready message (what downstream systems would get). */
+function drainReady(queue: QueueClient): Promise<string[]> {
+  return drain(queue, (body) => (typeof body.instanceGuid === 'string' ? body.instanceGuid : '?'));
+}
+
+/** Every poison message: our processor's envelope carries the reason; one the host moved is the original message. */
+function drainPoison(queue: QueueClient): Promise<{ instanceGuid: string; reason: string }[]> {
+  return drain(queue, (body, dequeueCount) => {
+    const original = body.original as { instanceGuid?: string } | undefined;
+    const enveloped = typeof body.reason === 'string' && original !== undefined;
+    return {
+      instanceGuid: (enveloped ? original.instanceGuid : (body.instanceGuid as string | undefined)) ?? '?',
+      reason: enveloped ? String(body.reason) : `moved by the host after ${dequeueCount} failed deliveries`,
+    };
+  });
 }
 
 /** The confirmed instance's folder: each element byte-exact (sha256 of the blob = the simulator's), instance.json, a manifest that matches. */

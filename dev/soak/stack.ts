@@ -24,11 +24,18 @@ export interface StackOptions {
   settings?: Record<string, string>;
   /** The app to subscribe to (none: no subscription). */
   subscribeApp?: string;
+  /** Hosts on the same storage and queues (default 1); the webhook Altinn calls is the first's. */
+  hosts?: number;
 }
 
 export interface Stack {
   sim: Simulator;
+  /** The first host: Altinn Events calls its webhook. */
   host: LocalHost;
+  /** Every host (the first included), all polling the same queues. */
+  hosts: readonly LocalHost[];
+  /** Log records of every host, in host order. */
+  records(match?: (record: Record<string, unknown>) => boolean): Record<string, unknown>[];
   env: Record<string, string>;
   container: ContainerClient;
   queues: QueueServiceClient;
@@ -38,8 +45,8 @@ export interface Stack {
   /** Stops the queue service (its data kept); `startQueue` brings it back on the same port. */
   stopQueue(): Promise<void>;
   startQueue(): Promise<void>;
-  /** Starts the host again after it exited or was killed. */
-  restartHost(): Promise<LocalHost>;
+  /** Starts the hosts again after they exited or were killed. */
+  restartHosts(): Promise<void>;
   /** Runs the built CLI; resolves with its exit code and output lines. */
   cli(args: string[]): Promise<{ code: number | null; lines: string[] }>;
   /** Every line written so far by each process (hosts, CLI runs, the in-process simulator's console). */
@@ -70,9 +77,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     ...opts.settings,
   };
   const functionKey = randomBytes(24).toString('base64url');
-  let host = await startLocalHost({ env, name: 'host#1' });
-  procs.push(host);
-  const webhookUrl = () => `${host.url}/api/events?code=${functionKey}`;
+  let hosts = await Promise.all(Array.from({ length: opts.hosts ?? 1 }, (_, i) => startLocalHost({ env, name: `host#${i + 1}` })));
+  procs.push(...hosts);
+  const webhookUrl = () => `${hosts[0]!.url}/api/events?code=${functionKey}`;
 
   const cli = async (args: string[]) => {
     const p = startNode(`cli#${procs.length}`, 'dist/cli/main.js', args, { env: { PATH: process.env.PATH, ...env } });
@@ -88,8 +95,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const stack: Stack = {
     sim,
     get host() {
-      return host;
+      return hosts[0]!;
     },
+    get hosts() {
+      return hosts;
+    },
+    records: (match) => hosts.flatMap((h) => h.records(match)),
     env,
     container: BlobServiceClient.fromConnectionString(storage).getContainerClient(env.BLOB_CONTAINER!),
     queues: QueueServiceClient.fromConnectionString(storage),
@@ -104,11 +115,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     async startQueue() {
       queue ??= await startAzuriteService('queue', firstQueue.port, { location: queueDir });
     },
-    async restartHost() {
-      // The same port, so the subscription's endpoint stays right.
-      host = await startLocalHost({ env, port: host.port, name: `host#${procs.length}` });
-      procs.push(host);
-      return host;
+    async restartHosts() {
+      // The same ports, so the subscription's endpoint stays right.
+      hosts = await Promise.all(hosts.map((h) => startLocalHost({ env, port: h.port, name: `host#${procs.length}-${h.port}` })));
+      procs.push(...hosts);
     },
     cli,
     output: () => ({ ...Object.fromEntries(procs.map((p) => [p.name, p.lines])), simulator: consoleLines }),

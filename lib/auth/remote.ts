@@ -9,17 +9,17 @@ export function isTransientStatus(status: number): boolean {
 }
 
 /**
- * fetch, with a failure to reach the server (refused, reset, our own timeout) turned into a retryable
- * ReceiverError. An abort the caller asked for (its signal) is passed through untouched.
+ * fetch, with a failure to reach the server (refused, reset, our own timeout or `deadline`) turned into a
+ * retryable ReceiverError. An abort the caller asked for (its signal) is passed through untouched.
  */
 export async function fetchOrThrow(
   fetchFn: Fetch,
   url: string,
   init: RequestInit,
-  what: { code: string; label: string; timeoutMs?: number; instanceId?: string | undefined },
+  what: { code: string; label: string; timeoutMs?: number; instanceId?: string | undefined; deadline?: AbortSignal | undefined },
 ): Promise<Response> {
   const callerSignal = init.signal ?? undefined;
-  const signals = [callerSignal, what.timeoutMs === undefined ? undefined : AbortSignal.timeout(what.timeoutMs)].filter(
+  const signals = [callerSignal, what.deadline, what.timeoutMs === undefined ? undefined : AbortSignal.timeout(what.timeoutMs)].filter(
     (s): s is AbortSignal => s !== undefined,
   );
   try {

@@ -10,25 +10,31 @@ import type { Fields, Logger } from '../log.js';
 import { decodeMessage, eventsMessageSchema, instanceId, readyMessageSchema, type EventsMessage, type InstanceRef } from '../messages.js';
 import type { QueueSender } from '../queue.js';
 import { QUEUES } from '../queues.js';
-import { withRetry, type RetryPolicy } from '../retry.js';
+import { isRetryable, withRetry, type RetryPolicy } from '../retry.js';
+import { createSemaphore } from '../semaphore.js';
 import { holdInstance } from './held.js';
+import { deferMessage, pastHorizon, reasonOf, type Deferral } from './defer.js';
+import { limitElementStreams, MAX_ELEMENT_STREAMS } from './limits.js';
+import type { InstanceLease, InstanceLocks } from './lease.js';
 import { elementPath, instanceJsonPath, manifestPath, readManifest, writeManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import { mapLimit } from './pool.js';
 
 export interface ProcessorDeps {
-  config: Pick<Config, 'org' | 'apps' | 'dataTypes' | 'downloadConcurrency' | 'confirmOnInfected' | 'substatusLabel'>;
+  config: Pick<Config, 'org' | 'apps' | 'dataTypes' | 'downloadConcurrency' | 'confirmOnInfected' | 'substatusLabel' | 'deferHorizonHours' | 'deferBaseSeconds'>;
   storage: StorageClient;
   /** The apps' declared data types, to check ALTINN_DATA_TYPES before anything is confirmed. */
   applications: ApplicationCatalog;
   store: BlobStore;
   queues: Pick<QueueSender, 'send'>;
+  /** One run per instance across processes (blobInstanceLocks). */
+  locks: InstanceLocks;
   clock: Clock;
   log: Logger;
   retry?: { policy?: RetryPolicy; random?: () => number };
 }
 
 export type Outcome =
-  /** Not processable (malformed message, instance gone or forbidden): put on the poison queue with the reason. */
+  /** Not processable (malformed message, instance gone or forbidden), or transient trouble past the horizon: put on the poison queue with the reason. */
   | { kind: 'poisoned'; reason: string }
   /** Already confirmed by our org, the manifest current and the ready message sent: nothing to do. */
   | { kind: 'already-done' }
@@ -37,7 +43,9 @@ export type Outcome =
   /** Stored, but an element is infected and CONFIRM_ON_INFECTED is off: not confirmed, no ready message. */
   | { kind: 'held-infected'; infected: string[] }
   /** The instance's process has not ended: nothing downloaded or confirmed; the completed event or the reconciler brings it back. */
-  | { kind: 'process-not-ended' };
+  | { kind: 'process-not-ended' }
+  /** Transient trouble outlasted the in-invocation retries, or another process holds the instance: the message comes back later. */
+  | Deferral;
 
 /** What an operator finds on altinn-events-poison when we (not the host) put a message there. */
 export interface PoisonEnvelope {
@@ -61,9 +69,12 @@ function isPermanent(e: unknown): e is ReceiverError {
 /**
  * One queue message → instance stored, verified, confirmed. Order: data blobs, instance.json,
  * manifest.json (the "ready" mark), POST complete, ready message (then `readyAt` in the manifest), optional substatus.
- * Deliveries of the same instance that overlap in this process share one run.
+ * Deliveries of the same instance that overlap in this process share one run; across processes the
+ * instance lease admits one run at a time. Transient trouble that outlasts the retries defers the message.
  */
-export function createProcessor(deps: ProcessorDeps): Processor {
+export function createProcessor(input: ProcessorDeps): Processor {
+  // One budget of element streams shared by every instance in flight in this process.
+  const deps: ProcessorDeps = { ...input, storage: limitElementStreams(input.storage, createSemaphore(MAX_ELEMENT_STREAMS)) };
   const inflight = new Map<string, Promise<Outcome>>();
 
   const poison = async (log: Logger, raw: unknown, reason: string): Promise<Outcome> => {
@@ -73,13 +84,50 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     return { kind: 'poisoned', reason };
   };
 
+  const deferDeps = (log: Logger) => ({ queues: deps.queues, log, baseSeconds: deps.config.deferBaseSeconds, random: deps.retry?.random });
+
+  /** Transient: defer, unless the horizon has passed; anything else the host retries (and poisons after maxDequeueCount). */
+  const settle = async (log: Logger, raw: unknown, msg: EventsMessage, e: unknown): Promise<Outcome> => {
+    if (isPermanent(e)) return poison(log, raw, `${e.code}: ${e.message}`);
+    if (!isRetryable(e)) {
+      log.error('processing failed; the host will retry', { stage: 'failed', error: e });
+      throw e;
+    }
+    if (pastHorizon(msg, deps.clock.now(), deps.config.deferHorizonHours)) {
+      return poison(log, raw, `transient failures for over ${deps.config.deferHorizonHours} h (DEFER_HORIZON_HOURS), ${msg.deferrals ?? 0} deferrals; last: ${reasonOf(e)}: ${(e as Error).message}`);
+    }
+    log.warn('transient failure outlasted the retries', { stage: 'failed', error: e });
+    const retryAfterSeconds = e instanceof ReceiverError ? e.retryAfterSeconds : undefined;
+    return deferMessage(deferDeps(log), msg, { reason: reasonOf(e), retryAfterSeconds });
+  };
+
+  /** Another process holds the instance: done if its manifest says so, else look again later (backoff, as for transient trouble). */
+  const busy = async (log: Logger, msg: EventsMessage): Promise<Outcome> => {
+    const manifest = await readManifest(deps.store, msg);
+    if (manifest?.readyAt) {
+      log.info('another process holds this instance and its manifest is announced; nothing to do', { stage: 'busy', outcome: 'already-done' });
+      return { kind: 'already-done' };
+    }
+    return deferMessage(deferDeps(log), msg, { reason: 'instance-busy' });
+  };
+
+  const leased = async (msg: EventsMessage, log: Logger): Promise<Outcome> => {
+    const lease = await deps.locks.acquire(msg);
+    if (!lease) return busy(log, msg);
+    try {
+      return await processInstance(underLease(deps, lease), msg, log);
+    } finally {
+      await lease.release();
+    }
+  };
+
   return {
     async handle(raw, meta = {}) {
       const base = deps.log.child({ dequeueCount: meta.dequeueCount });
       const decoded = decodeMessage(eventsMessageSchema, raw);
       if (!decoded.ok) return poison(base, raw, `invalid message: ${decoded.reason}`);
       const msg = decoded.value;
-      const log = base.child({ instanceId: instanceId(msg), eventId: msg.eventId, reason: msg.reason, app: msg.app });
+      const log = base.child({ instanceId: instanceId(msg), eventId: msg.eventId, reason: msg.reason, app: msg.app, deferrals: msg.deferrals });
       const refusal = refuse(deps.config, msg);
       if (refusal) return poison(log, raw, refusal);
 
@@ -89,17 +137,24 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         log.info('joining a run already in progress for this instance', { stage: 'dedupe' });
         return joined;
       }
-      // Permanent failures are poisoned inside the shared run: once, however many deliveries joined it.
-      const run = processInstance(deps, msg, log)
-        .catch((e: unknown) => {
-          if (isPermanent(e)) return poison(log, raw, `${e.code}: ${e.message}`);
-          log.error('processing failed; the host will retry', { stage: 'failed', error: e });
-          throw e;
-        })
+      // Poisoned or deferred inside the shared run: once, however many deliveries joined it.
+      const run = leased(msg, log)
+        .catch((e: unknown) => settle(log, raw, msg, e))
         .finally(() => inflight.delete(key));
       inflight.set(key, run);
       return run;
     },
+  };
+}
+
+/** Every write that vouches for the run (blobs of the folder, complete, queue messages) first renews the lease. */
+function underLease(deps: ProcessorDeps, lease: InstanceLease): ProcessorDeps {
+  const { store, storage, queues } = deps;
+  return {
+    ...deps,
+    store: { ...store, putJson: (p, t) => lease.confirm().then(() => store.putJson(p, t)), remove: (p) => lease.confirm().then(() => store.remove(p)) },
+    storage: { ...storage, complete: (ref) => lease.confirm().then(() => storage.complete(ref)) },
+    queues: { send: (q, m, o) => lease.confirm().then(() => queues.send(q, m, o)) },
   };
 }
 
@@ -252,7 +307,7 @@ async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, 
     throw unavailable(e, ref, el) ?? e;
   });
   const metadata: Record<string, string> = { datatype: el.dataType, elementid: el.id };
-  if (el.filename) metadata.filename = encodeURIComponent(el.filename);
+  if (el.filename) metadata.filename = el.filename;
   if (el.lastChanged) metadata.altinnlastchanged = el.lastChanged;
   const stored = await deps.store.putStream(path, res.body ?? Readable.from([]), {
     contentType,

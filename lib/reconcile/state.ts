@@ -1,4 +1,5 @@
 import type { ContainerClient } from '@azure/storage-blob';
+import { tryLease } from '../blobLease.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 
@@ -65,20 +66,8 @@ export interface RunLock {
  * lapses by itself within a minute if the process dies.
  */
 export async function acquireRunLock(container: ContainerClient, log: Logger): Promise<RunLock | undefined> {
-  const blob = container.getBlockBlobClient(`${STATE_PREFIX}/run.lock`);
-  try {
-    await blob.upload('', 0, { conditions: { ifNoneMatch: '*' } });
-  } catch (e) {
-    // 409: it exists already; 412: it exists and is leased right now. Either way the lease decides.
-    if (statusOf(e) !== 409 && statusOf(e) !== 412) throw e;
-  }
-  const lease = blob.getBlobLeaseClient();
-  try {
-    await lease.acquireLease(LEASE_SECONDS);
-  } catch (e) {
-    if (statusOf(e) === 409) return undefined;
-    throw e;
-  }
+  const lease = await tryLease(container.getBlockBlobClient(`${STATE_PREFIX}/run.lock`), LEASE_SECONDS);
+  if (!lease) return undefined;
   const renew = setInterval(() => {
     lease.renewLease().catch((error: unknown) => log.warn('reconcile: could not renew the run lease', { error }));
   }, RENEW_EVERY_MS);

@@ -6,24 +6,33 @@ import { stopAll } from '../support/processes.js';
 
 /**
  * The fault soak's short profile (npm run soak runs the same code with 500 instances): seeded faults
- * in the simulator, a Maskinporten outage, an Azurite queue restart and dropped deliveries, through
- * the real local host; then every promise checked from outside. See docs/reliability.md.
+ * in the simulator, a Maskinporten outage, a compressed Altinn outage and 429 storm, an Azurite queue
+ * restart and dropped deliveries, through two real local hosts on the same queues; then every promise
+ * checked from outside. See docs/reliability.md.
  */
 afterAll(() => stopAll());
 
 describe(`fault soak, short profile (${SHORT.instances} instances, seed ${SHORT.seed})`, () => {
-  it('loses nothing, confirms each instance once after its manifest, stores every byte exactly, leaks nothing', { timeout: SHORT.timeoutMs + 120_000 }, async () => {
+  it('loses and poisons nothing, confirms and announces each instance once after its manifest, stores every byte exactly, leaks nothing', { timeout: SHORT.timeoutMs + 120_000 }, async () => {
     const report = await runSoak(SHORT);
     const context = summary(report);
     // Every fault kind was really in play.
     for (const [kind, n] of Object.entries(report.faults.planned)) expect(n, `${kind}\n${context}`).toBeGreaterThan(0);
     expect(report.faults.grantsRefused, context).toBeGreaterThan(0);
+    // Two hosts on the same queues; Altinn down, then throttling: the messages were deferred, not poisoned.
+    expect(report.processor.hosts, context).toBe(2);
+    expect(report.faults.altinnOutage503, context).toBeGreaterThan(0);
+    expect(report.faults.storm429, context).toBeGreaterThan(0);
+    expect(report.processor.deferrals, context).toBeGreaterThan(0);
     expect(report.faults.deliveriesDropped, context).toBe(Math.floor(SHORT.instances / SHORT.dropEvery));
     expect(report.intake.reconcileEnqueued, context).toBeGreaterThanOrEqual(report.faults.deliveriesDropped);
 
     // Invariants.
     expect(report.outcome.lost, context).toEqual([]);
     expect(report.outcome.duplicates, context).toEqual([]);
+    expect(report.outcome.poisoned, context).toEqual([]);
+    expect(report.outcome.readyNotOnce, context).toEqual([]);
+    expect(report.outcome.readyMessages, context).toBe(report.instances);
     expect(report.outcome.confirmed + report.outcome.poisoned.length, context).toBe(report.instances);
     expect(report.outcome.enqueued, context).toBe(report.outcome.confirmed + report.outcome.poisoned.length);
     for (const p of report.outcome.poisoned) expect(p.reason, context).not.toBe('');
