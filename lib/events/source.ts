@@ -1,4 +1,5 @@
 import { instanceRefSchema, type InstanceRef } from '../messages.js';
+import { LOWER_CASE_GUID } from '../patterns.js';
 
 /**
  * DESIGN.md "Never follow the event's URL": an event's `source` is parsed as a plain string, without
@@ -12,8 +13,6 @@ export type SourceResult = { ok: true; ref: InstanceRef } | { ok: false; reason:
 
 /** Stricter than the message schema, so one instance has one spelling. Party ids are positive integers; no leading zero. */
 const PARTY_ID = /^[1-9]\d{0,17}$/;
-/** Lower case, as Altinn writes GUIDs. */
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface SourceRules {
   /** scheme://host[:port] of our org's apps, e.g. https://ttd.apps.altinn.no (config.altinn.appsOrigin). */
@@ -37,6 +36,6 @@ export function parseInstanceSource(source: string, rules: SourceRules): SourceR
   if (!instanceRefSchema.shape.app.safeParse(app).success) return { ok: false, reason: 'source path app is not an app name' };
   if (instances !== 'instances') return { ok: false, reason: 'source path is not an instance URL' };
   if (!PARTY_ID.test(partyId)) return { ok: false, reason: 'source partyId is not a number' };
-  if (!GUID.test(instanceGuid)) return { ok: false, reason: 'source instance id is not a lower-case GUID' };
+  if (!LOWER_CASE_GUID.test(instanceGuid)) return { ok: false, reason: 'source instance id is not a lower-case GUID' };
   return { ok: true, ref: { org, app, partyId, instanceGuid } };
 }

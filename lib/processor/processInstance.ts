@@ -5,9 +5,9 @@ import type { StorageClient } from '../altinn/storageClient.js';
 import { hashMatches, isSha256Hash, type BlobStore } from '../blobStore.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { ReceiverError } from '../errors.js';
+import { ReceiverError, type ErrorCode } from '../errors.js';
 import type { Fields, Logger } from '../log.js';
-import { decodeMessage, eventsMessageSchema, instanceId, readyMessageSchema, type EventsMessage, type InstanceRef } from '../messages.js';
+import { decodeMessage, eventsMessageSchema, instanceId, readyMessageSchema, type EventsMessage, type InstanceRef, type PoisonEnvelope } from '../messages.js';
 import type { QueueSender } from '../queue.js';
 import { QUEUES } from '../queues.js';
 import { isRetryable, withRetry, type RetryPolicy } from '../retry.js';
@@ -47,20 +47,13 @@ export type Outcome =
   /** Transient trouble outlasted the in-invocation retries, or another process holds the instance: the message comes back later. */
   | Deferral;
 
-/** What an operator finds on altinn-events-poison when we (not the host) put a message there. */
-export interface PoisonEnvelope {
-  reason: string;
-  original: unknown;
-  failedAt: string;
-}
-
 export interface Processor {
   handle(raw: unknown, meta?: { dequeueCount?: number }): Promise<Outcome>;
 }
 
 /** HTTP statuses on the instance that no retry can fix. */
 const PERMANENT_STATUS = new Set([403, 404, 410]);
-const PERMANENT_CODES = new Set(['altinn-instance-invalid', 'altinn-instance-mismatch', 'instance-foreign-org', 'config-data-types', 'element-unavailable']);
+const PERMANENT_CODES = new Set<ErrorCode>(['altinn-instance-invalid', 'altinn-instance-mismatch', 'instance-foreign-org', 'config-data-types', 'element-unavailable']);
 
 function isPermanent(e: unknown): e is ReceiverError {
   return e instanceof ReceiverError && !e.retryable && (PERMANENT_STATUS.has(e.status ?? 0) || PERMANENT_CODES.has(e.code));
