@@ -9,7 +9,7 @@ const replayableSchema = instanceRefSchema.extend({
 });
 export type Replayable = z.infer<typeof replayableSchema>;
 
-export const HOST_REASON = 'failed repeatedly (moved here by the Functions host)';
+const HOST_REASON = 'failed repeatedly (moved here by the Functions host)';
 
 export interface PoisonEntry {
   messageId: string;
@@ -24,7 +24,7 @@ export interface PoisonEntry {
   problem: string | undefined;
 }
 
-export function readPoison(item: PeekedMessageItem | DequeuedMessageItem): PoisonEntry {
+function readPoison(item: PeekedMessageItem | DequeuedMessageItem): PoisonEntry {
   const base = { messageId: item.messageId, insertedOn: item.insertedOn, dequeueCount: item.dequeueCount };
   const any = decodeMessage(z.unknown(), item.messageText);
   const envelope = any.ok ? poisonEnvelopeSchema.safeParse(any.value) : undefined;

@@ -29,7 +29,7 @@ export interface AltinnTimeouts {
   idleBodyMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: AltinnTimeouts = { headersMs: 30_000, idleBodyMs: 60_000 };
+const DEFAULT_TIMEOUTS: AltinnTimeouts = { headersMs: 30_000, idleBodyMs: 60_000 };
 
 /**
  * Every Altinn API call goes through here: adds the Altinn bearer token, and on a 401 drops that

@@ -8,7 +8,7 @@ import { parseStorageConnection, type StorageConnection } from './storageConnect
  * process.env: callers get the typed `Config` below.
  */
 
-export const PRESETS = {
+const PRESETS = {
   tt02: {
     maskinportenUrl: 'https://test.maskinporten.no',
     platformUrl: 'https://platform.tt02.altinn.no',
@@ -21,7 +21,7 @@ export const PRESETS = {
   },
 } as const;
 
-export const DEFAULT_SCOPES = 'altinn:serviceowner/instances.read altinn:serviceowner/instances.write';
+const DEFAULT_SCOPES = 'altinn:serviceowner/instances.read altinn:serviceowner/instances.write';
 export const DEFAULT_EVENT_TYPES = 'app.instance.process.completed';
 
 /** Settings whose values must never be echoed, not even partly. */

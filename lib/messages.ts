@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { APP, GUID, ORG } from './patterns.js';
 
-/** Queue message contracts of DESIGN.md. Every producer and consumer goes through these schemas. */
+/** Queue message contracts (docs/contracts.md, Queues). Every producer and consumer goes through these schemas. */
 
 export const instanceRefSchema = z.object({
   org: z.string().regex(ORG, 'org must be an Altinn org code'),
@@ -34,7 +34,7 @@ export const readyMessageSchema = instanceRefSchema.extend({
 export type ReadyMessage = z.infer<typeof readyMessageSchema>;
 
 /** An element Altinn's virus scan flagged: not downloaded, listed in the held message. */
-export const infectedElementSchema = z.object({ id: z.string().min(1), dataType: z.string(), filename: z.string().nullable() });
+const infectedElementSchema = z.object({ id: z.string().min(1), dataType: z.string(), filename: z.string().nullable() });
 
 /**
  * `altinn-instances-held`: an instance stored except its infected elements, not confirmed to Altinn

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryLogger } from '../lib/log.js';
+import { memoryLogger } from './support/log.js';
 import { ReceiverError } from '../lib/errors.js';
 import { redact, registerSecret } from '../lib/redact.js';
 import { testPrivateKey } from './support/settings.js';

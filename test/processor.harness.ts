@@ -7,7 +7,7 @@ import { createTokenProvider } from '../lib/auth/index.js';
 import { createBlobStore } from '../lib/blobStore.js';
 import { systemClock } from '../lib/clock.js';
 import { loadConfig, type Config } from '../lib/config.js';
-import { memoryLogger } from '../lib/log.js';
+import { memoryLogger } from './support/log.js';
 import { createQueueSender } from '../lib/queue.js';
 import { blobInstanceLocks } from '../lib/processor/lease.js';
 import { createProcessor, type Processor } from '../lib/processor/processInstance.js';

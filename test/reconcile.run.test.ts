@@ -9,7 +9,7 @@ import { createTokenProvider } from '../lib/auth/index.js';
 import { blobInstanceLocks } from '../lib/processor/lease.js';
 import { createBlobStore } from '../lib/blobStore.js';
 import { loadConfig } from '../lib/config.js';
-import { memoryLogger } from '../lib/log.js';
+import { memoryLogger } from './support/log.js';
 import { encodeMessage, type EventsMessage } from '../lib/messages.js';
 import { mapLimit } from '../lib/processor/pool.js';
 import { createProcessor } from '../lib/processor/processInstance.js';
@@ -19,6 +19,7 @@ import { acquireRunLock } from '../lib/reconcile/state.js';
 import type { RetryPolicy } from '../lib/retry.js';
 import { fakeClock } from './support/authHarness.js';
 import { azuriteConnectionString, storageClients, uniqueName } from './support/storage.js';
+import { withEventsQueue } from './support/queues.js';
 import { logLines, queuedMessages } from './support/webhook.js';
 
 /**
@@ -90,8 +91,7 @@ async function harness(sim: Simulator, env: Record<string, string> = {}): Promis
     config,
     http,
     blob: storage.blob,
-    queues: createQueueSender(storage.queue),
-    queueName,
+    queues: withEventsQueue(createQueueSender(storage.queue), queueName),
     clock: recordingClock,
     log,
     retryPolicy: FAST_RETRY,

@@ -6,13 +6,13 @@ import { bump, type Core } from './core.js';
 import { HttpError, readJson, sendJson, type Ctx, type Route } from './http.js';
 import { guidFrom } from './store.js';
 
-export const EVENTS_SCOPE = 'altinn:events.subscribe';
-export const VALIDATION_EVENT_TYPE = 'platform.events.validatesubscription';
+const EVENTS_SCOPE = 'altinn:events.subscribe';
+const VALIDATION_EVENT_TYPE = 'platform.events.validatesubscription';
 /**
  * Altinn Events' outbound retry schedule (seconds after the previous failure), about 35 hours in all:
  * OutboundQueuePolicy in altinn-events src/Events.Functions/Configuration/FunctionsWolverineSettings.cs.
  */
-export const RETRY_SCHEDULE_SECONDS = [10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 43200];
+const RETRY_SCHEDULE_SECONDS = [10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 43200];
 /** The prefix that makes a subscription an app subscription (altinn-events PlatformSettings.AppResourcePrefix). */
 const APP_RESOURCE_PREFIX = 'urn:altinn:resource:app_';
 

@@ -14,7 +14,7 @@ import type { SoakProfile } from './profiles.js';
 import { scanForSecrets, type SecretHit } from './secrets.js';
 import { startStack, type Stack } from './stack.js';
 
-export const SOAK_APP = 'soak';
+const SOAK_APP = 'soak';
 
 export interface SoakReport {
   profile: string;
@@ -68,7 +68,7 @@ interface Seeded {
 
 /**
  * The fault soak: `profile.instances` instances through the real processes under seeded faults, then
- * DESIGN.md's promises checked from outside (simulator counters and request log, blob storage, queues,
+ * docs/reliability.md's promises checked from outside (simulator counters and request log, blob storage, queues,
  * every process's output). Returns the figures; never throws for a broken invariant (that is in `ok`).
  */
 export async function runSoak(profile: SoakProfile, progress: (line: string) => void = () => {}, signal?: AbortSignal): Promise<SoakReport> {

@@ -33,7 +33,7 @@ export const dataElementSchema = z.looseObject({
 });
 export type DataElement = z.infer<typeof dataElementSchema>;
 
-export const completeConfirmationSchema = z.looseObject({
+const completeConfirmationSchema = z.looseObject({
   stakeholderId: z.string().nullish(),
   confirmedOn: z.string().nullish(),
 });

@@ -16,8 +16,6 @@ export interface ReceiverDeps {
   clock: Pick<Clock, 'now'>;
   /** Longest wait for the queue before answering 503 (Altinn's own delivery timeout is longer). */
   queueTimeoutMs?: number;
-  /** Where events go; the contract's `altinn-events` unless a test isolates itself. */
-  queueName?: string;
 }
 
 const DEFAULT_QUEUE_TIMEOUT_MS = 10_000;
@@ -32,7 +30,7 @@ interface Outcome {
 }
 
 /**
- * POST /api/events, DESIGN.md's webhook table: validate, filter, enqueue. Only a 200 ends Altinn's
+ * POST /api/events, as docs/contracts.md (Webhook answers) says: validate, filter, enqueue. Only a 200 ends Altinn's
  * retries, so anything that could lose an event (queue down, settings broken) answers 503; anything
  * that can never become valid answers 4xx. One structured log line per request.
  */
@@ -109,7 +107,7 @@ async function decide(request: IncomingRequest, deps: ReceiverDeps): Promise<Out
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new Error('queue send timed out')), deps.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS);
   try {
-    await deps.queues.send(deps.queueName ?? QUEUES.events, message, { abortSignal: abort.signal });
+    await deps.queues.send(QUEUES.events, message, { abortSignal: abort.signal });
   } catch (e) {
     return {
       response: problem(503, 'queue-unavailable', 'the event could not be queued; Altinn will deliver it again', { 'retry-after': '60' }),

@@ -2,7 +2,7 @@ import { instanceRefSchema, type InstanceRef } from '../messages.js';
 import { LOWER_CASE_GUID } from '../patterns.js';
 
 /**
- * DESIGN.md "Never follow the event's URL": an event's `source` is parsed as a plain string, without
+ * Never follow the event's URL (docs/processing.md, Webhook): an event's `source` is parsed as a plain string, without
  * URL normalisation (which would silently turn `..`, `%2e`, a trailing dot, upper case or a default port
  * into something that looks fine). Only the exact canonical form Altinn writes is accepted:
  * `{appsOrigin}/{org}/{app}/instances/{partyId}/{instanceGuid}`. Callers get the validated parts;

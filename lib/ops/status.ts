@@ -31,7 +31,7 @@ export interface StatusReport {
 }
 
 /** The queues `status` reports on, in the order it shows them. */
-export const STATUS_QUEUES = [QUEUES.events, QUEUES.poison, QUEUES.ready, QUEUES.held] as const;
+const STATUS_QUEUES = [QUEUES.events, QUEUES.poison, QUEUES.ready, QUEUES.held] as const;
 
 export async function measureStatus(getRuntime: () => Promise<Runtime>, clock: Clock): Promise<StatusReport> {
   const now = clock.now();

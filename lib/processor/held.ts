@@ -16,9 +16,9 @@ import { manifestPath, readManifest, writeManifest, type Manifest } from './mani
  * skips instances that have one, and `held release` deletes it. The queue message is for downstream
  * systems, who may consume it; the index is what this app trusts.
  */
-export const HELD_PREFIX = '_held/';
+const HELD_PREFIX = '_held/';
 
-export const heldIndexPath = (ref: Pick<InstanceRef, 'partyId' | 'instanceGuid'>) => `${HELD_PREFIX}${ref.partyId}/${ref.instanceGuid}.json`;
+const heldIndexPath = (ref: Pick<InstanceRef, 'partyId' | 'instanceGuid'>) => `${HELD_PREFIX}${ref.partyId}/${ref.instanceGuid}.json`;
 
 export interface HoldDeps {
   store: BlobStore;

@@ -4,7 +4,7 @@ import { ReceiverError } from '../errors.js';
 import { instanceFolder, type InstanceRef } from '../messages.js';
 
 /** manifest.json: written last, so a reader may trust an instance folder once it exists. */
-export const manifestEntrySchema = z.object({
+const manifestEntrySchema = z.object({
   id: z.string(),
   dataType: z.string(),
   filename: z.string().nullable(),

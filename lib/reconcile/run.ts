@@ -21,8 +21,6 @@ export interface ReconcileDeps {
   http: Pick<AltinnHttp, 'request'>;
   blob: BlobServiceClient;
   queues: Pick<QueueSender, 'send'>;
-  /** Default `altinn-events`; tests give each case its own queue. */
-  queueName?: string;
   clock: Clock;
   log: Logger;
   retryPolicy?: RetryPolicy;
@@ -74,8 +72,8 @@ export interface ReconcileOptions {
   markTtlMinutes?: number | undefined;
 }
 
-export const DEFAULT_PAGE_SIZE = 100;
-export const DEFAULT_MARK_TTL_MINUTES = 360;
+const DEFAULT_PAGE_SIZE = 100;
+const DEFAULT_MARK_TTL_MINUTES = 360;
 /** Instances of one page checked and enqueued in parallel (each is a few storage round trips). */
 const PAGE_CONCURRENCY = 8;
 
@@ -162,7 +160,7 @@ async function reconcile(
           if (await isHeld(container, ref)) return count('held');
           if (!dryRun) {
             const message = eventsMessageSchema.parse({ ...ref, reason: 'reconcile', enqueuedAt: new Date(clock.now()).toISOString() });
-            await deps.queues.send(deps.queueName ?? QUEUES.events, message);
+            await deps.queues.send(QUEUES.events, message);
             // Marked after the send: a crash in between costs at most one duplicate, never a lost instance.
             await marks.mark(ref.instanceGuid);
             log.debug('reconcile: enqueued', { app: ref.app, instanceId: instanceId(ref) });

@@ -2,9 +2,10 @@ import type { QueueClient } from '@azure/storage-queue';
 import { loadConfig } from '../../lib/config.js';
 import type { IncomingRequest } from '../../lib/events/body.js';
 import type { ReceiverDeps } from '../../lib/events/receiver.js';
-import { memoryLogger } from '../../lib/log.js';
+import { memoryLogger } from './log.js';
 import { decodeMessage, eventsMessageSchema, type EventsMessage } from '../../lib/messages.js';
 import { createQueueSender, type QueueSender } from '../../lib/queue.js';
+import { withEventsQueue } from './queues.js';
 import { validEnv } from './settings.js';
 import { azuriteConnectionString, storageClients, uniqueName } from './storage.js';
 
@@ -27,12 +28,11 @@ export function webhookDeps(env: Record<string, string | undefined> = {}, queues
   const log = memoryLogger();
   const deps: ReceiverDeps = {
     config,
-    queues: queues ?? createQueueSender(storageClients(cs).queue),
+    queues: withEventsQueue(queues ?? createQueueSender(storageClients(cs).queue), queueName),
     log,
     clock: { now: () => NOW },
-    queueName,
   };
-  return { deps, log, queue: storageClients(cs).queue.getQueueClient(queueName) };
+  return { deps, log, queueName, queue: storageClients(cs).queue.getQueueClient(queueName) };
 }
 
 /** Every message on the queue (it may not exist yet: then none), decoded and validated against the contract. */
