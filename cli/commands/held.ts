@@ -69,8 +69,8 @@ export const heldRelease = defineCommand({
     ]);
     const dryRun = args['dry-run'];
     // Building the client asks Altinn nothing: a dry run needs no token.
-    const storage = createStorageClient({ http: await ctx.altinnHttp(), config: rt.config });
-    const { held, ready } = await releaseHeld({ storage, store: createBlobStore(container), queues: rt.queues, clock: ctx.clock, log: ctx.log }, ref, { dryRun }).catch(
+    const storage = createStorageClient({ http: await rt.altinnHttp(), config: rt.config });
+    const { held, ready } = await releaseHeld({ storage, store: createBlobStore(container), queues: rt.queues, clock: rt.clock, log: rt.log }, ref, { dryRun }).catch(
       (e: unknown) => {
         throw e instanceof ReceiverError && e.code === 'held-not-found' ? userError(e.message) : e;
       },

@@ -1,4 +1,3 @@
-import { systemClock } from '../clock.js';
 import { ConfigError } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import type { Runtime } from '../runtime.js';
@@ -31,5 +30,5 @@ export async function serveWebhook(
       'retry-after': '60',
     });
   }
-  return receiveEvent(request, { config: rt.config, queues: rt.queues, log: rt.log, clock: systemClock });
+  return receiveEvent(request, rt.webhook);
 }
