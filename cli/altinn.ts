@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { AltinnHttp } from '../lib/altinnHttp.js';
+import type { AltinnHttp } from '../lib/altinn/http.js';
 import { ReceiverError } from '../lib/errors.js';
 import { CliError, EXIT } from './errors.js';
 import { formatProblem, parseProblem } from './problem.js';

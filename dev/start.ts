@@ -19,8 +19,8 @@ import { ensureLocalSettings, mergeSettings, type Env } from './host/settings.js
 import { simulatorPort, usesEmbeddedSimulator } from './start/mode.js';
 import { startSimulatedAltinn, subscribeWebhook, type SimulatedAltinn } from './start/simulated.js';
 import { DEFAULT_SUBMISSIONS_URL } from './start/submissions.js';
-import { isLoopbackHost } from '../lib/net.js';
-import { parseStorageConnection } from '../lib/storageConnection.js';
+import { isLoopbackHost } from '../lib/http/net.js';
+import { parseStorageConnection } from '../lib/azure/storageConnection.js';
 
 function onPath(command: string, env: Env): string | undefined {
   const names = process.platform === 'win32' ? [`${command}.cmd`, `${command}.exe`] : [command];

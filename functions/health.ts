@@ -1,4 +1,4 @@
-import { checkHealth } from '../lib/health.js';
+import { checkHealth } from '../lib/ops/health.js';
 import { register } from '../lib/functionDefinition.js';
 import { withInvocationLog } from '../lib/invocationLog.js';
 import { getRuntime } from '../lib/runtime.js';

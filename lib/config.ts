@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { isLoopbackHost } from './net.js';
+import { isLoopbackHost } from './http/net.js';
 import { APP, EVENT_TYPE, ISO_DURATION, ORG } from './patterns.js';
-import { parseStorageConnection, type StorageConnection } from './storageConnection.js';
+import { parseStorageConnection, type StorageConnection } from './azure/storageConnection.js';
 
 /**
  * Every setting of docs/configuration.md, validated once at start-up. Nothing else in the code reads

@@ -1,20 +1,20 @@
 import { createApplicationCatalog, type ApplicationCatalog } from './altinn/applications.js';
 import { storageClientWhenConfigured } from './altinn/whenConfigured.js';
-import { createAltinnHttp, type AltinnHttp } from './altinnHttp.js';
+import { createAltinnHttp, type AltinnHttp } from './altinn/http.js';
 import { createTokenProvider, loadSigningKey } from './auth/index.js';
-import type { Fetch } from './auth/remote.js';
-import { createBlobStore } from './blobStore.js';
+import type { Fetch } from './http/fetch.js';
+import { createBlobStore } from './blob/store.js';
 import { systemClock, type Clock } from './clock.js';
 import { loadCoreConfig, loadMaskinportenConfig, type CoreConfig, type Env, type MaskinportenConfig } from './config.js';
-import type { ReceiverDeps } from './events/receiver.js';
+import type { ReceiverDeps } from './webhook/receiveEvent.js';
 import { invocationSink } from './invocationLog.js';
 import { createLogger, type Logger } from './log.js';
 import { blobInstanceLocks } from './processor/lease.js';
 import { createProcessor, type Processor } from './processor/processInstance.js';
-import { createQueueSender, type QueueSender } from './queue.js';
+import { createQueueSender, type QueueSender } from './queueSender.js';
 import type { ReconcileDeps } from './reconcile/run.js';
 import { registerSecret } from './redact.js';
-import { createStorageClients, type StorageClients } from './storage.js';
+import { createStorageClients, type StorageClients } from './azure/storageClients.js';
 
 /**
  * The composition root: the one place that reads process.env and builds each function's collaborators,

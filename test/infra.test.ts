@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { FunctionDefinition } from '../lib/functionDefinition.js';
 import { ConfigError, loadConfig, SECRET_SETTINGS, SETTING_NAMES } from '../lib/config.js';
 import { QUEUES } from '../lib/queues.js';
-import { parseStorageConnection } from '../lib/storageConnection.js';
+import { parseStorageConnection } from '../lib/azure/storageConnection.js';
 import { validEnv } from './support/settings.js';
 
 /**

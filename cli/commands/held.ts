@@ -64,7 +64,7 @@ export const heldRelease = defineCommand({
     const { rt, container } = await downloads(ctx);
     const [{ releaseHeld }, { createBlobStore }, { createStorageClient }] = await Promise.all([
       import('../../lib/processor/held.js'),
-      import('../../lib/blobStore.js'),
+      import('../../lib/blob/store.js'),
       import('../../lib/altinn/storageClient.js'),
     ]);
     const dryRun = args['dry-run'];

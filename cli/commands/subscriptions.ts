@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_EVENT_TYPES, type CoreConfig } from '../../lib/config.js';
 import { instanceRefSchema } from '../../lib/messages.js';
-import { isLoopbackHost } from '../../lib/net.js';
+import { isLoopbackHost } from '../../lib/http/net.js';
 import { EVENT_TYPE } from '../../lib/patterns.js';
 import { BIN, defineCommand } from '../command.js';
 import { CliError, EXIT, userError } from '../errors.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { appResource, VALIDATION_RETRY_SECONDS } from '../../cli/eventsValidation.js';
-import { isLoopbackHost } from '../../lib/net.js';
+import { isLoopbackHost } from '../../lib/http/net.js';
 import { bearer, type AltinnTokenClaims, type Authentication } from './authentication.js';
 import { bump, type Core } from './core.js';
 import { HttpError, readJson, sendJson, type Ctx, type Route } from './http.js';

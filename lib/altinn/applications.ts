@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorBodySnippet, fetchOrThrow, isTransientStatus, type Fetch } from '../auth/remote.js';
+import { errorBodySnippet, fetchOrThrow, isTransientStatus, type Fetch } from '../http/fetch.js';
 import type { Clock } from '../clock.js';
 import { ReceiverError } from '../errors.js';
 

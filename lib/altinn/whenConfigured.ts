@@ -1,4 +1,4 @@
-import type { AltinnHttp } from '../altinnHttp.js';
+import type { AltinnHttp } from './http.js';
 import { ConfigError, type CoreConfig } from '../config.js';
 import { ReceiverError } from '../errors.js';
 import { createStorageClient, type StorageClient } from './storageClient.js';

@@ -1,6 +1,6 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
 import type { Clock } from '../clock.js';
-import { checkHealth, type HealthReport } from '../health.js';
+import { checkHealth, type HealthReport } from './health.js';
 import type { HeldMessage } from '../messages.js';
 import { listHeld } from '../processor/held.js';
 import { QUEUES } from '../queues.js';

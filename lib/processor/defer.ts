@@ -1,7 +1,7 @@
 import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { EventsMessage } from '../messages.js';
-import type { QueueSender } from '../queue.js';
+import type { QueueSender } from '../queueSender.js';
 import { QUEUES } from '../queues.js';
 
 /** Longest wait between two tries of a message (a Retry-After may ask for more, up to an hour). */

@@ -1,11 +1,11 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import type { StorageClient } from '../altinn/storageClient.js';
-import { createBlobStore, type BlobStore } from '../blobStore.js';
+import { createBlobStore, type BlobStore } from '../blob/store.js';
 import type { Clock } from '../clock.js';
 import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { heldMessageSchema, instanceId, readyMessageSchema, type HeldMessage, type InstanceRef, type ReadyMessage } from '../messages.js';
-import type { QueueSender } from '../queue.js';
+import type { QueueSender } from '../queueSender.js';
 import { QUEUES } from '../queues.js';
 import { manifestPath, readManifest, writeManifest, type Manifest } from './manifest.js';
 

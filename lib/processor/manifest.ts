@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { BlobStore } from '../blobStore.js';
+import type { BlobStore } from '../blob/store.js';
 import { ReceiverError } from '../errors.js';
 import { instanceFolder, type InstanceRef } from '../messages.js';
 

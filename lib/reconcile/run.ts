@@ -1,11 +1,11 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
-import type { AltinnHttp } from '../altinnHttp.js';
+import type { AltinnHttp } from '../altinn/http.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { eventsMessageSchema, instanceId } from '../messages.js';
-import type { QueueSender } from '../queue.js';
+import type { QueueSender } from '../queueSender.js';
 import { QUEUES } from '../queues.js';
 import { mapLimit } from '../processor/pool.js';
 import type { RetryPolicy } from '../retry.js';
@@ -13,7 +13,7 @@ import { isHeld } from '../processor/held.js';
 import { sinceTimestamp } from './since.js';
 import { saveRunSummary } from './summary.js';
 import { acquireRunLock, enqueueMarks } from './state.js';
-import { queryInstances } from './storageQuery.js';
+import { queryInstances } from '../altinn/instanceQuery.js';
 
 export interface ReconcileDeps {
   config: Pick<Config, 'org' | 'apps' | 'altinn' | 'blobContainer' | 'reconcile'>;

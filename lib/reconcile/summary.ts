@@ -1,6 +1,6 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
-import { createBlobStore } from '../blobStore.js';
+import { createBlobStore } from '../blob/store.js';
 import { ReceiverError } from '../errors.js';
 import { STATE_PREFIX } from './state.js';
 

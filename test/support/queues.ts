@@ -1,4 +1,4 @@
-import type { QueueSender } from '../../lib/queue.js';
+import type { QueueSender } from '../../lib/queueSender.js';
 import { QUEUES } from '../../lib/queues.js';
 
 /** The sender with `altinn-events` renamed to `name`: each test case gets its own events queue. */

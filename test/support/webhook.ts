@@ -1,10 +1,10 @@
 import type { QueueClient } from '@azure/storage-queue';
 import { loadConfig } from '../../lib/config.js';
-import type { IncomingRequest } from '../../lib/events/body.js';
-import type { ReceiverDeps } from '../../lib/events/receiver.js';
+import type { IncomingRequest } from '../../lib/webhook/body.js';
+import type { ReceiverDeps } from '../../lib/webhook/receiveEvent.js';
 import { memoryLogger } from './log.js';
 import { decodeMessage, eventsMessageSchema, type EventsMessage } from '../../lib/messages.js';
-import { createQueueSender, type QueueSender } from '../../lib/queue.js';
+import { createQueueSender, type QueueSender } from '../../lib/queueSender.js';
 import { withEventsQueue } from './queues.js';
 import { validEnv } from './settings.js';
 import { azuriteConnectionString, storageClients, uniqueName } from './storage.js';

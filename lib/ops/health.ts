@@ -1,7 +1,7 @@
-import { unknownDataTypesReason, type ApplicationCatalog } from './altinn/applications.js';
-import { ConfigError } from './config.js';
-import { QUEUES } from './queues.js';
-import type { Runtime } from './runtime.js';
+import { unknownDataTypesReason, type ApplicationCatalog } from '../altinn/applications.js';
+import { ConfigError } from '../config.js';
+import { QUEUES } from '../queues.js';
+import type { Runtime } from '../runtime.js';
 
 export interface HealthReport {
   status: 'ok' | 'unhealthy';

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { eventsMessageSchema, instanceId, type EventsMessage } from '../messages.js';
-import type { QueueSender } from '../queue.js';
+import type { QueueSender } from '../queueSender.js';
 import { QUEUES } from '../queues.js';
 import { acceptsContentType, readBody, type IncomingRequest } from './body.js';
 import { cloudEventSchema, VALIDATE_SUBSCRIPTION } from './cloudEvent.js';

@@ -3,7 +3,7 @@ import { createLogger, type Logger } from '../log.js';
 import type { Runtime } from '../runtime.js';
 import type { IncomingRequest } from './body.js';
 import { problem, type WebhookResponse } from './problem.js';
-import { receiveEvent } from './receiver.js';
+import { receiveEvent } from './receiveEvent.js';
 
 /**
  * The webhook wired to the process runtime. Broken settings answer 503, not 500, so Altinn keeps
