@@ -156,7 +156,7 @@ const maskinportenSchema = z.object({
   TOKEN_REFRESH_MARGIN_SECONDS: intInRange(0, 3600, 60),
 });
 
-/** Every setting name the schema reads (the storage connection aside: see storageConnection.ts). */
+/** Every setting name the schema reads (the storage connection aside: see azure/storageConnection.ts). */
 export const SETTING_NAMES = [...new Set([...Object.keys(coreSchema.shape), ...Object.keys(maskinportenSchema.shape)])] as (
   | keyof typeof coreSchema.shape
   | keyof typeof maskinportenSchema.shape

@@ -6,7 +6,7 @@ import type { Fetch } from './http/fetch.js';
 import { createBlobStore } from './blob/store.js';
 import { systemClock, type Clock } from './clock.js';
 import { loadCoreConfig, loadMaskinportenConfig, type CoreConfig, type Env, type MaskinportenConfig } from './config.js';
-import type { ReceiverDeps } from './webhook/receiveEvent.js';
+import type { WebhookDeps } from './webhook/receiveEvent.js';
 import { invocationSink } from './invocationLog.js';
 import { createLogger, type Logger } from './log.js';
 import { blobInstanceLocks } from './processor/lease.js';
@@ -25,7 +25,8 @@ import { createStorageClients, type StorageClients } from './azure/storageClient
 export interface Runtime {
   /** What the webhook, health and the queues need; Maskinporten settings are not part of it. */
   config: CoreConfig;
-  storage: StorageClients;
+  /** Azure Storage: the blob and queue service clients (Altinn's Storage is reached through altinnHttp). */
+  azure: StorageClients;
   queues: QueueSender;
   log: Logger;
   clock: Clock;
@@ -36,7 +37,7 @@ export interface Runtime {
   /** The apps' declared data types, cached: shared by the processor and /api/health. */
   applications: ApplicationCatalog;
   /** The webhook's collaborators (no Altinn credentials needed). */
-  webhook: ReceiverDeps;
+  webhook: WebhookDeps;
   /** The queue processor: one per runtime, so overlapping deliveries of an instance share one run. */
   processor: () => Promise<Processor>;
   /** The reconciler's collaborators. */
@@ -105,6 +106,6 @@ export async function createRuntime(env: Env, overrides: RuntimeOverrides = {}):
     });
   });
   const reconciler = async (): Promise<ReconcileDeps> => ({ config, http: await altinnHttp(), blob: storage.blob, queues, clock, log });
-  const webhook: ReceiverDeps = { config, queues, log, clock };
-  return { config, storage, queues, log, clock, maskinporten, altinnHttp, applications, webhook, processor, reconciler };
+  const webhook: WebhookDeps = { config, queues, log, clock };
+  return { config, azure: storage, queues, log, clock, maskinporten, altinnHttp, applications, webhook, processor, reconciler };
 }

@@ -127,7 +127,7 @@ describe.runIf(hasDotnet)('infra/main.bicep compiled to ARM', () => {
     for (const name of required.filter((n) => n !== 'AzureWebJobsStorage')) expect(Object.keys(settings), name).toContain(name);
   });
 
-  it("gives the host identity-based storage that lib/storageConnection reads the same way", () => {
+  it("gives the host identity-based storage that lib/azure/storageConnection reads the same way", () => {
     expect(settings).not.toHaveProperty('AzureWebJobsStorage');
     // Deployment-time values stand in for the ARM expressions; literals are taken as deployed.
     const standIns: Record<string, string> = {

@@ -16,7 +16,7 @@ const instanceArg = z
 
 const downloads = async (ctx: Context) => {
   const rt = await ctx.runtime();
-  return { rt, container: rt.storage.blob.getContainerClient(rt.config.blobContainer) };
+  return { rt, container: rt.azure.blob.getContainerClient(rt.config.blobContainer) };
 };
 
 const infectedText = (m: HeldMessage) => m.infected.map((e) => `${e.id} (${e.dataType}${e.filename ? `, ${e.filename}` : ''})`).join(', ');

@@ -39,10 +39,10 @@ export async function measureStatus(getRuntime: () => Promise<Runtime>, clock: C
   const measuredAt = new Date(now).toISOString();
   if (health.status !== 'ok') return { measuredAt, health };
   const rt = await getRuntime();
-  const container = rt.storage.blob.getContainerClient(rt.config.blobContainer);
+  const container = rt.azure.blob.getContainerClient(rt.config.blobContainer);
   const ageOf = (at: string | undefined) => (at === undefined ? undefined : Math.max(0, Math.round((now - Date.parse(at)) / 1000)));
   const [queues, { held, unreadable }, runs] = await Promise.all([
-    Promise.all(STATUS_QUEUES.map((name) => queueStatus(rt.storage.queue, name, ageOf))),
+    Promise.all(STATUS_QUEUES.map((name) => queueStatus(rt.azure.queue, name, ageOf))),
     listHeld(container),
     readRunSummaries(container),
   ]);

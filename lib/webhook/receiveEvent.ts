@@ -9,7 +9,7 @@ import { cloudEventSchema, VALIDATE_SUBSCRIPTION } from './cloudEvent.js';
 import { ok, problem, type WebhookResponse } from './problem.js';
 import { parseInstanceSource } from './source.js';
 
-export interface ReceiverDeps {
+export interface WebhookDeps {
   config: Pick<Config, 'org' | 'apps' | 'eventTypes' | 'altinn'>;
   queues: Pick<QueueSender, 'send'>;
   log: Logger;
@@ -34,7 +34,7 @@ interface Outcome {
  * retries, so anything that could lose an event (queue down, settings broken) answers 503; anything
  * that can never become valid answers 4xx. One structured log line per request.
  */
-export async function receiveEvent(request: IncomingRequest, deps: ReceiverDeps): Promise<WebhookResponse> {
+export async function receiveEvent(request: IncomingRequest, deps: WebhookDeps): Promise<WebhookResponse> {
   const started = deps.clock.now();
   let outcome: Outcome;
   try {
@@ -54,7 +54,7 @@ export async function receiveEvent(request: IncomingRequest, deps: ReceiverDeps)
   return response;
 }
 
-async function decide(request: IncomingRequest, deps: ReceiverDeps): Promise<Outcome> {
+async function decide(request: IncomingRequest, deps: WebhookDeps): Promise<Outcome> {
   const rejected = (response: WebhookResponse, fields?: Record<string, unknown>): Outcome => ({ response, decision: 'rejected', fields });
 
   if (request.method !== 'POST') {

@@ -1,7 +1,7 @@
 import type { QueueClient } from '@azure/storage-queue';
 import { loadConfig } from '../../lib/config.js';
 import type { IncomingRequest } from '../../lib/webhook/body.js';
-import type { ReceiverDeps } from '../../lib/webhook/receiveEvent.js';
+import type { WebhookDeps } from '../../lib/webhook/receiveEvent.js';
 import { memoryLogger } from './log.js';
 import { decodeMessage, eventsMessageSchema, type EventsMessage } from '../../lib/messages.js';
 import { createQueueSender, type QueueSender } from '../../lib/queueSender.js';
@@ -26,7 +26,7 @@ export function webhookDeps(env: Record<string, string | undefined> = {}, queues
   const config = loadConfig(validEnv({ AzureWebJobsStorage: cs, ...env }));
   const queueName = uniqueName('ev');
   const log = memoryLogger();
-  const deps: ReceiverDeps = {
+  const deps: WebhookDeps = {
     config,
     queues: withEventsQueue(queues ?? createQueueSender(storageClients(cs).queue), queueName),
     log,
