@@ -70,43 +70,9 @@ export function createProcessor(input: ProcessorDeps): Processor {
   const deps: ProcessorDeps = { ...input, storage: limitElementStreams(input.storage, createSemaphore(MAX_ELEMENT_STREAMS)) };
   const inflight = new Map<string, Promise<Outcome>>();
 
-  const poison = async (log: Logger, raw: unknown, reason: string): Promise<Outcome> => {
-    const envelope: PoisonEnvelope = { reason, original: raw, failedAt: new Date(deps.clock.now()).toISOString() };
-    await deps.queues.send(QUEUES.poison, envelope);
-    log.warn('message poisoned', { stage: 'poison', reason });
-    return { kind: 'poisoned', reason };
-  };
-
-  const deferDeps = (log: Logger) => ({ queues: deps.queues, log, baseSeconds: deps.config.deferBaseSeconds, random: deps.retry?.random });
-
-  /** Transient: defer, unless the horizon has passed; anything else the host retries (and poisons after maxDequeueCount). */
-  const settle = async (log: Logger, raw: unknown, msg: EventsMessage, e: unknown): Promise<Outcome> => {
-    if (isPermanent(e)) return poison(log, raw, `${e.code}: ${e.message}`);
-    if (!isRetryable(e)) {
-      log.error('processing failed; the host will retry', { stage: 'failed', error: e });
-      throw e;
-    }
-    if (pastHorizon(msg, deps.clock.now(), deps.config.deferHorizonHours)) {
-      return poison(log, raw, `transient failures for over ${deps.config.deferHorizonHours} h (DEFER_HORIZON_HOURS), ${msg.deferrals ?? 0} deferrals; last: ${reasonOf(e)}: ${(e as Error).message}`);
-    }
-    log.warn('transient failure outlasted the retries', { stage: 'failed', error: e });
-    const retryAfterSeconds = e instanceof ReceiverError ? e.retryAfterSeconds : undefined;
-    return deferMessage(deferDeps(log), msg, { reason: reasonOf(e), retryAfterSeconds });
-  };
-
-  /** Another process holds the instance: done if its manifest says so, else look again later (backoff, as for transient trouble). */
-  const busy = async (log: Logger, msg: EventsMessage): Promise<Outcome> => {
-    const manifest = await readManifest(deps.store, msg);
-    if (manifest?.readyAt) {
-      log.info('another process holds this instance and its manifest is announced; nothing to do', { stage: 'busy', outcome: 'already-done' });
-      return { kind: 'already-done' };
-    }
-    return deferMessage(deferDeps(log), msg, { reason: 'instance-busy' });
-  };
-
   const leased = async (msg: EventsMessage, log: Logger): Promise<Outcome> => {
     const lease = await deps.locks.acquire(msg);
-    if (!lease) return busy(log, msg);
+    if (!lease) return busy(deps, log, msg);
     try {
       return await processInstance(underLease(deps, lease), msg, log);
     } finally {
@@ -118,11 +84,11 @@ export function createProcessor(input: ProcessorDeps): Processor {
     async handle(raw, meta = {}) {
       const base = deps.log.child({ dequeueCount: meta.dequeueCount });
       const decoded = decodeMessage(eventsMessageSchema, raw);
-      if (!decoded.ok) return poison(base, raw, `invalid message: ${decoded.reason}`);
+      if (!decoded.ok) return poison(deps, base, raw, `invalid message: ${decoded.reason}`);
       const msg = decoded.value;
       const log = base.child({ instanceId: instanceId(msg), eventId: msg.eventId, reason: msg.reason, app: msg.app, deferrals: msg.deferrals });
       const refusal = refuse(deps.config, msg);
-      if (refusal) return poison(log, raw, refusal);
+      if (refusal) return poison(deps, log, raw, refusal);
 
       const key = `${msg.org}/${msg.app}/${instanceId(msg)}`;
       const joined = inflight.get(key);
@@ -132,12 +98,46 @@ export function createProcessor(input: ProcessorDeps): Processor {
       }
       // Poisoned or deferred inside the shared run: once, however many deliveries joined it.
       const run = leased(msg, log)
-        .catch((e: unknown) => settle(log, raw, msg, e))
+        .catch((e: unknown) => settle(deps, log, raw, msg, e))
         .finally(() => inflight.delete(key));
       inflight.set(key, run);
       return run;
     },
   };
+}
+
+async function poison(deps: ProcessorDeps, log: Logger, raw: unknown, reason: string): Promise<Outcome> {
+  const envelope: PoisonEnvelope = { reason, original: raw, failedAt: new Date(deps.clock.now()).toISOString() };
+  await deps.queues.send(QUEUES.poison, envelope);
+  log.warn('message poisoned', { stage: 'poison', reason });
+  return { kind: 'poisoned', reason };
+}
+
+const deferDeps = (deps: ProcessorDeps, log: Logger) => ({ queues: deps.queues, log, baseSeconds: deps.config.deferBaseSeconds, random: deps.retry?.random });
+
+/** Transient: defer, unless the horizon has passed; anything else the host retries (and poisons after maxDequeueCount). */
+async function settle(deps: ProcessorDeps, log: Logger, raw: unknown, msg: EventsMessage, e: unknown): Promise<Outcome> {
+  if (isPermanent(e)) return poison(deps, log, raw, `${e.code}: ${e.message}`);
+  if (!isRetryable(e)) {
+    log.error('processing failed; the host will retry', { stage: 'failed', error: e });
+    throw e;
+  }
+  if (pastHorizon(msg, deps.clock.now(), deps.config.deferHorizonHours)) {
+    return poison(deps, log, raw, `transient failures for over ${deps.config.deferHorizonHours} h (DEFER_HORIZON_HOURS), ${msg.deferrals ?? 0} deferrals; last: ${reasonOf(e)}: ${(e as Error).message}`);
+  }
+  log.warn('transient failure outlasted the retries', { stage: 'failed', error: e });
+  const retryAfterSeconds = e instanceof ReceiverError ? e.retryAfterSeconds : undefined;
+  return deferMessage(deferDeps(deps, log), msg, { reason: reasonOf(e), retryAfterSeconds });
+}
+
+/** Another process holds the instance: done if its manifest says so, else look again later (backoff, as for transient trouble). */
+async function busy(deps: ProcessorDeps, log: Logger, msg: EventsMessage): Promise<Outcome> {
+  const manifest = await readManifest(deps.store, msg);
+  if (manifest?.readyAt) {
+    log.info('another process holds this instance and its manifest is announced; nothing to do', { stage: 'busy', outcome: 'already-done' });
+    return { kind: 'already-done' };
+  }
+  return deferMessage(deferDeps(deps, log), msg, { reason: 'instance-busy' });
 }
 
 /** Every write that vouches for the run (blobs of the folder, complete, queue messages) first renews the lease. */
