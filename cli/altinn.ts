@@ -1,12 +1,12 @@
 import type { z } from 'zod';
-import type { AltinnHttp } from '../lib/altinnHttp.js';
+import type { AltinnHttp } from '../lib/altinn/http.js';
 import { ReceiverError } from '../lib/errors.js';
 import { CliError, EXIT } from './errors.js';
 import { formatProblem, parseProblem } from './problem.js';
 
 /**
  * A fetch that remembers the body of the last non-2xx answer, so the CLI can show Altinn's problem details
- * in full and readably (lib/altinnHttp.ts puts a one-line snippet of it in its ReceiverError).
+ * in full and readably (lib/altinn/http.ts puts a one-line snippet of it in its ReceiverError).
  */
 export function failureRecordingFetch(base: typeof fetch = fetch) {
   let last: { url: string; status: number; body: string } | undefined;

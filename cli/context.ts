@@ -2,7 +2,6 @@ import type { Clock } from '../lib/clock.js';
 import type { Env } from '../lib/config.js';
 import type { Logger } from '../lib/log.js';
 import type { Runtime } from '../lib/runtime.js';
-import type { AltinnHttp } from '../lib/altinnHttp.js';
 import { createAltinnClient, failureRecordingFetch, type AltinnClient } from './altinn.js';
 import { loadEnv } from './settings.js';
 
@@ -22,11 +21,9 @@ export interface Context {
   clock: Clock;
   /** Lines from lib code (token refreshes, retries): warnings and errors only, on stderr. */
   log: Logger;
-  /** Settings, storage clients and queue sender, built from the same settings as the functions. */
+  /** The composition root (lib/runtime.ts) with the CLI's clock, log and fetch: settings, storage, queues, Altinn. */
   runtime(): Promise<Runtime>;
-  /** Authenticated Altinn requests (Maskinporten token, exchanged for an Altinn token). */
-  altinnHttp(): Promise<AltinnHttp>;
-  /** The same, for JSON calls, with Altinn's problem details in its errors. */
+  /** Altinn JSON calls, with Altinn's problem details in their errors. */
   altinn(): Promise<AltinnClient>;
 }
 
@@ -40,32 +37,19 @@ export interface ContextDeps {
 }
 
 export function createContext(deps: ContextDeps): Context {
+  const failures = failureRecordingFetch();
   let runtime: Promise<Runtime> | undefined;
-  let altinn: Promise<{ http: AltinnHttp; client: AltinnClient }> | undefined;
-  const connect = () =>
-    (altinn ??= ctx.runtime().then(async ({ config, maskinporten: settings }) => {
-      const [{ createTokenProvider }, { createAltinnHttp }] = await Promise.all([import('../lib/auth/index.js'), import('../lib/altinnHttp.js')]);
-      const failures = failureRecordingFetch();
-      const maskinporten = settings();
-      const tokens = createTokenProvider({
-        maskinporten,
-        platformUrl: config.altinn.platformUrl,
-        clock: deps.clock,
-        fetch: failures.fetch,
-        log: deps.log,
-      });
-      const http = createAltinnHttp({ tokens, fetch: failures.fetch, log: deps.log, clock: deps.clock });
-      return { http, client: createAltinnClient(http, failures) };
-    }));
   const ctx: Context = {
     io: deps.io,
     json: deps.json,
     clock: deps.clock,
     log: deps.log,
     // Loaded on first use: the storage SDKs take most of the start-up time, and --help or a usage error needs none of it.
-    runtime: () => (runtime ??= Promise.all([loadEnv(deps.cwd, deps.env), import('../lib/runtime.js')]).then(([env, rt]) => rt.getRuntime(env))),
-    altinnHttp: async () => (await connect()).http,
-    altinn: async () => (await connect()).client,
+    runtime: () =>
+      (runtime ??= Promise.all([loadEnv(deps.cwd, deps.env), import('../lib/runtime.js')]).then(([env, rt]) =>
+        rt.createRuntime(env, { clock: deps.clock, log: deps.log, fetch: failures.fetch }),
+      )),
+    altinn: async () => createAltinnClient(await (await ctx.runtime()).altinnHttp(), failures),
   };
   return ctx;
 }

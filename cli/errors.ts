@@ -1,6 +1,6 @@
 import { ConfigError } from '../lib/config.js';
 import { ReceiverError } from '../lib/errors.js';
-import type { Problem } from './problem.js';
+import type { AltinnProblem } from './problem.js';
 
 /** Exit codes every command keeps (docs/operations.md). */
 export const EXIT = { ok: 0, user: 1, usage: 2, remote: 3, check: 4 } as const;
@@ -12,7 +12,7 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: ExitCode,
-    readonly details: { problem?: Problem | undefined; status?: number | undefined } = {},
+    readonly details: { problem?: AltinnProblem | undefined; status?: number | undefined } = {},
   ) {
     super(message);
   }

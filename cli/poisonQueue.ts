@@ -1,12 +1,6 @@
 import type { DequeuedMessageItem, PeekedMessageItem, QueueClient } from '@azure/storage-queue';
 import { z } from 'zod';
-import { decodeMessage, eventsMessageSchema, instanceRefSchema } from '../lib/messages.js';
-
-/**
- * The poison queue holds two shapes: envelopes `{ reason, original, failedAt }` the processor writes for
- * messages it rejects, and raw messages the Functions host moves there after maxDequeueCount failures.
- */
-const envelopeSchema = z.object({ reason: z.string(), original: z.unknown(), failedAt: z.string() });
+import { decodeMessage, eventsMessageSchema, instanceRefSchema, poisonEnvelopeSchema } from '../lib/messages.js';
 
 /** What a replay needs from a poison message: the instance, and the event it came from when known. */
 const replayableSchema = instanceRefSchema.extend({
@@ -15,7 +9,7 @@ const replayableSchema = instanceRefSchema.extend({
 });
 export type Replayable = z.infer<typeof replayableSchema>;
 
-export const HOST_REASON = 'failed repeatedly (moved here by the Functions host)';
+const HOST_REASON = 'failed repeatedly (moved here by the Functions host)';
 
 export interface PoisonEntry {
   messageId: string;
@@ -30,10 +24,10 @@ export interface PoisonEntry {
   problem: string | undefined;
 }
 
-export function readPoison(item: PeekedMessageItem | DequeuedMessageItem): PoisonEntry {
+function readPoison(item: PeekedMessageItem | DequeuedMessageItem): PoisonEntry {
   const base = { messageId: item.messageId, insertedOn: item.insertedOn, dequeueCount: item.dequeueCount };
   const any = decodeMessage(z.unknown(), item.messageText);
-  const envelope = any.ok ? envelopeSchema.safeParse(any.value) : undefined;
+  const envelope = any.ok ? poisonEnvelopeSchema.safeParse(any.value) : undefined;
   const [reason, failedAt, original] = envelope?.success
     ? [envelope.data.reason, envelope.data.failedAt, envelope.data.original]
     : [HOST_REASON, undefined, item.messageText];

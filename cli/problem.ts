@@ -9,12 +9,12 @@ const problemSchema = z.looseObject({
   instance: z.string().nullish(),
   errors: z.record(z.string(), z.array(z.string())).nullish(),
 });
-export type Problem = z.infer<typeof problemSchema>;
+export type AltinnProblem = z.infer<typeof problemSchema>;
 
 const MAX_BODY = 500;
 
 /** An error body as problem details when it is one, else its (trimmed) text; undefined when empty. */
-export function parseProblem(body: string): Problem | undefined {
+export function parseProblem(body: string): AltinnProblem | undefined {
   const text = body.trim();
   if (!text) return undefined;
   try {
@@ -27,7 +27,7 @@ export function parseProblem(body: string): Problem | undefined {
 }
 
 /** Problem details as a few readable lines: title, detail, then one line per field error. */
-export function formatProblem(p: Problem): string {
+export function formatProblem(p: AltinnProblem): string {
   const lines: string[] = [];
   if (p.title) lines.push(`  ${p.title}${p.status ? ` (${p.status})` : ''}`);
   if (p.detail) lines.push(`  ${p.detail}`);

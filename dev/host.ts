@@ -14,7 +14,8 @@ import { Invoker } from './host/invoke.js';
 import { loadFunctions } from './host/load.js';
 import { parseHostOptions, projectRoot, USAGE } from './host/options.js';
 import { startQueueListener, type QueueListener } from './host/queue.js';
-import { mergeSettings, readLocalSettings, resolveAppSettings } from './host/settings.js';
+import { readLocalSettings } from '../lib/localSettings.js';
+import { mergeSettings, resolveAppSettings } from './host/settings.js';
 import { queueServices } from './host/storageClients.js';
 import { scheduleFn, startTimer, type TimerRunner } from './host/timer.js';
 

@@ -56,7 +56,7 @@ export function packageFiles(dir: string, rules = readFileSync(join(dir, '.funci
 }
 
 /** Size of a zip of these files with deflate (local header, data, central directory entry each; end record). */
-export function zippedBytes(dir: string, files: readonly PackageFile[]): number {
+function zippedBytes(dir: string, files: readonly PackageFile[]): number {
   let total = 22;
   for (const f of files) {
     const name = Buffer.byteLength(f.path);

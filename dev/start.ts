@@ -14,12 +14,13 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { startAzurite, type Azurite } from './azurite.js';
 import { parseJsonLine } from './host/childProcess.js';
 import { projectRoot } from './host/options.js';
-import { ensureLocalSettings, mergeSettings, readLocalSettings, type Env } from './host/settings.js';
+import { readLocalSettings } from '../lib/localSettings.js';
+import { ensureLocalSettings, mergeSettings, type Env } from './host/settings.js';
 import { simulatorPort, usesEmbeddedSimulator } from './start/mode.js';
 import { startSimulatedAltinn, subscribeWebhook, type SimulatedAltinn } from './start/simulated.js';
 import { DEFAULT_SUBMISSIONS_URL } from './start/submissions.js';
-import { isLoopbackHost } from '../lib/net.js';
-import { parseStorageConnection } from '../lib/storageConnection.js';
+import { isLoopbackHost } from '../lib/http/net.js';
+import { parseStorageConnection } from '../lib/azure/storageConnection.js';
 
 function onPath(command: string, env: Env): string | undefined {
   const names = process.platform === 'win32' ? [`${command}.cmd`, `${command}.exe`] : [command];

@@ -1,5 +1,5 @@
 import { register } from '../lib/functionDefinition.js';
-import { serveWebhook } from '../lib/events/webhook.js';
+import { serveWebhook } from '../lib/webhook/serveWebhook.js';
 import { withInvocationLog } from '../lib/invocationLog.js';
 import { getRuntime } from '../lib/runtime.js';
 

@@ -1,7 +1,7 @@
-import { checkHealth } from '../lib/health.js';
+import { checkHealth } from '../lib/ops/health.js';
 import { register } from '../lib/functionDefinition.js';
 import { withInvocationLog } from '../lib/invocationLog.js';
-import { getApplicationCatalog, getRuntime } from '../lib/runtime.js';
+import { getRuntime } from '../lib/runtime.js';
 
 export const definition = register({
   kind: 'http',
@@ -12,7 +12,7 @@ export const definition = register({
     authLevel: 'anonymous',
     handler: (_request, context) =>
       withInvocationLog(context, async () => {
-        const report = await checkHealth(() => getRuntime(), () => getApplicationCatalog());
+        const report = await checkHealth(() => getRuntime(), async () => (await getRuntime()).applications);
         return { status: report.status === 'ok' ? 200 : 503, jsonBody: report, headers: { 'cache-control': 'no-store' } };
       }),
   },

@@ -1,9 +1,8 @@
-import { systemClock } from '../lib/clock.js';
 import { ReceiverError } from '../lib/errors.js';
 import { register } from '../lib/functionDefinition.js';
 import { withInvocationLog } from '../lib/invocationLog.js';
 import { runReconcile } from '../lib/reconcile/run.js';
-import { getAltinnHttp, getRuntime } from '../lib/runtime.js';
+import { getRuntime } from '../lib/runtime.js';
 
 /**
  * Timer: enqueue completed instances our org has not confirmed (events Altinn never delivered).
@@ -22,9 +21,7 @@ export const definition = register({
     useMonitor: true,
     handler: (_timer, context) =>
       withInvocationLog(context, async () => {
-        const rt = await getRuntime();
-        const http = await getAltinnHttp();
-        const result = await runReconcile({ config: rt.config, http, blob: rt.storage.blob, queues: rt.queues, clock: systemClock, log: rt.log });
+        const result = await runReconcile(await (await getRuntime()).reconciler());
         if (result.status === 'incomplete') {
           // Failing the invocation makes the gap visible in monitoring; what was found is already enqueued.
           const failed = result.apps.filter((a) => !a.complete).map((a) => a.app);

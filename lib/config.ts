@@ -1,13 +1,14 @@
 import { z } from 'zod';
-import { isLoopbackHost } from './net.js';
-import { parseStorageConnection, type StorageConnection } from './storageConnection.js';
+import { isLoopbackHost } from './http/net.js';
+import { APP, EVENT_TYPE, ISO_DURATION, ORG } from './patterns.js';
+import { parseStorageConnection, type StorageConnection } from './azure/storageConnection.js';
 
 /**
- * Every setting of DESIGN.md, validated once at start-up. Nothing else in the code reads
+ * Every setting of docs/configuration.md, validated once at start-up. Nothing else in the code reads
  * process.env: callers get the typed `Config` below.
  */
 
-export const PRESETS = {
+const PRESETS = {
   tt02: {
     maskinportenUrl: 'https://test.maskinporten.no',
     platformUrl: 'https://platform.tt02.altinn.no',
@@ -20,18 +21,14 @@ export const PRESETS = {
   },
 } as const;
 
-export const DEFAULT_SCOPES = 'altinn:serviceowner/instances.read altinn:serviceowner/instances.write';
+const DEFAULT_SCOPES = 'altinn:serviceowner/instances.read altinn:serviceowner/instances.write';
 export const DEFAULT_EVENT_TYPES = 'app.instance.process.completed';
 
 /** Settings whose values must never be echoed, not even partly. */
 export const SECRET_SETTINGS = ['MASKINPORTEN_KEY', 'MASKINPORTEN_CERTIFICATE', 'AzureWebJobsStorage'] as const;
 
-const ORG = /^[a-z][a-z0-9-]{1,30}$/;
-const APP = /^[a-z][a-z0-9-]{0,62}$/;
-const EVENT_TYPE = /^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$/i;
 const DATA_TYPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const CONTAINER = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
-const ISO_DURATION = /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/;
 /** NCRONTAB: six fields (seconds first), as the Functions timer trigger takes them. */
 const NCRONTAB = /^\S+ \S+ \S+ \S+ \S+ \S+$/;
 
@@ -159,13 +156,17 @@ const maskinportenSchema = z.object({
   TOKEN_REFRESH_MARGIN_SECONDS: intInRange(0, 3600, 60),
 });
 
-/** Every setting name the schema reads (the storage connection aside: see storageConnection.ts). */
+/** Every setting name the schema reads (the storage connection aside: see azure/storageConnection.ts). */
 export const SETTING_NAMES = [...new Set([...Object.keys(coreSchema.shape), ...Object.keys(maskinportenSchema.shape)])] as (
   | keyof typeof coreSchema.shape
   | keyof typeof maskinportenSchema.shape
 )[];
 
-type Problem = { setting: string; message: string };
+/** One bad setting: its name and what is wrong (never its value). */
+export interface SettingProblem {
+  setting: string;
+  message: string;
+}
 
 type Problems = (setting: string, message: string) => void;
 
@@ -177,25 +178,41 @@ function buildCore(raw: z.output<typeof coreSchema>, storage: StorageConnection,
   if (!appsUrl) problem('ALTINN_APPS_URL', 'is required when ALTINN_ENV=custom');
   const appsOrigin = appsUrl?.replaceAll('{org}', raw.ALTINN_ORG) ?? '';
   return {
+    /** ALTINN_ENV: which preset supplies the Altinn and Maskinporten URLs. */
     env: raw.ALTINN_ENV,
+    /** ALTINN_ORG: our Altinn org code; events, instances and tokens of any other org are refused. */
     org: raw.ALTINN_ORG,
+    /** ALTINN_APPS: the apps processed (empty: every app of the org). */
     apps: raw.ALTINN_APPS,
+    /** ALTINN_EVENT_TYPES: the event types that start a download. */
     eventTypes: raw.ALTINN_EVENT_TYPES.length > 0 ? raw.ALTINN_EVENT_TYPES : [DEFAULT_EVENT_TYPES],
+    /** ALTINN_DATA_TYPES: the data types downloaded (empty: all). */
     dataTypes: raw.ALTINN_DATA_TYPES,
+    /** ALTINN_SUBSTATUS_LABEL: set on the instance after it is confirmed (unset: no substatus). */
     substatusLabel: raw.ALTINN_SUBSTATUS_LABEL,
     altinn: {
+      /** ALTINN_PLATFORM_URL or the preset's: authentication, Storage, Events. */
       platformUrl: platformUrl ?? '',
+      /** ALTINN_APPS_URL or the preset's, with `{org}` still in it. */
       appsUrlTemplate: appsUrl ?? '',
       /** Origin (scheme://host[:port]) of this org's apps, e.g. https://ttd.apps.tt02.altinn.no. */
       appsOrigin: appsOrigin ? new URL(appsOrigin).origin : '',
     },
+    /** AzureWebJobsStorage: the Azure Storage account of the blobs and queues. */
     storage,
+    /** BLOB_CONTAINER: where instances are written. */
     blobContainer: raw.BLOB_CONTAINER ?? 'altinn-instances',
+    /** DOWNLOAD_CONCURRENCY: data elements of one instance downloaded at once. */
     downloadConcurrency: raw.DOWNLOAD_CONCURRENCY,
+    /** CONFIRM_ON_INFECTED: confirm an instance even when an element is Infected (never downloaded). */
     confirmOnInfected: raw.CONFIRM_ON_INFECTED,
+    /** DEFER_HORIZON_HOURS: how long a message is deferred through transient trouble before it is poisoned. */
     deferHorizonHours: raw.DEFER_HORIZON_HOURS,
+    /** DEFER_BASE_SECONDS: the first deferral's delay without a Retry-After; doubled per deferral. */
     deferBaseSeconds: raw.DEFER_BASE_SECONDS,
+    /** RECONCILE_SCHEDULE (NCRONTAB) and RECONCILE_SINCE (ISO 8601 duration; unset: no lower bound). */
     reconcile: { schedule: raw.RECONCILE_SCHEDULE ?? '0 */15 * * * *', since: raw.RECONCILE_SINCE },
+    /** MONITOR_SCHEDULE (NCRONTAB). */
     monitor: { schedule: raw.MONITOR_SCHEDULE ?? '0 */5 * * * *' },
   };
 }
@@ -210,27 +227,40 @@ function buildMaskinporten(raw: z.output<typeof maskinportenSchema>, problem: Pr
     problem('MASKINPORTEN_KID', 'set only one of MASKINPORTEN_KID and MASKINPORTEN_CERTIFICATE');
   }
   return {
+    /** MASKINPORTEN_URL or the preset's: the token endpoint's origin. */
     url: url ?? '',
+    /** MASKINPORTEN_CLIENT_ID: the integration's client id (the grant's issuer). */
     clientId: raw.MASKINPORTEN_CLIENT_ID,
+    /** MASKINPORTEN_SCOPES: the scopes asked for (default: instances read and write). */
     scopes: (raw.MASKINPORTEN_SCOPES ?? DEFAULT_SCOPES).split(' '),
+    /** MASKINPORTEN_KEY: the signing key, PEM or JWK (a secret: never logged). */
     key: raw.MASKINPORTEN_KEY,
+    /** MASKINPORTEN_KID: the key id registered with Maskinporten (or a certificate instead). */
     kid: raw.MASKINPORTEN_KID,
+    /** MASKINPORTEN_CERTIFICATE: the business certificate chain sent as x5c (or a kid instead). */
     certificate: raw.MASKINPORTEN_CERTIFICATE,
+    /** MASKINPORTEN_CONSUMER_ORG: the org number acted for as a supplier (`consumer_org` claim). */
     consumerOrg: raw.MASKINPORTEN_CONSUMER_ORG,
+    /** MASKINPORTEN_ALG: the grant's signing algorithm. */
     alg: raw.MASKINPORTEN_ALG ?? 'RS256',
+    /** TOKEN_REFRESH_MARGIN_SECONDS: the Altinn token is renewed this long before it expires. */
     refreshMarginSeconds: raw.TOKEN_REFRESH_MARGIN_SECONDS,
   };
 }
 
-/** Settings without Altinn credentials: enough to validate and queue events, report health and run the queues. */
+/**
+ * Settings without Altinn credentials: enough to validate and queue events, report health and run the queues.
+ * Derived from the schema's output (each field documented where buildCore sets it), so no type is written twice.
+ */
 export type CoreConfig = ReturnType<typeof buildCore>;
+/** What calls to Altinn need: the Maskinporten client (fields documented in buildMaskinporten). */
 export type MaskinportenConfig = ReturnType<typeof buildMaskinporten>;
 export type Config = CoreConfig & { maskinporten: MaskinportenConfig };
 export type Env = Record<string, string | undefined>;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-  constructor(readonly problems: Problem[]) {
+  constructor(readonly problems: SettingProblem[]) {
     super(`Invalid settings (${problems.length}):\n` + problems.map((p) => `  - ${p.setting}: ${p.message}`).join('\n'));
   }
 }
@@ -259,7 +289,7 @@ function loadMaskinporten(env: Env, problem: Problems): MaskinportenConfig | und
 
 /** Run `load`, collecting problems (each once); throw one ConfigError naming every bad setting (never a value). */
 function validated<T>(env: Env, load: (problem: Problems) => T | undefined): T {
-  const problems: Problem[] = [];
+  const problems: SettingProblem[] = [];
   const problem = (setting: string, message: string) => {
     if (!problems.some((p) => p.setting === setting && p.message === message)) problems.push({ setting, message });
   };
@@ -288,7 +318,7 @@ export function loadMaskinportenConfig(env: Env): MaskinportenConfig {
 }
 
 /** Defence in depth: no message may contain a secret setting's value, even if a future rule quotes input. */
-function scrub(problems: Problem[], env: Env): Problem[] {
+function scrub(problems: SettingProblem[], env: Env): SettingProblem[] {
   const secrets = SECRET_SETTINGS.map((k) => env[k]).filter((v): v is string => !!v && v.length >= 8);
   return problems.map((p) => ({
     setting: p.setting,

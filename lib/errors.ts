@@ -2,8 +2,45 @@
  * Errors carry what an operator needs to act: a stable code, whether retrying can help,
  * the HTTP status seen (if any) and the instance concerned (if any). Messages never hold secrets.
  */
+export type ErrorCode =
+  // Altinn (apps, Storage, token exchange)
+  | `altinn-http-${number}`
+  | 'altinn-timeout'
+  | 'altinn-unreachable'
+  | 'altinn-application-invalid'
+  | 'altinn-instance-invalid'
+  | 'altinn-instance-mismatch'
+  | 'altinn-exchange-unreachable'
+  | `altinn-exchange-${number}`
+  | 'altinn-exchange-bad-response'
+  | 'altinn-exchange-org'
+  | 'storage-query-bad-next'
+  | 'storage-query-invalid'
+  | 'storage-query-loop'
+  // Maskinporten: `maskinporten-{OAuth error}` as well as these
+  | 'maskinporten-unreachable'
+  | `maskinporten-http-${number}`
+  | 'maskinporten-bad-response'
+  | `maskinporten-${string}`
+  // The instance and its elements
+  | 'instance-foreign-org'
+  | 'instance-lease-lost'
+  | 'element-unavailable'
+  | 'element-verify-failed'
+  | 'element-stream-failed'
+  | 'filescan-pending'
+  | 'held-not-found'
+  // Our blobs
+  | 'blob-invalid'
+  | 'blob-commit-conflict'
+  // Settings and runs
+  | 'config-data-types'
+  | 'settings-invalid'
+  | 'reconcile-app-not-configured'
+  | 'reconcile-incomplete';
+
 export interface ErrorDetails {
-  code: string;
+  code: ErrorCode;
   retryable: boolean;
   status?: number | undefined;
   instanceId?: string | undefined;
@@ -14,7 +51,7 @@ export interface ErrorDetails {
 
 export class ReceiverError extends Error {
   override name = 'ReceiverError';
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly status: number | undefined;
   readonly instanceId: string | undefined;

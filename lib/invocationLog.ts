@@ -8,7 +8,7 @@ import { consoleSink, type Sink } from './log.js';
  * Written to the console, the host logs them as `Host.Function.Console` at Information, uncorrelated
  * (azure-functions-host WorkerProcess.cs / WorkerConsoleLogService.cs), which host.json's `default: Warning` drops.
  */
-export function contextSink(context: Pick<InvocationContext, 'debug' | 'info' | 'warn' | 'error'>): Sink {
+function contextSink(context: Pick<InvocationContext, 'debug' | 'info' | 'warn' | 'error'>): Sink {
   return (level, line) => context[level](line);
 }
 

@@ -62,8 +62,3 @@ export function createLogger(sink: Sink = consoleSink, base: Fields = {}, minLev
   };
 }
 
-/** A logger that keeps its lines, for tests and for the CLI's --json summaries. */
-export function memoryLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return Object.assign(createLogger((_l, line) => lines.push(line), {}, 'debug'), { lines });
-}

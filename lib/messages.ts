@@ -1,12 +1,11 @@
 import { z } from 'zod';
+import { APP, GUID, ORG } from './patterns.js';
 
-/** Queue message contracts of DESIGN.md. Every producer and consumer goes through these schemas. */
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Queue message contracts (docs/contracts.md, Queues). Every producer and consumer goes through these schemas. */
 
 export const instanceRefSchema = z.object({
-  org: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/, 'org must be an Altinn org code'),
-  app: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'app must be an Altinn app name'),
+  org: z.string().regex(ORG, 'org must be an Altinn org code'),
+  app: z.string().regex(APP, 'app must be an Altinn app name'),
   partyId: z.string().regex(/^\d{1,18}$/, 'partyId must be digits'),
   instanceGuid: z
     .string()
@@ -35,7 +34,7 @@ export const readyMessageSchema = instanceRefSchema.extend({
 export type ReadyMessage = z.infer<typeof readyMessageSchema>;
 
 /** An element Altinn's virus scan flagged: not downloaded, listed in the held message. */
-export const infectedElementSchema = z.object({ id: z.string().min(1), dataType: z.string(), filename: z.string().nullable() });
+const infectedElementSchema = z.object({ id: z.string().min(1), dataType: z.string(), filename: z.string().nullable() });
 
 /**
  * `altinn-instances-held`: an instance stored except its infected elements, not confirmed to Altinn
@@ -50,6 +49,13 @@ export const heldMessageSchema = instanceRefSchema.extend({
   heldAt: z.iso.datetime({ offset: true }),
 });
 export type HeldMessage = z.infer<typeof heldMessageSchema>;
+
+/**
+ * `altinn-events-poison` holds two shapes: this envelope, which the processor writes for a message it
+ * rejects, and raw messages the Functions host moves there after maxDequeueCount failures.
+ */
+export const poisonEnvelopeSchema = z.object({ reason: z.string(), original: z.unknown(), failedAt: z.string() });
+export type PoisonEnvelope = z.infer<typeof poisonEnvelopeSchema>;
 
 /** `{partyId}/{instanceGuid}`: how Altinn names an instance, and what our logs and errors carry. */
 export function instanceId(ref: Pick<InstanceRef, 'partyId' | 'instanceGuid'>): string {

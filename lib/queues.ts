@@ -1,4 +1,4 @@
-/** Queue names of DESIGN.md's contract. */
+/** Queue names of the contract (docs/contracts.md, Queues). */
 export const QUEUES = {
   events: 'altinn-events',
   poison: 'altinn-events-poison',

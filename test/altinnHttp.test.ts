@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../dev/simulator/index.js';
-import { createAltinnHttp, type AltinnHttp } from '../lib/altinnHttp.js';
+import { createAltinnHttp, type AltinnHttp } from '../lib/altinn/http.js';
 import { ReceiverError } from '../lib/errors.js';
 import { fakeClock, providerFor, secretWatch } from './support/authHarness.js';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator, type SimulatorClient } from '../dev/simulator/index.js';
 import { createTokenProvider } from '../lib/auth/index.js';
 import { ReceiverError } from '../lib/errors.js';
-import { memoryLogger } from '../lib/log.js';
+import { memoryLogger } from './support/log.js';
 import { configFor, fakeClock } from './support/authHarness.js';
 
 /**

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ContainerClient } from '@azure/storage-blob';
-import { BLOCK_SIZE, contentDisposition, createBlobStore, hashMatches, type BlobStore } from '../lib/blobStore.js';
+import { BLOCK_SIZE, contentDisposition, createBlobStore, hashMatches, type BlobStore } from '../lib/blob/store.js';
 import { ReceiverError } from '../lib/errors.js';
 import { freshContainer } from './support/storage.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../cli/run.js';
 import { loadEnv } from '../cli/settings.js';
-import { parseStorageConnection } from '../lib/storageConnection.js';
+import { parseStorageConnection } from '../lib/azure/storageConnection.js';
 import { jsonOf, runCli } from './support/cli.js';
 import { validEnv } from './support/settings.js';
 import { azuriteConnectionString } from './support/storage.js';

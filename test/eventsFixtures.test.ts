@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { receiveEvent } from '../lib/events/receiver.js';
+import { receiveEvent } from '../lib/webhook/receiveEvent.js';
 import { fixtureText } from './support/fixtures.js';
 import { logLines, NOW, queuedMessages, request, webhookDeps } from './support/webhook.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseInstanceSource } from '../lib/events/source.js';
-import { receiveEvent } from '../lib/events/receiver.js';
+import { parseInstanceSource } from '../lib/webhook/source.js';
+import { receiveEvent } from '../lib/webhook/receiveEvent.js';
 import { queuedMessages, request, webhookDeps } from './support/webhook.js';
 
 const ORIGIN = 'https://ttd.apps.altinn.no';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { startSimulator } from '../dev/simulator/index.js';
 import { createApplicationCatalog } from '../lib/altinn/applications.js';
 import { fakeClock } from './support/clock.js';
-import { checkHealth } from '../lib/health.js';
+import { checkHealth } from '../lib/ops/health.js';
 import { createRuntime, type Runtime } from '../lib/runtime.js';
 import { connectionString, startAzuriteService } from '../dev/azurite.js';
 import { azuriteConnectionString } from './support/storage.js';

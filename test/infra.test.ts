@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { FunctionDefinition } from '../lib/functionDefinition.js';
 import { ConfigError, loadConfig, SECRET_SETTINGS, SETTING_NAMES } from '../lib/config.js';
 import { QUEUES } from '../lib/queues.js';
-import { parseStorageConnection } from '../lib/storageConnection.js';
+import { parseStorageConnection } from '../lib/azure/storageConnection.js';
 import { validEnv } from './support/settings.js';
 
 /**
@@ -127,7 +127,7 @@ describe.runIf(hasDotnet)('infra/main.bicep compiled to ARM', () => {
     for (const name of required.filter((n) => n !== 'AzureWebJobsStorage')) expect(Object.keys(settings), name).toContain(name);
   });
 
-  it("gives the host identity-based storage that lib/storageConnection reads the same way", () => {
+  it("gives the host identity-based storage that lib/azure/storageConnection reads the same way", () => {
     expect(settings).not.toHaveProperty('AzureWebJobsStorage');
     // Deployment-time values stand in for the ARM expressions; literals are taken as deployed.
     const standIns: Record<string, string> = {

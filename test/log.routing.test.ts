@@ -7,7 +7,8 @@ import { Invoker } from '../dev/host/invoke.js';
 import { minLevel, userCategory } from '../dev/host/userLog.js';
 import type { FunctionDefinition } from '../lib/functionDefinition.js';
 import { invocationSink, withInvocationLog } from '../lib/invocationLog.js';
-import { createLogger, memoryLogger } from '../lib/log.js';
+import { createLogger } from '../lib/log.js';
+import { memoryLogger } from './support/log.js';
 
 /**
  * Lines logged inside an invocation go through its context (category Function.<name>.User in Azure, tied to

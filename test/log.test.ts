@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryLogger } from '../lib/log.js';
+import { memoryLogger } from './support/log.js';
 import { ReceiverError } from '../lib/errors.js';
 import { redact, registerSecret } from '../lib/redact.js';
 import { testPrivateKey } from './support/settings.js';
@@ -36,9 +36,9 @@ describe('logging never leaks secrets', () => {
 
   it('writes typed errors with their operator fields', () => {
     const log = memoryLogger();
-    log.error('download failed', { err: new ReceiverError('instance gone', { code: 'instance-not-found', retryable: false, status: 404, instanceId: '1337/abc' }) });
+    log.error('download failed', { err: new ReceiverError('instance gone', { code: 'altinn-http-404', retryable: false, status: 404, instanceId: '1337/abc' }) });
     const rec = JSON.parse(log.lines[0]!) as { err: Record<string, unknown> };
-    expect(rec.err).toMatchObject({ code: 'instance-not-found', retryable: false, status: 404, instanceId: '1337/abc' });
+    expect(rec.err).toMatchObject({ code: 'altinn-http-404', retryable: false, status: 404, instanceId: '1337/abc' });
   });
 
   it('leaves ordinary text alone', () => {

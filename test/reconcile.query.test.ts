@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ReceiverError } from '../lib/errors.js';
 import { sinceTimestamp } from '../lib/reconcile/since.js';
-import { continuationOf, instancePageSchema, instanceQueryUrl, toInstanceRef } from '../lib/reconcile/storageQuery.js';
+import { continuationOf, instancePageSchema, instanceQueryUrl, toInstanceRef } from '../lib/altinn/instanceQuery.js';
 
 import { ALTINN_DOCS, altinnDocsPresent, fixture, needsAltinnDocs } from './support/fixtures.js';
 

@@ -2,23 +2,24 @@ import type { QueueClient } from '@azure/storage-queue';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator, type SimulatorClient } from '../dev/simulator/index.js';
 import { appResource } from '../cli/eventsValidation.js';
-import { createAltinnHttp } from '../lib/altinnHttp.js';
+import { createAltinnHttp } from '../lib/altinn/http.js';
 import { createApplicationCatalog } from '../lib/altinn/applications.js';
 import { createStorageClient } from '../lib/altinn/storageClient.js';
 import { createTokenProvider } from '../lib/auth/index.js';
 import { blobInstanceLocks } from '../lib/processor/lease.js';
-import { createBlobStore } from '../lib/blobStore.js';
+import { createBlobStore } from '../lib/blob/store.js';
 import { loadConfig } from '../lib/config.js';
-import { memoryLogger } from '../lib/log.js';
+import { memoryLogger } from './support/log.js';
 import { encodeMessage, type EventsMessage } from '../lib/messages.js';
 import { mapLimit } from '../lib/processor/pool.js';
 import { createProcessor } from '../lib/processor/processInstance.js';
-import { createQueueSender } from '../lib/queue.js';
+import { createQueueSender } from '../lib/queueSender.js';
 import { runReconcile, type ReconcileDeps, type ReconcileOptions, type ReconcileProgress } from '../lib/reconcile/run.js';
 import { acquireRunLock } from '../lib/reconcile/state.js';
 import type { RetryPolicy } from '../lib/retry.js';
 import { fakeClock } from './support/authHarness.js';
 import { azuriteConnectionString, storageClients, uniqueName } from './support/storage.js';
+import { withEventsQueue } from './support/queues.js';
 import { logLines, queuedMessages } from './support/webhook.js';
 
 /**
@@ -90,8 +91,7 @@ async function harness(sim: Simulator, env: Record<string, string> = {}): Promis
     config,
     http,
     blob: storage.blob,
-    queues: createQueueSender(storage.queue),
-    queueName,
+    queues: withEventsQueue(createQueueSender(storage.queue), queueName),
     clock: recordingClock,
     log,
     retryPolicy: FAST_RETRY,

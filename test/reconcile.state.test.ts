@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../lib/clock.js';
-import { memoryLogger } from '../lib/log.js';
+import { memoryLogger } from './support/log.js';
 import { acquireRunLock, enqueueMarks } from '../lib/reconcile/state.js';
 import { freshContainer } from './support/storage.js';
 

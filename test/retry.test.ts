@@ -76,7 +76,7 @@ describe('withRetry', () => {
 describe('isRetryable', () => {
   it('reads ReceiverError.retryable', () => {
     expect(isRetryable(transient())).toBe(true);
-    expect(isRetryable(new ReceiverError('x', { code: 'x', retryable: false }))).toBe(false);
+    expect(isRetryable(new ReceiverError('x', { code: 'altinn-instance-invalid', retryable: false }))).toBe(false);
   });
 
   it('treats resets, refusals, timeouts and fetch failures as transient', () => {

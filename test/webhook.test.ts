@@ -4,13 +4,13 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { connectionString, startAzuriteService } from '../dev/azurite.js';
 import { definition } from '../functions/eventsReceiver.js';
-import { MAX_BODY_BYTES } from '../lib/events/body.js';
-import { receiveEvent } from '../lib/events/receiver.js';
-import { serveWebhook } from '../lib/events/webhook.js';
+import { MAX_BODY_BYTES } from '../lib/webhook/body.js';
+import { receiveEvent } from '../lib/webhook/receiveEvent.js';
+import { serveWebhook } from '../lib/webhook/serveWebhook.js';
 import { createRuntime } from '../lib/runtime.js';
-import { memoryLogger } from '../lib/log.js';
+import { memoryLogger } from './support/log.js';
 import { decodeMessage, eventsMessageSchema } from '../lib/messages.js';
-import { createQueueSender } from '../lib/queue.js';
+import { createQueueSender } from '../lib/queueSender.js';
 import { QUEUES } from '../lib/queues.js';
 import { validEnv } from './support/settings.js';
 import { azuriteConnectionString, storageClients } from './support/storage.js';
@@ -225,8 +225,8 @@ describe('queue unavailable', () => {
     const first = await startAzuriteService('queue');
     started.push(first);
     const cs = connectionString(inject('azurite').blobPort, first.port);
-    const { deps, log } = webhookDeps(ENV, createQueueSender(QueueServiceClient.fromConnectionString(cs)));
-    const queue = QueueServiceClient.fromConnectionString(cs).getQueueClient(deps.queueName ?? '');
+    const { deps, log, queueName } = webhookDeps(ENV, createQueueSender(QueueServiceClient.fromConnectionString(cs)));
+    const queue = QueueServiceClient.fromConnectionString(cs).getQueueClient(queueName);
 
     // Queue created and remembered by the sender while the service is up.
     expect((await receiveEvent(request(JSON.stringify(event())), deps)).status).toBe(200);

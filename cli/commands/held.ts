@@ -16,7 +16,7 @@ const instanceArg = z
 
 const downloads = async (ctx: Context) => {
   const rt = await ctx.runtime();
-  return { rt, container: rt.storage.blob.getContainerClient(rt.config.blobContainer) };
+  return { rt, container: rt.azure.blob.getContainerClient(rt.config.blobContainer) };
 };
 
 const infectedText = (m: HeldMessage) => m.infected.map((e) => `${e.id} (${e.dataType}${e.filename ? `, ${e.filename}` : ''})`).join(', ');
@@ -64,13 +64,13 @@ export const heldRelease = defineCommand({
     const { rt, container } = await downloads(ctx);
     const [{ releaseHeld }, { createBlobStore }, { createStorageClient }] = await Promise.all([
       import('../../lib/processor/held.js'),
-      import('../../lib/blobStore.js'),
+      import('../../lib/blob/store.js'),
       import('../../lib/altinn/storageClient.js'),
     ]);
     const dryRun = args['dry-run'];
     // Building the client asks Altinn nothing: a dry run needs no token.
-    const storage = createStorageClient({ http: await ctx.altinnHttp(), config: rt.config });
-    const { held, ready } = await releaseHeld({ storage, store: createBlobStore(container), queues: rt.queues, clock: ctx.clock, log: ctx.log }, ref, { dryRun }).catch(
+    const storage = createStorageClient({ http: await rt.altinnHttp(), config: rt.config });
+    const { held, ready } = await releaseHeld({ storage, store: createBlobStore(container), queues: rt.queues, clock: rt.clock, log: rt.log }, ref, { dryRun }).catch(
       (e: unknown) => {
         throw e instanceof ReceiverError && e.code === 'held-not-found' ? userError(e.message) : e;
       },

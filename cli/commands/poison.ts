@@ -8,7 +8,7 @@ import { CliError, toCliError, UsageError, userError } from '../errors.js';
 import { drainPoison, peekPoison, PEEK_LIMIT, type PoisonEntry } from '../poisonQueue.js';
 import { table } from '../table.js';
 
-const poisonQueue = async (ctx: Context) => (await ctx.runtime()).storage.queue.getQueueClient(QUEUES.poison);
+const poisonQueue = async (ctx: Context) => (await ctx.runtime()).azure.queue.getQueueClient(QUEUES.poison);
 
 const iso = (d: Date | undefined) => d?.toISOString() ?? '-';
 

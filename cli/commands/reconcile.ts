@@ -23,7 +23,8 @@ export const reconcileNow = defineCommand({
   }),
   examples: [`${BIN} reconcile --dry-run`, `${BIN} reconcile --app my-app`, `${BIN} reconcile --app a --app b --json`],
   async run(args, ctx) {
-    const { config, storage, queues } = await ctx.runtime();
+    const rt = await ctx.runtime();
+    const { config } = rt;
     const outside = (args.app ?? []).filter((a) => config.apps.length > 0 && !config.apps.includes(a));
     if (outside.length > 0) throw userError(`not in ALTINN_APPS (${config.apps.join(', ')}): ${outside.join(', ')}`);
     const apps = args.app ? [...new Set(args.app)] : undefined;
@@ -32,7 +33,7 @@ export const reconcileNow = defineCommand({
     const done = new Set<string>();
     const { runReconcile } = await import('../../lib/reconcile/run.js');
     const result = await runReconcile(
-      { config, http: await ctx.altinnHttp(), blob: storage.blob, queues, clock: ctx.clock, log: ctx.log },
+      await rt.reconciler(),
       {
         apps,
         dryRun: args['dry-run'],

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { DEFAULT_EVENT_TYPES, type CoreConfig } from '../../lib/config.js';
 import { instanceRefSchema } from '../../lib/messages.js';
-import { isLoopbackHost } from '../../lib/net.js';
+import { isLoopbackHost } from '../../lib/http/net.js';
+import { EVENT_TYPE } from '../../lib/patterns.js';
 import { BIN, defineCommand } from '../command.js';
 import { CliError, EXIT, userError } from '../errors.js';
 import { appResource, VALIDATION_WINDOW_SECONDS } from '../eventsValidation.js';
@@ -24,7 +25,6 @@ const subscriptionListSchema = z.looseObject({ subscriptions: z.array(subscripti
 
 const subscriptionsUrl = (config: CoreConfig) => `${config.altinn.platformUrl}/events/api/v1/subscriptions`;
 
-const EVENT_TYPE = /^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$/i;
 /** Default --wait: Altinn's validation window, rounded up to whole minutes (8 min). */
 const DEFAULT_WAIT_SECONDS = Math.ceil(VALIDATION_WINDOW_SECONDS / 60) * 60;
 const windowText = `${Math.floor(VALIDATION_WINDOW_SECONDS / 60)} min ${VALIDATION_WINDOW_SECONDS % 60} s`;

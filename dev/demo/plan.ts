@@ -2,7 +2,7 @@ import type { SeedElement } from '../simulator/index.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-export const LARGE_SIZE = 256 * MiB;
+const LARGE_SIZE = 256 * MiB;
 
 /**
  * The data elements of demo instance `i`: what a real submission carries. Every instance has its form

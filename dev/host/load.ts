@@ -8,7 +8,7 @@ import type { FunctionDefinition } from '../../lib/functionDefinition.js';
  * Files matching a `package.json` `main`-style glob. Only the form the v4 model uses is supported:
  * a plain directory and a file-name pattern with `*` (e.g. `dist/functions/*.js`).
  */
-export async function matchFiles(pattern: string, cwd: string): Promise<string[]> {
+async function matchFiles(pattern: string, cwd: string): Promise<string[]> {
   const dir = resolve(cwd, dirname(pattern));
   const name = basename(pattern);
   if (dir.includes('*')) throw new Error(`function glob "${pattern}": only the file name may contain *`);

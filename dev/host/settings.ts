@@ -1,36 +1,9 @@
 import { constants } from 'node:fs';
-import { copyFile, readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import { copyFile } from 'node:fs/promises';
 
-export type Env = Record<string, string | undefined>;
+import type { Env } from '../../lib/config.js';
 
-const localSettingsSchema = z.object({
-  IsEncrypted: z.literal(false, { message: 'encrypted settings are not supported locally; set IsEncrypted to false' }),
-  Values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
-});
-
-/**
- * The `Values` of a local.settings.json, as Core Tools reads them. Missing file → undefined.
- * Errors name the file and the problem, never a value.
- */
-export async function readLocalSettings(path: string): Promise<Record<string, string> | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new Error(`${path} is not valid JSON`);
-  }
-  const parsed = localSettingsSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${path}: ${z.prettifyError(parsed.error)}`);
-  return parsed.data.Values;
-}
+export type { Env };
 
 /** Creates the settings file from the example on first run; true when it did. */
 export async function ensureLocalSettings(path: string, examplePath: string): Promise<boolean> {

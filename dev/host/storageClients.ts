@@ -1,6 +1,6 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
-import { createStorageClients } from '../../lib/storage.js';
-import { parseStorageConnection } from '../../lib/storageConnection.js';
+import { createStorageClients } from '../../lib/azure/storageClients.js';
+import { parseStorageConnection } from '../../lib/azure/storageConnection.js';
 import type { Env } from './settings.js';
 
 /**

@@ -5,8 +5,8 @@ import { HttpError, sendJson, type Ctx, type Route } from './http.js';
 import { decodeJwt, newJti, signJwt, verifyJwtSignature } from './jwt.js';
 import type { Maskinporten } from './maskinporten.js';
 
-export const ALTINN_TOKEN_LIFETIME_SECONDS = 30 * 60;
-export const SERVICEOWNER_SCOPE_PREFIX = 'altinn:serviceowner';
+const ALTINN_TOKEN_LIFETIME_SECONDS = 30 * 60;
+const SERVICEOWNER_SCOPE_PREFIX = 'altinn:serviceowner';
 
 export interface AltinnTokenClaims {
   iss: string;

@@ -1,18 +1,18 @@
 import { z } from 'zod';
 import { appResource, VALIDATION_RETRY_SECONDS } from '../../cli/eventsValidation.js';
-import { isLoopbackHost } from '../../lib/net.js';
+import { isLoopbackHost } from '../../lib/http/net.js';
 import { bearer, type AltinnTokenClaims, type Authentication } from './authentication.js';
 import { bump, type Core } from './core.js';
 import { HttpError, readJson, sendJson, type Ctx, type Route } from './http.js';
 import { guidFrom } from './store.js';
 
-export const EVENTS_SCOPE = 'altinn:events.subscribe';
-export const VALIDATION_EVENT_TYPE = 'platform.events.validatesubscription';
+const EVENTS_SCOPE = 'altinn:events.subscribe';
+const VALIDATION_EVENT_TYPE = 'platform.events.validatesubscription';
 /**
  * Altinn Events' outbound retry schedule (seconds after the previous failure), about 35 hours in all:
  * OutboundQueuePolicy in altinn-events src/Events.Functions/Configuration/FunctionsWolverineSettings.cs.
  */
-export const RETRY_SCHEDULE_SECONDS = [10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 43200];
+const RETRY_SCHEDULE_SECONDS = [10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 43200];
 /** The prefix that makes a subscription an app subscription (altinn-events PlatformSettings.AppResourcePrefix). */
 const APP_RESOURCE_PREFIX = 'urn:altinn:resource:app_';
 
@@ -91,6 +91,62 @@ export function alternativeSubjectOf(instanceOwner: unknown): string | undefined
 /** The identity Altinn files subscriptions under (altinn-events SubscriptionService.GetEntityFromPrincipal). */
 const entityOf = (claims: AltinnTokenClaims) => (claims['urn:altinn:org'] ? `/org/${claims['urn:altinn:org']}` : `/organisation/${claims['urn:altinn:orgNumber']}`);
 
+/** One delivery attempt: the HTTP status, or 0 when the endpoint could not be reached. */
+async function post(sub: Subscription, event: CloudEvent): Promise<number> {
+  try {
+    const res = await fetch(sub.endPoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(event),
+      signal: AbortSignal.timeout(30_000),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}
+
+/** A subscription request checked as altinn-events does (see `create` below): the filters to store, or an HttpError. */
+function subscriptionRequest(core: Core, claims: AltinnTokenClaims, r: z.infer<typeof requestSchema>) {
+  const source = r.sourceFilter ? wellFormedAbsolute(r.sourceFilter) : undefined;
+  if (r.sourceFilter && !source) throw new HttpError(400, 'SourceFilter must be an absolute URI');
+  const isApp = r.resourceFilter
+    ? r.resourceFilter.toLowerCase().startsWith(APP_RESOURCE_PREFIX)
+    : source !== undefined && source.hostname.endsWith(new URL(core.urls.apps).hostname);
+  if (!isApp && !claims.scope.split(' ').includes(EVENTS_SCOPE)) throw new HttpError(403, `the token lacks the scope ${EVENTS_SCOPE}`);
+  const endpoint = r.endPoint ? wellFormedAbsolute(r.endPoint) : undefined;
+  if (!endpoint) throw new HttpError(400, 'Missing or invalid endpoint to push events towards');
+  if (endpoint.protocol !== 'https:' && !(endpoint.protocol === 'http:' && isLoopbackHost(endpoint.hostname))) {
+    throw new HttpError(400, 'endPoint must use https');
+  }
+  if (r.resourceFilter && !/^urn:[a-z0-9][a-z0-9-]{0,31}:\S+$/i.test(r.resourceFilter)) throw new HttpError(400, 'Resource filter must be a valid urn');
+  const org = claims['urn:altinn:org'];
+  // The simulator has no register to turn an alternative subject into a party: like a failed lookup, no subject.
+  if (!r.subjectFilter && (!org || r.alternativeSubjectFilter)) throw new HttpError(400, 'A valid subject to the authenticated identity is required');
+  let resourceFilter = r.resourceFilter ?? null;
+  if (isApp) {
+    if (source && source.pathname.split('/').length !== 3) throw new HttpError(400, 'A valid app id is required in source filter {environment}/{org}/{app}');
+    if (source && resourceFilter && resourceFromSource(source) !== resourceFilter) {
+      throw new HttpError(400, 'Provided resource filter and source filter are not compatible');
+    }
+    resourceFilter ??= resourceFromSource(source!);
+    // The app's policy lets its owner read every instance's events: the resource's org must be the caller's.
+    if (!r.subjectFilter && !resourceFilter.toLowerCase().startsWith(`${APP_RESOURCE_PREFIX}${org}_`)) {
+      throw new HttpError(403, `Not authorized to create a subscription for resource ${resourceFilter}.`);
+    }
+  } else if (!resourceFilter) {
+    throw new HttpError(400, 'Resource filter must be a valid urn');
+  }
+  return {
+    endPoint: endpoint.href,
+    sourceFilter: source?.href ?? null,
+    resourceFilter: resourceFilter.toLowerCase(),
+    subjectFilter: r.subjectFilter ?? null,
+    typeFilter: r.typeFilter ?? null,
+  };
+}
+
 export function createEvents(core: Core, auth: Authentication, random: () => number, retryScale: number) {
   const subscriptions = new Map<number, Subscription>();
   const deliveries: Delivery[] = [];
@@ -114,21 +170,6 @@ export function createEvents(core: Core, auth: Authentication, random: () => num
     }, ms);
     t.unref();
     timers.add(t);
-  }
-
-  async function post(sub: Subscription, event: CloudEvent): Promise<number> {
-    try {
-      const res = await fetch(sub.endPoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(event),
-        signal: AbortSignal.timeout(30_000),
-      });
-      await res.arrayBuffer();
-      return res.status;
-    } catch {
-      return 0;
-    }
   }
 
   /** Any 2xx is success: altinn-events WebhookService.Send checks `IsSuccessStatusCode`. */
@@ -206,44 +247,8 @@ export function createEvents(core: Core, auth: Authentication, random: () => num
     const claims = authenticate(ctx);
     const parsed = requestSchema.safeParse(await readJson(ctx.req));
     if (!parsed.success) throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-    const r = parsed.data;
-    const source = r.sourceFilter ? wellFormedAbsolute(r.sourceFilter) : undefined;
-    if (r.sourceFilter && !source) throw new HttpError(400, 'SourceFilter must be an absolute URI');
-    const isApp = r.resourceFilter
-      ? r.resourceFilter.toLowerCase().startsWith(APP_RESOURCE_PREFIX)
-      : source !== undefined && source.hostname.endsWith(new URL(core.urls.apps).hostname);
-    if (!isApp && !claims.scope.split(' ').includes(EVENTS_SCOPE)) throw new HttpError(403, `the token lacks the scope ${EVENTS_SCOPE}`);
-    const endpoint = r.endPoint ? wellFormedAbsolute(r.endPoint) : undefined;
-    if (!endpoint) throw new HttpError(400, 'Missing or invalid endpoint to push events towards');
-    if (endpoint.protocol !== 'https:' && !(endpoint.protocol === 'http:' && isLoopbackHost(endpoint.hostname))) {
-      throw new HttpError(400, 'endPoint must use https');
-    }
-    if (r.resourceFilter && !/^urn:[a-z0-9][a-z0-9-]{0,31}:\S+$/i.test(r.resourceFilter)) throw new HttpError(400, 'Resource filter must be a valid urn');
-    const org = claims['urn:altinn:org'];
-    // The simulator has no register to turn an alternative subject into a party: like a failed lookup, no subject.
-    if (!r.subjectFilter && (!org || r.alternativeSubjectFilter)) throw new HttpError(400, 'A valid subject to the authenticated identity is required');
-    let resourceFilter = r.resourceFilter ?? null;
-    if (isApp) {
-      if (source && source.pathname.split('/').length !== 3) throw new HttpError(400, 'A valid app id is required in source filter {environment}/{org}/{app}');
-      if (source && resourceFilter && resourceFromSource(source) !== resourceFilter) {
-        throw new HttpError(400, 'Provided resource filter and source filter are not compatible');
-      }
-      resourceFilter ??= resourceFromSource(source!);
-      // The app's policy lets its owner read every instance's events: the resource's org must be the caller's.
-      if (!r.subjectFilter && !resourceFilter.toLowerCase().startsWith(`${APP_RESOURCE_PREFIX}${org}_`)) {
-        throw new HttpError(403, `Not authorized to create a subscription for resource ${resourceFilter}.`);
-      }
-    } else if (!resourceFilter) {
-      throw new HttpError(400, 'Resource filter must be a valid urn');
-    }
+    const wanted = subscriptionRequest(core, claims, parsed.data);
     const consumer = entityOf(claims);
-    const wanted = {
-      endPoint: endpoint.href,
-      sourceFilter: source?.href ?? null,
-      resourceFilter: resourceFilter.toLowerCase(),
-      subjectFilter: r.subjectFilter ?? null,
-      typeFilter: r.typeFilter ?? null,
-    };
     const same = (s: Subscription) =>
       s.consumer === consumer && (Object.keys(wanted) as (keyof typeof wanted)[]).every((k) => s[k] === wanted[k]);
     let sub = [...subscriptions.values()].find(same);

@@ -172,5 +172,3 @@ export function createFaults(now: () => number, seed: number) {
     },
   };
 }
-
-export type Faults = ReturnType<typeof createFaults>;

@@ -70,6 +70,88 @@ async function listen(server: Server, port: number): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** What the request handler needs: the simulator's state, its routes and faults, and the request log. */
+interface Served {
+  core: Core;
+  routes: Record<Role, Route[]>;
+  faults: ReturnType<typeof createFaults>;
+  requests: RequestLogEntry[];
+}
+
+/** One request: logged, matched to a route, a planned fault injected, or handled; errors answered as problem details. */
+async function handle(sim: Served, role: Role, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { core, routes, faults, requests } = sim;
+  const url = new URL(req.url ?? '/', core.urls[role]);
+  const method = req.method ?? 'GET';
+  const match = matchRoute(routes[role], method, url.pathname);
+  // Status and completion are read live from the response, so the log is current the moment a client has its answer.
+  const entry: RequestLogEntry = {
+    method,
+    role,
+    host: req.headers.host ?? '',
+    path: url.pathname + url.search,
+    route: typeof match === 'object' ? match.route.name : undefined,
+    hasAuth: req.headers.authorization !== undefined,
+    get status() {
+      return res.headersSent ? res.statusCode : 0;
+    },
+    get completed() {
+      return res.writableFinished;
+    },
+    time: core.now(),
+  };
+  requests.push(entry);
+  try {
+    if (match === undefined) throw new HttpError(404, `no route for ${url.pathname}`);
+    if (match === 'method') throw new HttpError(405, `${method} is not allowed here`);
+    const fault = faults.take({ role, route: match.route.name, method, instanceGuid: match.params.instanceGuid, dataGuid: match.params.dataGuid });
+    if (fault?.latencyMs) await delay(fault.latencyMs);
+    if (fault?.status) {
+      req.resume();
+      return sendProblem(res, fault.status, 'injected fault', fault.retryAfter ? { 'Retry-After': fault.retryAfter } : {});
+    }
+    await match.route.handle({ req, res, url, role, route: match.route.name, params: match.params, fault });
+  } catch (e) {
+    req.resume();
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (e instanceof HttpError) return sendProblem(res, e.status, e.message, e.headers);
+    console.error('simulator: handler failed', e);
+    sendProblem(res, 500, 'simulator error');
+  }
+}
+
+/** The app settings that point the receiver at this simulator as the client just registered. */
+function clientEnv(
+  core: Core,
+  scopes: Iterable<string>,
+  credentials: Awaited<ReturnType<typeof createClient>>['credentials'],
+  opts: NewClientOptions,
+): SimulatorEnv {
+  return {
+    ALTINN_ENV: 'custom',
+    ALTINN_ORG: core.org,
+    MASKINPORTEN_URL: core.urls.maskinporten,
+    ALTINN_PLATFORM_URL: core.urls.platform,
+    ALTINN_APPS_URL: core.urls.apps,
+    MASKINPORTEN_CLIENT_ID: credentials.clientId,
+    MASKINPORTEN_SCOPES: [...scopes].join(' '),
+    MASKINPORTEN_KEY: credentials.privateKey,
+    ...(credentials.kid ? { MASKINPORTEN_KID: credentials.kid } : {}),
+    ...(credentials.certificate ? { MASKINPORTEN_CERTIFICATE: credentials.certificate } : {}),
+    ...(opts.consumerOrg ? { MASKINPORTEN_CONSUMER_ORG: opts.consumerOrg } : {}),
+  };
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
 export async function startSimulator(options: SimulatorOptions = {}) {
   const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const core: Core = {
@@ -109,49 +191,6 @@ export async function startSimulator(options: SimulatorOptions = {}) {
     return c;
   }
 
-  async function handle(role: Role, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', core.urls[role]);
-    const method = req.method ?? 'GET';
-    const match = matchRoute(routes[role], method, url.pathname);
-    // Status and completion are read live from the response, so the log is current the moment a client has its answer.
-    const entry: RequestLogEntry = {
-      method,
-      role,
-      host: req.headers.host ?? '',
-      path: url.pathname + url.search,
-      route: typeof match === 'object' ? match.route.name : undefined,
-      hasAuth: req.headers.authorization !== undefined,
-      get status() {
-        return res.headersSent ? res.statusCode : 0;
-      },
-      get completed() {
-        return res.writableFinished;
-      },
-      time: core.now(),
-    };
-    requests.push(entry);
-    try {
-      if (match === undefined) throw new HttpError(404, `no route for ${url.pathname}`);
-      if (match === 'method') throw new HttpError(405, `${method} is not allowed here`);
-      const fault = faults.take({ role, route: match.route.name, method, instanceGuid: match.params.instanceGuid, dataGuid: match.params.dataGuid });
-      if (fault?.latencyMs) await delay(fault.latencyMs);
-      if (fault?.status) {
-        req.resume();
-        return sendProblem(res, fault.status, 'injected fault', fault.retryAfter ? { 'Retry-After': fault.retryAfter } : {});
-      }
-      await match.route.handle({ req, res, url, role, route: match.route.name, params: match.params, fault });
-    } catch (e) {
-      req.resume();
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      if (e instanceof HttpError) return sendProblem(res, e.status, e.message, e.headers);
-      console.error('simulator: handler failed', e);
-      sendProblem(res, 500, 'simulator error');
-    }
-  }
-
   /**
    * Emits an app event of any type for an instance (as the app would); returns the event. The app sends source,
    * subject and alternativesubject (`/person/{ssn}` over `/org/{orgNo}`: app-lib
@@ -179,7 +218,7 @@ export async function startSimulator(options: SimulatorOptions = {}) {
   const servers = {} as Record<Role, Server>;
   const base = options.port ?? 0;
   for (const [i, role] of (['maskinporten', 'platform', 'apps'] as const).entries()) {
-    const server = createServer((req, res) => void handle(role, req, res));
+    const server = createServer((req, res) => void handle({ core, routes, faults, requests }, role, req, res));
     servers[role] = server;
     core.urls[role] = await listen(server, base === 0 ? 0 : base + i);
   }
@@ -198,20 +237,7 @@ export async function startSimulator(options: SimulatorOptions = {}) {
     async newClient(opts: NewClientOptions = {}): Promise<SimulatorClient> {
       const { registered, credentials } = await createClient(opts, core.orgNumber);
       maskinporten.clients.set(registered.clientId, registered);
-      const env: SimulatorEnv = {
-        ALTINN_ENV: 'custom',
-        ALTINN_ORG: core.org,
-        MASKINPORTEN_URL: core.urls.maskinporten,
-        ALTINN_PLATFORM_URL: core.urls.platform,
-        ALTINN_APPS_URL: core.urls.apps,
-        MASKINPORTEN_CLIENT_ID: credentials.clientId,
-        MASKINPORTEN_SCOPES: [...registered.scopes].join(' '),
-        MASKINPORTEN_KEY: credentials.privateKey,
-        ...(credentials.kid ? { MASKINPORTEN_KID: credentials.kid } : {}),
-        ...(credentials.certificate ? { MASKINPORTEN_CERTIFICATE: credentials.certificate } : {}),
-        ...(opts.consumerOrg ? { MASKINPORTEN_CONSUMER_ORG: opts.consumerOrg } : {}),
-      };
-      return { ...credentials, env };
+      return { ...credentials, env: clientEnv(core, registered.scopes, credentials, opts) };
     },
     /**
      * Application metadata: `declare(app, { dataTypes?, apiScopes? })`, `retireDataType(app, type)` (a new
@@ -244,15 +270,7 @@ export async function startSimulator(options: SimulatorOptions = {}) {
     altinnToken: authentication.altinnToken,
     async stop(): Promise<void> {
       events.stop();
-      await Promise.all(
-        Object.values(servers).map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.close(() => resolve());
-              s.closeAllConnections();
-            }),
-        ),
-      );
+      await Promise.all(Object.values(servers).map(close));
     },
   };
 }

@@ -1,7 +1,7 @@
 import { randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 
 /** The JWS algorithms Maskinporten accepts for grants (RSA PKCS#1 v1.5). */
-export const RSA_ALGS = { RS256: 'sha256', RS384: 'sha384', RS512: 'sha512' } as const;
+const RSA_ALGS = { RS256: 'sha256', RS384: 'sha384', RS512: 'sha512' } as const;
 export type RsaAlg = keyof typeof RSA_ALGS;
 
 export interface DecodedJwt {

@@ -4,8 +4,8 @@ import { seconds, type Core } from './core.js';
 import { HttpError, readBody, sendJson, type Ctx, type Route } from './http.js';
 import { decodeJwt, isRsaAlg, newJti, signJwt, verifyJwtSignature, type DecodedJwt } from './jwt.js';
 
-export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-export const TOKEN_LIFETIME_SECONDS = 120;
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const TOKEN_LIFETIME_SECONDS = 120;
 const MAX_GRANT_LIFETIME = 120;
 const IAT_SKEW = 10;
 const GRANT_CLAIMS = new Set(['aud', 'iss', 'scope', 'iat', 'exp', 'jti', 'consumer_org', 'resource']);

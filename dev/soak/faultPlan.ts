@@ -31,7 +31,7 @@ export interface PlannedFault {
 
 export type FaultCounts = Record<FaultKind, number>;
 
-export const noFaults = (): FaultCounts => ({ '5xx': 0, '429': 0, reset: 0, truncated: 0, longer: 0 });
+const noFaults = (): FaultCounts => ({ '5xx': 0, '429': 0, reset: 0, truncated: 0, longer: 0 });
 
 export function planFaults(targets: readonly FaultTarget[], seed: number): PlannedFault[] {
   const random = seededRandom(seed);

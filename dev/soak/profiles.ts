@@ -48,7 +48,7 @@ export const SHORT: SoakProfile = {
   timeoutMs: 240_000,
 };
 
-export const SOAK: SoakProfile = {
+const SOAK: SoakProfile = {
   ...SHORT,
   name: 'soak',
   instances: 500,

@@ -14,7 +14,7 @@ import type { SoakProfile } from './profiles.js';
 import { scanForSecrets, type SecretHit } from './secrets.js';
 import { startStack, type Stack } from './stack.js';
 
-export const SOAK_APP = 'soak';
+const SOAK_APP = 'soak';
 
 export interface SoakReport {
   profile: string;
@@ -68,7 +68,7 @@ interface Seeded {
 
 /**
  * The fault soak: `profile.instances` instances through the real processes under seeded faults, then
- * DESIGN.md's promises checked from outside (simulator counters and request log, blob storage, queues,
+ * docs/reliability.md's promises checked from outside (simulator counters and request log, blob storage, queues,
  * every process's output). Returns the figures; never throws for a broken invariant (that is in `ok`).
  */
 export async function runSoak(profile: SoakProfile, progress: (line: string) => void = () => {}, signal?: AbortSignal): Promise<SoakReport> {
@@ -91,8 +91,45 @@ export async function runSoak(profile: SoakProfile, progress: (line: string) => 
   }
 }
 
+/** When the Altinn incident's phases began and ended (the simulator's clock is Date.now here). */
+interface Windows {
+  outageFrom: number;
+  stormFrom: number;
+  stormUntil: number;
+}
+
+const ALTINN: Role[] = ['apps', 'platform'];
+
 async function soak(stack: Stack, profile: SoakProfile, started: number, progress: (line: string) => void, signal: AbortSignal | undefined): Promise<SoakReport> {
   const { sim } = stack;
+  const seeded = await seedInstances(sim, profile);
+  const plan = planFaults(faultTargets(seeded), profile.seed);
+  for (const p of plan) sim.faults.add(p.rule);
+  // After the planned rules, so those match first.
+  const observer = observe(sim, stack.container, 1_000);
+
+  // Maskinporten goes down as the host first asks it for a token, and stays down outageMs. The host is
+  // started afresh for the events (its reconciler may already hold a token), so the outage always bites.
+  const stopWatchingGrants = onRequest(sim, (entry) => {
+    if (entry.route !== 'maskinporten.token') return;
+    stopWatchingGrants();
+    sim.faults.maskinportenOutage(profile.outageMs);
+  });
+  await Promise.all(stack.hosts.map((h) => h.kill('SIGTERM')));
+  await stack.restartHosts();
+  const { windows, queueDownMs } = await completeProcesses(stack, profile, seeded, progress, signal);
+  await waitForOutcome(stack, profile, seeded, progress, signal);
+  await sim.events.idle();
+  // A graceful stop lets invocations in flight finish, so nothing is judged half-done.
+  await Promise.all(stack.hosts.map((h) => h.kill('SIGTERM')));
+  observer.stop();
+  await observer.settled();
+  const report = await buildReport(stack, profile, { started, seeded, plan, windows, queueDownMs, checks: observer.result });
+  report.ok = invariantsHold(report);
+  return report;
+}
+
+async function seedInstances(sim: Stack['sim'], profile: SoakProfile): Promise<Seeded[]> {
   const random = seededRandom(profile.seed);
   const seeded: Seeded[] = [];
   for (let i = 0; i < profile.instances; i++) {
@@ -110,48 +147,35 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
     const [partyId = '', instanceGuid = ''] = doc.id.split('/');
     seeded.push({ partyId, instanceGuid, elements: (doc.data ?? []).map((d) => ({ id: d.id, size: d.size })) });
   }
-  const targets: FaultTarget[] = seeded.flatMap((s) => [
+  return seeded;
+}
+
+function faultTargets(seeded: Seeded[]): FaultTarget[] {
+  return seeded.flatMap((s) => [
     { route: 'storage.instance' as const, instanceGuid: s.instanceGuid },
     ...s.elements.map((e) => ({ route: 'storage.data' as const, instanceGuid: s.instanceGuid, dataGuid: e.id, size: e.size })),
     { route: 'storage.complete' as const, instanceGuid: s.instanceGuid },
   ]);
-  const plan = planFaults(targets, profile.seed);
-  for (const p of plan) sim.faults.add(p.rule);
-  // After the planned rules, so those match first.
-  const observer = observe(sim, stack.container, 1_000);
+}
 
-  // Maskinporten goes down as the host first asks it for a token, and stays down outageMs. The host is
-  // started afresh for the events (its reconciler may already hold a token), so the outage always bites.
-  // The queue service restarts half-way through the events.
-  const stopWatchingGrants = onRequest(sim, (entry) => {
-    if (entry.route !== 'maskinporten.token') return;
-    stopWatchingGrants();
-    sim.faults.maskinportenOutage(profile.outageMs);
-  });
-  await Promise.all(stack.hosts.map((h) => h.kill('SIGTERM')));
-  await stack.restartHosts();
+/**
+ * Complete every seeded process, paced. A third of the way in, Altinn goes down (every App/Storage/exchange
+ * request: 503), then throttles (429 storm); half-way through, the queue service restarts.
+ */
+async function completeProcesses(
+  stack: Stack,
+  profile: SoakProfile,
+  seeded: Seeded[],
+  progress: (line: string) => void,
+  signal: AbortSignal | undefined,
+): Promise<{ windows: Windows; queueDownMs: number }> {
+  const { sim } = stack;
+  const windows: Windows = { outageFrom: Infinity, stormFrom: Infinity, stormUntil: Infinity };
   let queueDownMs = 0;
-  // A third of the way in, Altinn goes down (every App/Storage/exchange request: 503), then throttles (429 storm).
   let incident: Promise<void> = Promise.resolve();
-  // The simulator's clock is Date.now here.
-  const windows = { outageFrom: Infinity, stormFrom: Infinity, stormUntil: Infinity };
-  const ALTINN: Role[] = ['apps', 'platform'];
   let restart: Promise<void> = Promise.resolve();
   for (const [i, s] of seeded.entries()) {
-    if (i === Math.floor(seeded.length / 3)) {
-      incident = (async () => {
-        windows.outageFrom = Date.now();
-        sim.faults.outage(ALTINN, profile.altinnOutageMs, 503);
-        progress(`Altinn outage: every App/Storage/exchange request answers 503 for ${profile.altinnOutageMs / 1000} s`);
-        await delay(profile.altinnOutageMs);
-        windows.stormFrom = Date.now();
-        sim.faults.outage(ALTINN, profile.stormMs, 429, profile.stormRetryAfterSeconds);
-        progress(`429 storm (Retry-After: ${profile.stormRetryAfterSeconds}) for ${profile.stormMs / 1000} s`);
-        await delay(profile.stormMs);
-        windows.stormUntil = Date.now();
-        progress('Altinn answers again');
-      })();
-    }
+    if (i === Math.floor(seeded.length / 3)) incident = altinnIncident(sim, profile, windows, progress);
     if (i === Math.floor(seeded.length / 2)) {
       restart = (async () => {
         const t0 = Date.now();
@@ -169,7 +193,24 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
   await restart;
   progress(`${seeded.length} processes completed; waiting for the app`);
   await incident;
+  return { windows, queueDownMs };
+}
 
+async function altinnIncident(sim: Stack['sim'], profile: SoakProfile, windows: Windows, progress: (line: string) => void): Promise<void> {
+  windows.outageFrom = Date.now();
+  sim.faults.outage(ALTINN, profile.altinnOutageMs, 503);
+  progress(`Altinn outage: every App/Storage/exchange request answers 503 for ${profile.altinnOutageMs / 1000} s`);
+  await delay(profile.altinnOutageMs);
+  windows.stormFrom = Date.now();
+  sim.faults.outage(ALTINN, profile.stormMs, 429, profile.stormRetryAfterSeconds);
+  progress(`429 storm (Retry-After: ${profile.stormRetryAfterSeconds}) for ${profile.stormMs / 1000} s`);
+  await delay(profile.stormMs);
+  windows.stormUntil = Date.now();
+  progress('Altinn answers again');
+}
+
+/** Until every instance is confirmed or poisoned, or the profile's timeout. */
+async function waitForOutcome(stack: Stack, profile: SoakProfile, seeded: Seeded[], progress: (line: string) => void, signal: AbortSignal | undefined): Promise<void> {
   const poison = stack.queues.getQueueClient(QUEUES.poison);
   const deadline = Date.now() + profile.timeoutMs;
   for (;;) {
@@ -177,18 +218,27 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
     const done = new Set(stack.records((r) => r.msg === 'done' && r.outcome === 'confirmed').map((r) => String(r.instanceId)));
     const confirmed = seeded.filter((s) => done.has(`${s.partyId}/${s.instanceGuid}`)).length;
     const poisoned = await messageCount(poison);
-    if (confirmed + poisoned >= seeded.length || Date.now() > deadline) break;
+    if (confirmed + poisoned >= seeded.length || Date.now() > deadline) return;
     signal?.throwIfAborted();
     progress(`confirmed ${confirmed}/${seeded.length}, poisoned ${poisoned}`);
     await delay(1_000);
   }
-  await sim.events.idle();
-  // A graceful stop lets invocations in flight finish, so nothing is judged half-done.
-  await Promise.all(stack.hosts.map((h) => h.kill('SIGTERM')));
-  observer.stop();
-  await observer.settled();
-  const notInjected = sim.faults.pending();
+}
 
+interface RunFacts {
+  started: number;
+  seeded: Seeded[];
+  plan: ReturnType<typeof planFaults>;
+  windows: Windows;
+  queueDownMs: number;
+  checks: ReturnType<typeof observe>['result'];
+}
+
+/** The figures, from the simulator's counters and request log, the queues, the blobs and the hosts' output. */
+async function buildReport(stack: Stack, profile: SoakProfile, facts: RunFacts): Promise<SoakReport> {
+  const { sim } = stack;
+  const { seeded, windows } = facts;
+  const notInjected = sim.faults.pending();
   const hostRecords = stack.records();
   const ready = await drainReady(stack.queues.getQueueClient(QUEUES.ready));
   const readyPer = new Map<string, number>();
@@ -196,21 +246,21 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
   const during = (from: number, until: number, status: number) =>
     sim.requests.filter((r) => ALTINN.includes(r.role) && r.status === status && r.time >= from && r.time < until).length;
   const records = (msg: string) => hostRecords.filter((r) => r.msg === msg);
-  const poisonedList = await drainPoison(poison);
+  const poisonedList = await drainPoison(stack.queues.getQueueClient(QUEUES.poison));
   const poisonedGuids = new Set(poisonedList.map((p) => p.instanceGuid));
   const confirmedGuids = seeded.filter((s) => (sim.counters.effectiveCompletes[s.instanceGuid] ?? 0) > 0);
   const blobProblems = (await mapLimit(confirmedGuids, 4, (s) => verifyBlobs(sim, stack.container, s))).flat();
   const deliveries = sim.events.deliveries.filter((d) => d.type === 'app.instance.process.completed');
 
-  const report: SoakReport = {
+  return {
     profile: profile.name,
     seed: profile.seed,
-    durationMs: Date.now() - started,
+    durationMs: Date.now() - facts.started,
     instances: seeded.length,
     elements: seeded.reduce((n, s) => n + s.elements.length, 0),
     bytes: seeded.reduce((n, s) => n + s.elements.reduce((m, e) => m + e.size, 0), 0),
     faults: {
-      planned: countByKind(plan),
+      planned: countByKind(facts.plan),
       notInjected,
       maskinportenOutageMs: profile.outageMs,
       grantsRefused: sim.requests.filter((r) => r.route === 'maskinporten.token' && r.status === 503).length,
@@ -220,7 +270,7 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
       stormRetryAfterSeconds: profile.stormRetryAfterSeconds,
       storm429: during(windows.stormFrom, windows.stormUntil, 429),
       azuriteQueueRestarts: 1,
-      queueDownMs,
+      queueDownMs: facts.queueDownMs,
       deliveriesDropped: deliveries.filter((d) => d.status === -1).length,
     },
     intake: {
@@ -251,26 +301,30 @@ async function soak(stack: Stack, profile: SoakProfile, started: number, progres
       readyMessages: ready.length,
       readyNotOnce: seeded.filter((s) => readyPer.get(s.instanceGuid) !== 1).map((s) => `${s.instanceGuid} (${readyPer.get(s.instanceGuid) ?? 0})`),
     },
-    checks: { ...observer.result, blobProblems },
+    checks: { ...facts.checks, blobProblems },
     secretHits: scanForSecrets(stack.output(), stack.secrets()),
     ok: false,
   };
+}
+
+function invariantsHold(report: SoakReport): boolean {
   const c = report.checks;
-  report.ok =
+  const poisoned = new Set(report.outcome.poisoned.map((p) => p.instanceGuid)).size;
+  return (
     report.outcome.lost.length === 0 &&
     report.outcome.duplicates.length === 0 &&
     // Every fault of this soak is transient: nothing may end in poison.
     report.outcome.poisoned.length === 0 &&
     report.outcome.readyNotOnce.length === 0 &&
     report.outcome.readyMessages === report.instances &&
-    report.outcome.confirmed + poisonedGuids.size === report.instances &&
-    report.outcome.enqueued === report.outcome.confirmed + poisonedGuids.size &&
+    report.outcome.confirmed + poisoned === report.instances &&
+    report.outcome.enqueued === report.outcome.confirmed + poisoned &&
     c.completesWithoutManifest.length === 0 &&
     c.dataAfterManifest.length === 0 &&
     c.errors.length === 0 &&
     c.blobProblems.length === 0 &&
-    report.secretHits.length === 0;
-  return report;
+    report.secretHits.length === 0
+  );
 }
 
 async function messageCount(queue: QueueClient): Promise<number> {

@@ -1,4 +1,4 @@
-import { isLoopbackHost } from '../../lib/net.js';
+import { isLoopbackHost } from '../../lib/http/net.js';
 import type { Env } from '../host/settings.js';
 
 const ALTINN_URLS = ['MASKINPORTEN_URL', 'ALTINN_PLATFORM_URL', 'ALTINN_APPS_URL'] as const;

@@ -181,7 +181,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
   resource appSettings 'config' = {
     name: 'appsettings'
     properties: {
-      // The host's storage, identity-based (lib/storageConnection.ts reads the same settings).
+      // The host's storage, identity-based (lib/azure/storageConnection.ts reads the same settings).
       AzureWebJobsStorage__accountName: storageAccountName
       AzureWebJobsStorage__blobServiceUri: blobEndpoint
       AzureWebJobsStorage__queueServiceUri: queueEndpoint

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorBodySnippet, fetchOrThrow, isTransientStatus, type Fetch } from '../auth/remote.js';
+import { errorBodySnippet, fetchOrThrow, isTransientStatus, type Fetch } from '../http/fetch.js';
 import type { Clock } from '../clock.js';
 import { ReceiverError } from '../errors.js';
 
@@ -8,7 +8,7 @@ import { ReceiverError } from '../errors.js';
  * anonymous: altinn-storage src/Storage/Controllers/ApplicationsController.cs `GetOne`, 404 when the
  * app was never deployed). Only the data type ids are read; a retired app keeps its metadata.
  */
-export const applicationSchema = z.looseObject({
+const applicationSchema = z.looseObject({
   id: z.string(),
   dataTypes: z
     .array(z.looseObject({ id: z.string().min(1) }))

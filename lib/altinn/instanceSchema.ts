@@ -1,12 +1,11 @@
 import { z } from 'zod';
+import { GUID, INSTANCE_ID } from '../patterns.js';
 
 /**
  * The parts of an Altinn instance document we depend on, parsed leniently: the App API and Storage
  * disagree on enums (strings vs integers), ids (`{partyId}/{guid}` vs bare GUID), explicit nulls and
  * missing objects. Unknown keys are kept, so nothing the service sends is lost.
  */
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** FileScanResult: names in Storage, integers (enum order) in the App API. */
 const FILE_SCAN = ['NotApplicable', 'Pending', 'Clean', 'Infected'] as const;
@@ -34,7 +33,7 @@ export const dataElementSchema = z.looseObject({
 });
 export type DataElement = z.infer<typeof dataElementSchema>;
 
-export const completeConfirmationSchema = z.looseObject({
+const completeConfirmationSchema = z.looseObject({
   stakeholderId: z.string().nullish(),
   confirmedOn: z.string().nullish(),
 });
@@ -43,7 +42,7 @@ export const instanceSchema = z.looseObject({
   /** `{partyId}/{guid}` (Storage, App API) or a bare GUID; normalised to the lower-case GUID. */
   id: z
     .string()
-    .regex(/^(?:\d{1,18}\/)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'id must be {partyId}/{guid} or a GUID')
+    .regex(INSTANCE_ID, 'id must be {partyId}/{guid} or a GUID')
     .transform((id) => (id.split('/').pop() ?? id).toLowerCase()),
   instanceOwner: z.looseObject({ partyId }),
   appId: z.string().nullish(),

@@ -1,4 +1,4 @@
-import type { AltinnHttp } from '../altinnHttp.js';
+import type { AltinnHttp } from './http.js';
 import type { Config } from '../config.js';
 import { ReceiverError } from '../errors.js';
 import { instanceId, type InstanceRef } from '../messages.js';

@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { z } from 'zod';
 import { ReceiverError } from '../errors.js';
-import { errorBodySnippet, fetchOrThrow, isTransientStatus, parseJsonOrUndefined, type Fetch } from './remote.js';
+import { errorBodySnippet, fetchOrThrow, isTransientStatus, parseJsonOrUndefined, type Fetch } from '../http/fetch.js';
 
 export interface AltinnToken {
   token: string;

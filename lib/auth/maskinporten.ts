@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ReceiverError } from '../errors.js';
-import { fetchOrThrow, isTransientStatus, parseJsonOrUndefined, snippet, type Fetch } from './remote.js';
+import { fetchOrThrow, isTransientStatus, parseJsonOrUndefined, snippet, type Fetch } from '../http/fetch.js';
 
 const tokenResponseSchema = z.object({
   access_token: z.string().min(1),

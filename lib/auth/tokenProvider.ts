@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import { exchangeForAltinnToken, type AltinnToken } from './exchange.js';
 import { grantClaims, signGrant } from './grant.js';
 import { requestMaskinportenToken } from './maskinporten.js';
-import type { Fetch } from './remote.js';
+import type { Fetch } from '../http/fetch.js';
 import { loadSigningKey, type MaskinportenSettings } from './signingKey.js';
 
 export interface TokenProvider {

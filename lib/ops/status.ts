@@ -1,6 +1,6 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
 import type { Clock } from '../clock.js';
-import { checkHealth, type HealthReport } from '../health.js';
+import { checkHealth, type HealthReport } from './health.js';
 import type { HeldMessage } from '../messages.js';
 import { listHeld } from '../processor/held.js';
 import { QUEUES } from '../queues.js';
@@ -31,7 +31,7 @@ export interface StatusReport {
 }
 
 /** The queues `status` reports on, in the order it shows them. */
-export const STATUS_QUEUES = [QUEUES.events, QUEUES.poison, QUEUES.ready, QUEUES.held] as const;
+const STATUS_QUEUES = [QUEUES.events, QUEUES.poison, QUEUES.ready, QUEUES.held] as const;
 
 export async function measureStatus(getRuntime: () => Promise<Runtime>, clock: Clock): Promise<StatusReport> {
   const now = clock.now();
@@ -39,10 +39,10 @@ export async function measureStatus(getRuntime: () => Promise<Runtime>, clock: C
   const measuredAt = new Date(now).toISOString();
   if (health.status !== 'ok') return { measuredAt, health };
   const rt = await getRuntime();
-  const container = rt.storage.blob.getContainerClient(rt.config.blobContainer);
+  const container = rt.azure.blob.getContainerClient(rt.config.blobContainer);
   const ageOf = (at: string | undefined) => (at === undefined ? undefined : Math.max(0, Math.round((now - Date.parse(at)) / 1000)));
   const [queues, { held, unreadable }, runs] = await Promise.all([
-    Promise.all(STATUS_QUEUES.map((name) => queueStatus(rt.storage.queue, name, ageOf))),
+    Promise.all(STATUS_QUEUES.map((name) => queueStatus(rt.azure.queue, name, ageOf))),
     listHeld(container),
     readRunSummaries(container),
   ]);

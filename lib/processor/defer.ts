@@ -1,18 +1,18 @@
 import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { EventsMessage } from '../messages.js';
-import type { QueueSender } from '../queue.js';
+import type { QueueSender } from '../queueSender.js';
 import { QUEUES } from '../queues.js';
 
 /** Longest wait between two tries of a message (a Retry-After may ask for more, up to an hour). */
-export const MAX_DEFER_SECONDS = 900;
+const MAX_DEFER_SECONDS = 900;
 const MAX_RETRY_AFTER_SECONDS = 3_600;
 
 /**
  * How long to put a message away: the server's Retry-After when it gave one, else jittered backoff
  * from `baseSeconds` (DEFER_BASE_SECONDS), doubled per deferral up to MAX_DEFER_SECONDS.
  */
-export function deferDelaySeconds(deferrals: number, retryAfterSeconds: number | undefined, baseSeconds: number, random: () => number = Math.random): number {
+function deferDelaySeconds(deferrals: number, retryAfterSeconds: number | undefined, baseSeconds: number, random: () => number = Math.random): number {
   if (retryAfterSeconds !== undefined) return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(retryAfterSeconds)));
   const backoff = Math.min(MAX_DEFER_SECONDS, baseSeconds * 2 ** Math.min(deferrals, 16));
   // ±20 %: a backlog deferred by one outage does not come back in one burst.

@@ -1,11 +1,11 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import type { StorageClient } from '../altinn/storageClient.js';
-import { createBlobStore, type BlobStore } from '../blobStore.js';
+import { createBlobStore, type BlobStore } from '../blob/store.js';
 import type { Clock } from '../clock.js';
 import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { heldMessageSchema, instanceId, readyMessageSchema, type HeldMessage, type InstanceRef, type ReadyMessage } from '../messages.js';
-import type { QueueSender } from '../queue.js';
+import type { QueueSender } from '../queueSender.js';
 import { QUEUES } from '../queues.js';
 import { manifestPath, readManifest, writeManifest, type Manifest } from './manifest.js';
 
@@ -16,9 +16,9 @@ import { manifestPath, readManifest, writeManifest, type Manifest } from './mani
  * skips instances that have one, and `held release` deletes it. The queue message is for downstream
  * systems, who may consume it; the index is what this app trusts.
  */
-export const HELD_PREFIX = '_held/';
+const HELD_PREFIX = '_held/';
 
-export const heldIndexPath = (ref: Pick<InstanceRef, 'partyId' | 'instanceGuid'>) => `${HELD_PREFIX}${ref.partyId}/${ref.instanceGuid}.json`;
+const heldIndexPath = (ref: Pick<InstanceRef, 'partyId' | 'instanceGuid'>) => `${HELD_PREFIX}${ref.partyId}/${ref.instanceGuid}.json`;
 
 export interface HoldDeps {
   store: BlobStore;

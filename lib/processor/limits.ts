@@ -1,5 +1,5 @@
 import type { StorageClient } from '../altinn/storageClient.js';
-import { rewrapBody } from '../responseBody.js';
+import { rewrapBody } from '../http/responseBody.js';
 import type { Semaphore } from '../semaphore.js';
 
 /**

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import type { BlobStore } from '../blobStore.js';
+import type { DataElement } from '../altinn/instanceSchema.js';
+import type { BlobStore } from '../blob/store.js';
 import { ReceiverError } from '../errors.js';
 import { instanceFolder, type InstanceRef } from '../messages.js';
 
 /** manifest.json: written last, so a reader may trust an instance folder once it exists. */
-export const manifestEntrySchema = z.object({
+const manifestEntrySchema = z.object({
   id: z.string(),
   dataType: z.string(),
   filename: z.string().nullable(),
@@ -21,6 +22,22 @@ export const manifestEntrySchema = z.object({
   lastChanged: z.string().nullable(),
 });
 export type ManifestEntry = z.infer<typeof manifestEntrySchema>;
+
+/** The entry of one data element: stored at `blob` with its `sha256`, or (`stored` undefined) infected and never downloaded. */
+export function manifestEntry(el: DataElement, stored: { sha256: string; blob: string } | undefined): ManifestEntry {
+  return {
+    id: el.id,
+    dataType: el.dataType,
+    filename: el.filename ?? null,
+    contentType: el.contentType ?? 'application/octet-stream',
+    size: el.size,
+    sha256: stored?.sha256 ?? null,
+    blob: stored?.blob ?? null,
+    fileScanResult: stored ? (el.fileScanResult ?? null) : 'Infected',
+    status: stored ? 'stored' : 'infected',
+    lastChanged: el.lastChanged ?? null,
+  };
+}
 
 export const manifestSchema = z.object({
   version: z.literal(1),

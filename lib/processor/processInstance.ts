@@ -2,13 +2,13 @@ import { Readable } from 'node:stream';
 import { unknownDataTypesReason, type ApplicationCatalog } from '../altinn/applications.js';
 import { confirmationBy, type DataElement, type Instance } from '../altinn/instanceSchema.js';
 import type { StorageClient } from '../altinn/storageClient.js';
-import { hashMatches, isSha256Hash, type BlobStore } from '../blobStore.js';
+import { hashMatches, isSha256Hash, type BlobStore } from '../blob/store.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { ReceiverError } from '../errors.js';
+import { ReceiverError, type ErrorCode } from '../errors.js';
 import type { Fields, Logger } from '../log.js';
-import { decodeMessage, eventsMessageSchema, instanceId, readyMessageSchema, type EventsMessage, type InstanceRef } from '../messages.js';
-import type { QueueSender } from '../queue.js';
+import { decodeMessage, eventsMessageSchema, instanceId, readyMessageSchema, type EventsMessage, type InstanceRef, type PoisonEnvelope } from '../messages.js';
+import type { QueueSender } from '../queueSender.js';
 import { QUEUES } from '../queues.js';
 import { isRetryable, withRetry, type RetryPolicy } from '../retry.js';
 import { createSemaphore } from '../semaphore.js';
@@ -16,7 +16,7 @@ import { holdInstance } from './held.js';
 import { deferMessage, pastHorizon, reasonOf, type Deferral } from './defer.js';
 import { limitElementStreams, MAX_ELEMENT_STREAMS } from './limits.js';
 import type { InstanceLease, InstanceLocks } from './lease.js';
-import { elementPath, instanceJsonPath, manifestPath, readManifest, writeManifest, type Manifest, type ManifestEntry } from './manifest.js';
+import { elementPath, instanceJsonPath, manifestEntry, manifestPath, readManifest, writeManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import { mapLimit } from './pool.js';
 
 export interface ProcessorDeps {
@@ -47,20 +47,13 @@ export type Outcome =
   /** Transient trouble outlasted the in-invocation retries, or another process holds the instance: the message comes back later. */
   | Deferral;
 
-/** What an operator finds on altinn-events-poison when we (not the host) put a message there. */
-export interface PoisonEnvelope {
-  reason: string;
-  original: unknown;
-  failedAt: string;
-}
-
 export interface Processor {
   handle(raw: unknown, meta?: { dequeueCount?: number }): Promise<Outcome>;
 }
 
 /** HTTP statuses on the instance that no retry can fix. */
 const PERMANENT_STATUS = new Set([403, 404, 410]);
-const PERMANENT_CODES = new Set(['altinn-instance-invalid', 'altinn-instance-mismatch', 'instance-foreign-org', 'config-data-types', 'element-unavailable']);
+const PERMANENT_CODES = new Set<ErrorCode>(['altinn-instance-invalid', 'altinn-instance-mismatch', 'instance-foreign-org', 'config-data-types', 'element-unavailable']);
 
 function isPermanent(e: unknown): e is ReceiverError {
   return e instanceof ReceiverError && !e.retryable && (PERMANENT_STATUS.has(e.status ?? 0) || PERMANENT_CODES.has(e.code));
@@ -77,43 +70,9 @@ export function createProcessor(input: ProcessorDeps): Processor {
   const deps: ProcessorDeps = { ...input, storage: limitElementStreams(input.storage, createSemaphore(MAX_ELEMENT_STREAMS)) };
   const inflight = new Map<string, Promise<Outcome>>();
 
-  const poison = async (log: Logger, raw: unknown, reason: string): Promise<Outcome> => {
-    const envelope: PoisonEnvelope = { reason, original: raw, failedAt: new Date(deps.clock.now()).toISOString() };
-    await deps.queues.send(QUEUES.poison, envelope);
-    log.warn('message poisoned', { stage: 'poison', reason });
-    return { kind: 'poisoned', reason };
-  };
-
-  const deferDeps = (log: Logger) => ({ queues: deps.queues, log, baseSeconds: deps.config.deferBaseSeconds, random: deps.retry?.random });
-
-  /** Transient: defer, unless the horizon has passed; anything else the host retries (and poisons after maxDequeueCount). */
-  const settle = async (log: Logger, raw: unknown, msg: EventsMessage, e: unknown): Promise<Outcome> => {
-    if (isPermanent(e)) return poison(log, raw, `${e.code}: ${e.message}`);
-    if (!isRetryable(e)) {
-      log.error('processing failed; the host will retry', { stage: 'failed', error: e });
-      throw e;
-    }
-    if (pastHorizon(msg, deps.clock.now(), deps.config.deferHorizonHours)) {
-      return poison(log, raw, `transient failures for over ${deps.config.deferHorizonHours} h (DEFER_HORIZON_HOURS), ${msg.deferrals ?? 0} deferrals; last: ${reasonOf(e)}: ${(e as Error).message}`);
-    }
-    log.warn('transient failure outlasted the retries', { stage: 'failed', error: e });
-    const retryAfterSeconds = e instanceof ReceiverError ? e.retryAfterSeconds : undefined;
-    return deferMessage(deferDeps(log), msg, { reason: reasonOf(e), retryAfterSeconds });
-  };
-
-  /** Another process holds the instance: done if its manifest says so, else look again later (backoff, as for transient trouble). */
-  const busy = async (log: Logger, msg: EventsMessage): Promise<Outcome> => {
-    const manifest = await readManifest(deps.store, msg);
-    if (manifest?.readyAt) {
-      log.info('another process holds this instance and its manifest is announced; nothing to do', { stage: 'busy', outcome: 'already-done' });
-      return { kind: 'already-done' };
-    }
-    return deferMessage(deferDeps(log), msg, { reason: 'instance-busy' });
-  };
-
   const leased = async (msg: EventsMessage, log: Logger): Promise<Outcome> => {
     const lease = await deps.locks.acquire(msg);
-    if (!lease) return busy(log, msg);
+    if (!lease) return busy(deps, log, msg);
     try {
       return await processInstance(underLease(deps, lease), msg, log);
     } finally {
@@ -125,11 +84,11 @@ export function createProcessor(input: ProcessorDeps): Processor {
     async handle(raw, meta = {}) {
       const base = deps.log.child({ dequeueCount: meta.dequeueCount });
       const decoded = decodeMessage(eventsMessageSchema, raw);
-      if (!decoded.ok) return poison(base, raw, `invalid message: ${decoded.reason}`);
+      if (!decoded.ok) return poison(deps, base, raw, `invalid message: ${decoded.reason}`);
       const msg = decoded.value;
       const log = base.child({ instanceId: instanceId(msg), eventId: msg.eventId, reason: msg.reason, app: msg.app, deferrals: msg.deferrals });
       const refusal = refuse(deps.config, msg);
-      if (refusal) return poison(log, raw, refusal);
+      if (refusal) return poison(deps, log, raw, refusal);
 
       const key = `${msg.org}/${msg.app}/${instanceId(msg)}`;
       const joined = inflight.get(key);
@@ -139,12 +98,46 @@ export function createProcessor(input: ProcessorDeps): Processor {
       }
       // Poisoned or deferred inside the shared run: once, however many deliveries joined it.
       const run = leased(msg, log)
-        .catch((e: unknown) => settle(log, raw, msg, e))
+        .catch((e: unknown) => settle(deps, log, raw, msg, e))
         .finally(() => inflight.delete(key));
       inflight.set(key, run);
       return run;
     },
   };
+}
+
+async function poison(deps: ProcessorDeps, log: Logger, raw: unknown, reason: string): Promise<Outcome> {
+  const envelope: PoisonEnvelope = { reason, original: raw, failedAt: new Date(deps.clock.now()).toISOString() };
+  await deps.queues.send(QUEUES.poison, envelope);
+  log.warn('message poisoned', { stage: 'poison', reason });
+  return { kind: 'poisoned', reason };
+}
+
+const deferDeps = (deps: ProcessorDeps, log: Logger) => ({ queues: deps.queues, log, baseSeconds: deps.config.deferBaseSeconds, random: deps.retry?.random });
+
+/** Transient: defer, unless the horizon has passed; anything else the host retries (and poisons after maxDequeueCount). */
+async function settle(deps: ProcessorDeps, log: Logger, raw: unknown, msg: EventsMessage, e: unknown): Promise<Outcome> {
+  if (isPermanent(e)) return poison(deps, log, raw, `${e.code}: ${e.message}`);
+  if (!isRetryable(e)) {
+    log.error('processing failed; the host will retry', { stage: 'failed', error: e });
+    throw e;
+  }
+  if (pastHorizon(msg, deps.clock.now(), deps.config.deferHorizonHours)) {
+    return poison(deps, log, raw, `transient failures for over ${deps.config.deferHorizonHours} h (DEFER_HORIZON_HOURS), ${msg.deferrals ?? 0} deferrals; last: ${reasonOf(e)}: ${(e as Error).message}`);
+  }
+  log.warn('transient failure outlasted the retries', { stage: 'failed', error: e });
+  const retryAfterSeconds = e instanceof ReceiverError ? e.retryAfterSeconds : undefined;
+  return deferMessage(deferDeps(deps, log), msg, { reason: reasonOf(e), retryAfterSeconds });
+}
+
+/** Another process holds the instance: done if its manifest says so, else look again later (backoff, as for transient trouble). */
+async function busy(deps: ProcessorDeps, log: Logger, msg: EventsMessage): Promise<Outcome> {
+  const manifest = await readManifest(deps.store, msg);
+  if (manifest?.readyAt) {
+    log.info('another process holds this instance and its manifest is announced; nothing to do', { stage: 'busy', outcome: 'already-done' });
+    return { kind: 'already-done' };
+  }
+  return deferMessage(deferDeps(deps, log), msg, { reason: 'instance-busy' });
 }
 
 /** Every write that vouches for the run (blobs of the folder, complete, queue messages) first renews the lease. */
@@ -165,26 +158,41 @@ function refuse(config: ProcessorDeps['config'], msg: EventsMessage): string | u
   return undefined;
 }
 
-async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logger): Promise<Outcome> {
-  const { clock, store, storage, config } = deps;
-  const started = clock.now();
-  const retry = <T>(stage: string, fn: () => Promise<T>) =>
-    withRetry(fn, {
-      clock,
-      policy: deps.retry?.policy,
-      random: deps.retry?.random,
-      onRetry: (error, attempt, delayMs) => log.warn('retrying', { stage, attempt, delayMs: Math.round(delayMs), error }),
-    });
-  const timed = async <T>(stage: string, fn: () => Promise<T>, fields: (r: T) => Fields = () => ({})) => {
-    const t0 = clock.now();
-    const result = await fn();
-    log.info(stage, { stage, durationMs: clock.now() - t0, ...fields(result) });
-    return result;
-  };
+/** A run's log with its stage helpers: `retry` logs each retry under the stage, `timed` logs the stage's line with its duration. */
+interface Stages {
+  log: Logger;
+  started: number;
+  retry: <T>(stage: string, fn: () => Promise<T>) => Promise<T>;
+  timed: <T>(stage: string, fn: () => Promise<T>, fields?: (r: T) => Fields) => Promise<T>;
+}
 
-  const { instance, raw } = await timed(
+function stages(deps: ProcessorDeps, log: Logger): Stages {
+  const { clock } = deps;
+  return {
+    log,
+    started: clock.now(),
+    retry: (stage, fn) =>
+      withRetry(fn, {
+        clock,
+        policy: deps.retry?.policy,
+        random: deps.retry?.random,
+        onRetry: (error, attempt, delayMs) => log.warn('retrying', { stage, attempt, delayMs: Math.round(delayMs), error }),
+      }),
+    timed: async (stage, fn, fields = () => ({})) => {
+      const t0 = clock.now();
+      const result = await fn();
+      log.info(stage, { stage, durationMs: clock.now() - t0, ...fields(result) });
+      return result;
+    },
+  };
+}
+
+async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logger): Promise<Outcome> {
+  const { clock, store, config } = deps;
+  const run = stages(deps, log);
+  const { instance, raw } = await run.timed(
     'instance fetched',
-    () => retry('instance', () => storage.getInstance(ref)),
+    () => run.retry('instance', () => deps.storage.getInstance(ref)),
     (r) => ({ elements: r.instance.data.length, lastChanged: r.instance.lastChanged }),
   );
   // Storage confirms whatever it is asked to (no process check there): an unsubmitted instance must never reach `complete`.
@@ -192,12 +200,12 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
     log.info('process not ended: nothing downloaded or confirmed; the completed event or the reconciler brings the instance back', {
       stage: 'done',
       outcome: 'process-not-ended',
-      durationMs: clock.now() - started,
+      durationMs: clock.now() - run.started,
     });
     return { kind: 'process-not-ended' };
   }
   // A mistyped ALTINN_DATA_TYPES entry selects nothing: without this, an empty manifest would be confirmed.
-  const unknownTypes = await retry('application', () => deps.applications.unknownDataTypes(ref.org, ref.app));
+  const unknownTypes = await run.retry('application', () => deps.applications.unknownDataTypes(ref.org, ref.app));
   if (unknownTypes.length > 0) {
     throw new ReceiverError(unknownDataTypesReason(ref.org, ref.app, unknownTypes), { code: 'config-data-types', retryable: false, instanceId: instanceId(ref) });
   }
@@ -207,47 +215,12 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
 
   const ourConfirmation = confirmationBy(instance, config.org);
   if (current?.readyAt && ourConfirmation) {
-    log.info('already stored, confirmed and announced; nothing to do', { stage: 'done', outcome: 'already-done', durationMs: clock.now() - started });
+    log.info('already stored, confirmed and announced; nothing to do', { stage: 'done', outcome: 'already-done', durationMs: clock.now() - run.started });
     return { kind: 'already-done' };
   }
+  if (current) log.info('manifest is current; confirming without downloading', { stage: 'manifest found' });
+  const { manifest, downloaded } = current ? { manifest: current, downloaded: 0 } : await storeInstance(deps, run, ref, { instance, raw, selected, existing });
 
-  let manifest: Manifest;
-  let downloaded = 0;
-  if (current) {
-    log.info('manifest is current; confirming without downloading', { stage: 'manifest found' });
-    manifest = current;
-  } else {
-    // A manifest of an older version would vouch for blobs about to change: readers must not trust the folder meanwhile.
-    if (existing) await timed('stale manifest removed', () => store.remove(manifestPath(ref)));
-    const pending = selected.filter((d) => d.fileScanResult === 'Pending');
-    if (pending.length > 0) {
-      throw new ReceiverError(`virus scan pending for ${pending.map((d) => d.id).join(', ')}`, {
-        code: 'filescan-pending',
-        retryable: true,
-        instanceId: instanceId(ref),
-      });
-    }
-    const results = await mapLimit(selected, config.downloadConcurrency, (el) =>
-      el.fileScanResult === 'Infected' ? Promise.resolve({ entry: infectedEntry(el, log), fetched: false }) : retry('download', () => download(deps, ref, el, log)),
-    );
-    const entries = results.map((r) => r.entry);
-    downloaded = results.filter((r) => r.fetched).length;
-    await timed('instance.json written', () => store.putJson(instanceJsonPath(ref), raw), () => ({ bytes: Buffer.byteLength(raw) }));
-    manifest = {
-      version: 1,
-      org: ref.org,
-      app: ref.app,
-      partyId: ref.partyId,
-      instanceGuid: ref.instanceGuid,
-      instanceLastChanged: instance.lastChanged,
-      downloadedAt: new Date(clock.now()).toISOString(),
-      elements: entries,
-    };
-    const m = manifest;
-    await timed('manifest written', () => writeManifest(store, ref, m), () => ({ elements: m.elements.length }));
-  }
-
-  const bytes = manifest.elements.reduce((n, e) => n + (e.status === 'stored' ? e.size : 0), 0);
   const infected = manifest.elements.filter((e) => e.status === 'infected').map((e) => e.id);
   if (infected.length > 0 && !config.confirmOnInfected && !ourConfirmation) {
     await holdInstance({ store, queues: deps.queues, clock, log }, ref, manifest);
@@ -255,11 +228,65 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
       stage: 'done',
       outcome: 'held-infected',
       infected,
-      durationMs: clock.now() - started,
+      durationMs: clock.now() - run.started,
     });
     return { kind: 'held-infected', infected };
   }
+  return confirmAndAnnounce(deps, run, ref, manifest, { ourConfirmation, downloaded });
+}
 
+/** Elements downloaded (or kept), then instance.json, then the manifest: the folder is ready once the manifest is written. */
+async function storeInstance(
+  deps: ProcessorDeps,
+  run: Stages,
+  ref: InstanceRef,
+  found: { instance: Instance; raw: string; selected: DataElement[]; existing: Manifest | undefined },
+): Promise<{ manifest: Manifest; downloaded: number }> {
+  const { clock, store, config } = deps;
+  const { log, retry, timed } = run;
+  const { instance, raw, selected, existing } = found;
+  // A manifest of an older version would vouch for blobs about to change: readers must not trust the folder meanwhile.
+  if (existing) await timed('stale manifest removed', () => store.remove(manifestPath(ref)));
+  const pending = selected.filter((d) => d.fileScanResult === 'Pending');
+  if (pending.length > 0) {
+    throw new ReceiverError(`virus scan pending for ${pending.map((d) => d.id).join(', ')}`, {
+      code: 'filescan-pending',
+      retryable: true,
+      instanceId: instanceId(ref),
+    });
+  }
+  const results = await mapLimit(selected, config.downloadConcurrency, (el) =>
+    el.fileScanResult === 'Infected' ? Promise.resolve({ entry: infectedEntry(el, log), fetched: false }) : retry('download', () => download(deps, ref, el, log)),
+  );
+  const entries = results.map((r) => r.entry);
+  const downloaded = results.filter((r) => r.fetched).length;
+  await timed('instance.json written', () => store.putJson(instanceJsonPath(ref), raw), () => ({ bytes: Buffer.byteLength(raw) }));
+  const manifest: Manifest = {
+    version: 1,
+    org: ref.org,
+    app: ref.app,
+    partyId: ref.partyId,
+    instanceGuid: ref.instanceGuid,
+    instanceLastChanged: instance.lastChanged,
+    downloadedAt: new Date(clock.now()).toISOString(),
+    elements: entries,
+  };
+  await timed('manifest written', () => writeManifest(store, ref, manifest), () => ({ elements: manifest.elements.length }));
+  return { manifest, downloaded };
+}
+
+/** POST complete (unless already ours), the ready message, `readyAt` in the manifest, then the optional substatus. */
+async function confirmAndAnnounce(
+  deps: ProcessorDeps,
+  run: Stages,
+  ref: InstanceRef,
+  manifest: Manifest,
+  state: { ourConfirmation: ReturnType<typeof confirmationBy>; downloaded: number },
+): Promise<Outcome> {
+  const { clock, store, storage, config } = deps;
+  const { log, retry, timed } = run;
+  const { ourConfirmation, downloaded } = state;
+  const bytes = manifest.elements.reduce((n, e) => n + (e.status === 'stored' ? e.size : 0), 0);
   if (!ourConfirmation) await timed('confirmed', () => retry('complete', () => storage.complete(ref)));
   const confirmedAt = ourConfirmation?.confirmedOn && !Number.isNaN(Date.parse(ourConfirmation.confirmedOn)) ? new Date(ourConfirmation.confirmedOn) : new Date(clock.now());
   const ready = readyMessageSchema.parse({ ...pickRef(ref), manifest: manifestPath(ref), confirmedAt: confirmedAt.toISOString() });
@@ -274,7 +301,7 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
       log.warn('substatus not set', { stage: 'substatus', error }),
     );
   }
-  log.info('done', { stage: 'done', outcome: 'confirmed', downloaded, bytes, durationMs: clock.now() - started });
+  log.info('done', { stage: 'done', outcome: 'confirmed', downloaded, bytes, durationMs: clock.now() - run.started });
   return { kind: 'confirmed', downloaded, bytes };
 }
 
@@ -283,18 +310,7 @@ async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, 
   const t0 = deps.clock.now();
   const path = elementPath(ref, el.id);
   const contentType = el.contentType ?? 'application/octet-stream';
-  const entry = (sha256: string): ManifestEntry => ({
-    id: el.id,
-    dataType: el.dataType,
-    filename: el.filename ?? null,
-    contentType,
-    size: el.size,
-    sha256,
-    blob: path,
-    fileScanResult: el.fileScanResult ?? null,
-    status: 'stored',
-    lastChanged: el.lastChanged ?? null,
-  });
+  const entry = (sha256: string): ManifestEntry => manifestEntry(el, { sha256, blob: path });
   const kept = await storedCopy(deps.store, path, el);
   if (kept) {
     log.info('element already stored', { stage: 'element stored', elementId: el.id, dataType: el.dataType, bytes: 0, reused: true });
@@ -354,18 +370,7 @@ function unavailable(e: unknown, ref: InstanceRef, el: DataElement): ReceiverErr
 
 function infectedEntry(el: DataElement, log: Logger): ManifestEntry {
   log.warn('element infected: not downloaded', { stage: 'element infected', elementId: el.id, dataType: el.dataType });
-  return {
-    id: el.id,
-    dataType: el.dataType,
-    filename: el.filename ?? null,
-    contentType: el.contentType ?? 'application/octet-stream',
-    size: el.size,
-    sha256: null,
-    blob: null,
-    fileScanResult: 'Infected',
-    status: 'infected',
-    lastChanged: el.lastChanged ?? null,
-  };
+  return manifestEntry(el, undefined);
 }
 
 /**

@@ -1,11 +1,11 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
-import type { AltinnHttp } from '../altinnHttp.js';
+import type { AltinnHttp } from '../altinn/http.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { eventsMessageSchema, instanceId } from '../messages.js';
-import type { QueueSender } from '../queue.js';
+import { eventsMessageSchema, instanceId, type InstanceRef } from '../messages.js';
+import type { QueueSender } from '../queueSender.js';
 import { QUEUES } from '../queues.js';
 import { mapLimit } from '../processor/pool.js';
 import type { RetryPolicy } from '../retry.js';
@@ -13,7 +13,7 @@ import { isHeld } from '../processor/held.js';
 import { sinceTimestamp } from './since.js';
 import { saveRunSummary } from './summary.js';
 import { acquireRunLock, enqueueMarks } from './state.js';
-import { queryInstances } from './storageQuery.js';
+import { queryInstances } from '../altinn/instanceQuery.js';
 
 export interface ReconcileDeps {
   config: Pick<Config, 'org' | 'apps' | 'altinn' | 'blobContainer' | 'reconcile'>;
@@ -21,8 +21,6 @@ export interface ReconcileDeps {
   http: Pick<AltinnHttp, 'request'>;
   blob: BlobServiceClient;
   queues: Pick<QueueSender, 'send'>;
-  /** Default `altinn-events`; tests give each case its own queue. */
-  queueName?: string;
   clock: Clock;
   log: Logger;
   retryPolicy?: RetryPolicy;
@@ -74,8 +72,8 @@ export interface ReconcileOptions {
   markTtlMinutes?: number | undefined;
 }
 
-export const DEFAULT_PAGE_SIZE = 100;
-export const DEFAULT_MARK_TTL_MINUTES = 360;
+const DEFAULT_PAGE_SIZE = 100;
+const DEFAULT_MARK_TTL_MINUTES = 360;
 /** Instances of one page checked and enqueued in parallel (each is a few storage round trips). */
 const PAGE_CONCURRENCY = 8;
 
@@ -116,89 +114,121 @@ export async function runReconcile(deps: ReconcileDeps, options: ReconcileOption
   }
 }
 
-async function reconcile(
-  deps: ReconcileDeps,
-  options: ReconcileOptions,
-  container: ReturnType<BlobServiceClient['getContainerClient']>,
-): Promise<ReconcileResult> {
-  const { config, clock, log } = deps;
+type Container = ReturnType<BlobServiceClient['getContainerClient']>;
+
+/** One run's settings and running totals, shared by its stages. */
+interface Run {
+  deps: ReconcileDeps;
+  options: ReconcileOptions;
+  container: Container;
+  marks: ReturnType<typeof enqueueMarks>;
+  dryRun: boolean;
+  started: number;
+  changedAfter: string | undefined;
+  totals: ReconcileCounts;
+  /** Within a run an instance counts once (checked before any await, so race-free). */
+  inThisRun: Set<string>;
+}
+
+type Count = (k: keyof ReconcileCounts, n?: number) => void;
+
+async function reconcile(deps: ReconcileDeps, options: ReconcileOptions, container: Container): Promise<ReconcileResult> {
+  const { config, clock } = deps;
   const started = clock.now();
-  const dryRun = options.dryRun ?? false;
-  const marks = enqueueMarks(container, clock, (options.markTtlMinutes ?? DEFAULT_MARK_TTL_MINUTES) * 60_000);
-  const changedAfter = config.reconcile.since ? sinceTimestamp(config.reconcile.since, started) : undefined;
+  const run: Run = {
+    deps,
+    options,
+    container,
+    marks: enqueueMarks(container, clock, (options.markTtlMinutes ?? DEFAULT_MARK_TTL_MINUTES) * 60_000),
+    dryRun: options.dryRun ?? false,
+    started,
+    changedAfter: config.reconcile.since ? sinceTimestamp(config.reconcile.since, started) : undefined,
+    totals: { pages: 0, found: 0, enqueued: 0, skipped: 0, held: 0, invalid: 0 },
+    inThisRun: new Set<string>(),
+  };
   const apps = options.apps ?? config.apps;
-  const targets = apps.length > 0 ? apps : [undefined];
-  const totals: ReconcileCounts = { pages: 0, found: 0, enqueued: 0, skipped: 0, held: 0, invalid: 0 };
-  const inThisRun = new Set<string>();
   const outcomes: AppOutcome[] = [];
+  for (const app of apps.length > 0 ? apps : [undefined]) outcomes.push(await reconcileApp(run, app));
+  return finishRun(run, outcomes);
+}
 
-  for (const app of targets) {
-    const outcome: AppOutcome = { app: app ?? '*', pages: 0, found: 0, enqueued: 0, skipped: 0, held: 0, invalid: 0, complete: false };
-    outcomes.push(outcome);
-    const count = (k: keyof ReconcileCounts, n = 1) => {
-      outcome[k] += n;
-      totals[k] += n;
-    };
-    try {
-      const pages = queryInstances(
-        { http: deps.http, clock, log, platformUrl: config.altinn.platformUrl, retryPolicy: deps.retryPolicy },
-        { org: config.org, app, pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE, changedAfter },
-      );
-      for await (const page of pages) {
-        count('pages');
-        count('found', page.refs.length + page.invalid.length);
-        count('invalid', page.invalid.length);
-        for (const bad of page.invalid) log.warn('reconcile: instance skipped, not usable', { app: outcome.app, instance: bad.raw, reason: bad.reason });
-        // Within a run an instance counts once (the Set is checked before any await, so it is race-free).
-        const fresh = page.refs.filter((ref) => {
-          if (inThisRun.has(ref.instanceGuid)) return false;
-          inThisRun.add(ref.instanceGuid);
-          return true;
-        });
-        count('skipped', page.refs.length - fresh.length);
-        await mapLimit(fresh, PAGE_CONCURRENCY, async (ref) => {
-          if (await marks.isRecent(ref.instanceGuid)) return count('skipped');
-          // A held instance stays unconfirmed until an operator releases it: enqueueing it again would change nothing.
-          if (await isHeld(container, ref)) return count('held');
-          if (!dryRun) {
-            const message = eventsMessageSchema.parse({ ...ref, reason: 'reconcile', enqueuedAt: new Date(clock.now()).toISOString() });
-            await deps.queues.send(deps.queueName ?? QUEUES.events, message);
-            // Marked after the send: a crash in between costs at most one duplicate, never a lost instance.
-            await marks.mark(ref.instanceGuid);
-            log.debug('reconcile: enqueued', { app: ref.app, instanceId: instanceId(ref) });
-          }
-          count('enqueued');
-        });
-        options.onProgress?.({ app: outcome.app, page: page.page, pageFound: page.refs.length + page.invalid.length, totals: { ...totals } });
-      }
-      outcome.complete = true;
-    } catch (error) {
-      outcome.error = error;
-      log.error('reconcile stopped part-way for this app; what it found before is enqueued', {
-        app: outcome.app,
-        pagesReached: outcome.pages,
-        found: outcome.found,
-        enqueued: outcome.enqueued,
-        error,
+/** One app's (or, with `app` undefined, the whole org's) pages; a failure stops this app only. */
+async function reconcileApp(run: Run, app: string | undefined): Promise<AppOutcome> {
+  const { deps, options, totals } = run;
+  const { config, clock, log } = deps;
+  const outcome: AppOutcome = { app: app ?? '*', pages: 0, found: 0, enqueued: 0, skipped: 0, held: 0, invalid: 0, complete: false };
+  const count: Count = (k, n = 1) => {
+    outcome[k] += n;
+    totals[k] += n;
+  };
+  try {
+    const pages = queryInstances(
+      { http: deps.http, clock, log, platformUrl: config.altinn.platformUrl, retryPolicy: deps.retryPolicy },
+      { org: config.org, app, pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE, changedAfter: run.changedAfter },
+    );
+    for await (const page of pages) {
+      count('pages');
+      count('found', page.refs.length + page.invalid.length);
+      count('invalid', page.invalid.length);
+      for (const bad of page.invalid) log.warn('reconcile: instance skipped, not usable', { app: outcome.app, instance: bad.raw, reason: bad.reason });
+      const fresh = page.refs.filter((ref) => {
+        if (run.inThisRun.has(ref.instanceGuid)) return false;
+        run.inThisRun.add(ref.instanceGuid);
+        return true;
       });
+      count('skipped', page.refs.length - fresh.length);
+      await mapLimit(fresh, PAGE_CONCURRENCY, (ref) => enqueueOne(run, ref, count));
+      options.onProgress?.({ app: outcome.app, page: page.page, pageFound: page.refs.length + page.invalid.length, totals: { ...totals } });
     }
+    outcome.complete = true;
+  } catch (error) {
+    outcome.error = error;
+    log.error('reconcile stopped part-way for this app; what it found before is enqueued', {
+      app: outcome.app,
+      pagesReached: outcome.pages,
+      found: outcome.found,
+      enqueued: outcome.enqueued,
+      error,
+    });
   }
+  return outcome;
+}
 
+/** Enqueue one listed instance unless a recent run did or it is held; a dry run only counts. */
+async function enqueueOne(run: Run, ref: InstanceRef, count: Count): Promise<void> {
+  const { deps, marks } = run;
+  if (await marks.isRecent(ref.instanceGuid)) return count('skipped');
+  // A held instance stays unconfirmed until an operator releases it: enqueueing it again would change nothing.
+  if (await isHeld(run.container, ref)) return count('held');
+  if (!run.dryRun) {
+    const message = eventsMessageSchema.parse({ ...ref, reason: 'reconcile', enqueuedAt: new Date(deps.clock.now()).toISOString() });
+    await deps.queues.send(QUEUES.events, message);
+    // Marked after the send: a crash in between costs at most one duplicate, never a lost instance.
+    await marks.mark(ref.instanceGuid);
+    deps.log.debug('reconcile: enqueued', { app: ref.app, instanceId: instanceId(ref) });
+  }
+  count('enqueued');
+}
+
+/** Prune old marks after a complete run, log the `reconcile run` line and save the summary `status` reads. */
+async function finishRun(run: Run, outcomes: AppOutcome[]): Promise<ReconcileResult> {
+  const { deps, dryRun, totals } = run;
+  const { clock, log } = deps;
   const complete = outcomes.every((o) => o.complete);
   if (complete && !dryRun) {
-    const pruned = await marks.prune().catch((error: unknown) => {
+    const pruned = await run.marks.prune().catch((error: unknown) => {
       log.warn('reconcile: could not prune old enqueue marks', { error });
       return 0;
     });
     if (pruned > 0) log.debug('reconcile: pruned enqueue marks', { pruned });
   }
-  const durationMs = clock.now() - started;
+  const durationMs = clock.now() - run.started;
   const summary = {
     ...totals,
     durationMs,
     dryRun,
     complete,
-    changedAfter,
+    changedAfter: run.changedAfter,
     apps: outcomes.map((o) => o.app),
     failedApps: complete ? undefined : outcomes.filter((o) => !o.complete).map((o) => o.app),
   };
@@ -206,7 +236,7 @@ async function reconcile(
   else log.warn('reconcile run incomplete', summary);
   if (!dryRun) {
     const finishedAt = new Date(clock.now()).toISOString();
-    await saveRunSummary(container, { finishedAt, complete, durationMs, ...totals, failedApps: summary.failedApps ?? [] }).catch((error: unknown) =>
+    await saveRunSummary(run.container, { finishedAt, complete, durationMs, ...totals, failedApps: summary.failedApps ?? [] }).catch((error: unknown) =>
       log.warn('reconcile: could not save the run summary', { error }),
     );
   }

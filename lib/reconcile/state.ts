@@ -1,5 +1,5 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import { tryLease } from '../blobLease.js';
+import { tryLease } from '../blob/lease.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 

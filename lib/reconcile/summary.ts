@@ -1,6 +1,6 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
-import { createBlobStore } from '../blobStore.js';
+import { createBlobStore } from '../blob/store.js';
 import { ReceiverError } from '../errors.js';
 import { STATE_PREFIX } from './state.js';
 
@@ -8,7 +8,7 @@ import { STATE_PREFIX } from './state.js';
  * What the last reconcile runs did, for `status` and the monitor: `_reconcile/last-run.json` after every
  * run that was not a dry run, `_reconcile/last-complete-run.json` after every complete one.
  */
-export const runSummarySchema = z.object({
+const runSummarySchema = z.object({
   finishedAt: z.iso.datetime({ offset: true }),
   complete: z.boolean(),
   durationMs: z.number().int().nonnegative(),
@@ -22,8 +22,8 @@ export const runSummarySchema = z.object({
 });
 export type RunSummary = z.infer<typeof runSummarySchema>;
 
-export const LAST_RUN_PATH = `${STATE_PREFIX}/last-run.json`;
-export const LAST_COMPLETE_RUN_PATH = `${STATE_PREFIX}/last-complete-run.json`;
+const LAST_RUN_PATH = `${STATE_PREFIX}/last-run.json`;
+const LAST_COMPLETE_RUN_PATH = `${STATE_PREFIX}/last-complete-run.json`;
 
 export async function saveRunSummary(container: ContainerClient, summary: RunSummary): Promise<void> {
   const text = JSON.stringify(runSummarySchema.parse(summary));

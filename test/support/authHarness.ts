@@ -1,6 +1,6 @@
 import type { Clock } from '../../lib/clock.js';
 import { loadConfig, type Config } from '../../lib/config.js';
-import { memoryLogger } from '../../lib/log.js';
+import { memoryLogger } from './log.js';
 import { createTokenProvider } from '../../lib/auth/index.js';
 import type { Simulator, SimulatorClient } from '../../dev/simulator/index.js';
 

@@ -1,10 +1,11 @@
 import type { QueueClient } from '@azure/storage-queue';
 import { loadConfig } from '../../lib/config.js';
-import type { IncomingRequest } from '../../lib/events/body.js';
-import type { ReceiverDeps } from '../../lib/events/receiver.js';
-import { memoryLogger } from '../../lib/log.js';
+import type { IncomingRequest } from '../../lib/webhook/body.js';
+import type { WebhookDeps } from '../../lib/webhook/receiveEvent.js';
+import { memoryLogger } from './log.js';
 import { decodeMessage, eventsMessageSchema, type EventsMessage } from '../../lib/messages.js';
-import { createQueueSender, type QueueSender } from '../../lib/queue.js';
+import { createQueueSender, type QueueSender } from '../../lib/queueSender.js';
+import { withEventsQueue } from './queues.js';
 import { validEnv } from './settings.js';
 import { azuriteConnectionString, storageClients, uniqueName } from './storage.js';
 
@@ -25,14 +26,13 @@ export function webhookDeps(env: Record<string, string | undefined> = {}, queues
   const config = loadConfig(validEnv({ AzureWebJobsStorage: cs, ...env }));
   const queueName = uniqueName('ev');
   const log = memoryLogger();
-  const deps: ReceiverDeps = {
+  const deps: WebhookDeps = {
     config,
-    queues: queues ?? createQueueSender(storageClients(cs).queue),
+    queues: withEventsQueue(queues ?? createQueueSender(storageClients(cs).queue), queueName),
     log,
     clock: { now: () => NOW },
-    queueName,
   };
-  return { deps, log, queue: storageClients(cs).queue.getQueueClient(queueName) };
+  return { deps, log, queueName, queue: storageClients(cs).queue.getQueueClient(queueName) };
 }
 
 /** Every message on the queue (it may not exist yet: then none), decoded and validated against the contract. */

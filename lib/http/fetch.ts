@@ -1,4 +1,4 @@
-import { ReceiverError } from '../errors.js';
+import { ReceiverError, type ErrorCode } from '../errors.js';
 import { redact } from '../redact.js';
 
 export type Fetch = typeof fetch;
@@ -16,7 +16,7 @@ export async function fetchOrThrow(
   fetchFn: Fetch,
   url: string,
   init: RequestInit,
-  what: { code: string; label: string; timeoutMs?: number; instanceId?: string | undefined; deadline?: AbortSignal | undefined },
+  what: { code: ErrorCode; label: string; timeoutMs?: number; instanceId?: string | undefined; deadline?: AbortSignal | undefined },
 ): Promise<Response> {
   const callerSignal = init.signal ?? undefined;
   const signals = [callerSignal, what.deadline, what.timeoutMs === undefined ? undefined : AbortSignal.timeout(what.timeoutMs)].filter(

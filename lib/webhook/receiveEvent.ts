@@ -2,22 +2,20 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { eventsMessageSchema, instanceId, type EventsMessage } from '../messages.js';
-import type { QueueSender } from '../queue.js';
+import type { QueueSender } from '../queueSender.js';
 import { QUEUES } from '../queues.js';
 import { acceptsContentType, readBody, type IncomingRequest } from './body.js';
 import { cloudEventSchema, VALIDATE_SUBSCRIPTION } from './cloudEvent.js';
 import { ok, problem, type WebhookResponse } from './problem.js';
 import { parseInstanceSource } from './source.js';
 
-export interface ReceiverDeps {
+export interface WebhookDeps {
   config: Pick<Config, 'org' | 'apps' | 'eventTypes' | 'altinn'>;
   queues: Pick<QueueSender, 'send'>;
   log: Logger;
   clock: Pick<Clock, 'now'>;
   /** Longest wait for the queue before answering 503 (Altinn's own delivery timeout is longer). */
   queueTimeoutMs?: number;
-  /** Where events go; the contract's `altinn-events` unless a test isolates itself. */
-  queueName?: string;
 }
 
 const DEFAULT_QUEUE_TIMEOUT_MS = 10_000;
@@ -32,11 +30,11 @@ interface Outcome {
 }
 
 /**
- * POST /api/events, DESIGN.md's webhook table: validate, filter, enqueue. Only a 200 ends Altinn's
+ * POST /api/events, as docs/contracts.md (Webhook answers) says: validate, filter, enqueue. Only a 200 ends Altinn's
  * retries, so anything that could lose an event (queue down, settings broken) answers 503; anything
  * that can never become valid answers 4xx. One structured log line per request.
  */
-export async function receiveEvent(request: IncomingRequest, deps: ReceiverDeps): Promise<WebhookResponse> {
+export async function receiveEvent(request: IncomingRequest, deps: WebhookDeps): Promise<WebhookResponse> {
   const started = deps.clock.now();
   let outcome: Outcome;
   try {
@@ -56,7 +54,7 @@ export async function receiveEvent(request: IncomingRequest, deps: ReceiverDeps)
   return response;
 }
 
-async function decide(request: IncomingRequest, deps: ReceiverDeps): Promise<Outcome> {
+async function decide(request: IncomingRequest, deps: WebhookDeps): Promise<Outcome> {
   const rejected = (response: WebhookResponse, fields?: Record<string, unknown>): Outcome => ({ response, decision: 'rejected', fields });
 
   if (request.method !== 'POST') {
@@ -109,7 +107,7 @@ async function decide(request: IncomingRequest, deps: ReceiverDeps): Promise<Out
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new Error('queue send timed out')), deps.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS);
   try {
-    await deps.queues.send(deps.queueName ?? QUEUES.events, message, { abortSignal: abort.signal });
+    await deps.queues.send(QUEUES.events, message, { abortSignal: abort.signal });
   } catch (e) {
     return {
       response: problem(503, 'queue-unavailable', 'the event could not be queued; Altinn will deliver it again', { 'retry-after': '60' }),

@@ -1,7 +1,7 @@
-import { unknownDataTypesReason, type ApplicationCatalog } from './altinn/applications.js';
-import { ConfigError } from './config.js';
-import { QUEUES } from './queues.js';
-import type { Runtime } from './runtime.js';
+import { unknownDataTypesReason, type ApplicationCatalog } from '../altinn/applications.js';
+import { ConfigError } from '../config.js';
+import { QUEUES } from '../queues.js';
+import type { Runtime } from '../runtime.js';
 
 export interface HealthReport {
   status: 'ok' | 'unhealthy';
@@ -33,8 +33,8 @@ export async function checkHealth(getRuntime: () => Promise<Runtime>, getApplica
   try {
     const signal = AbortSignal.timeout(TIMEOUT_MS);
     await Promise.all([
-      rt.storage.blob.getContainerClient(rt.config.blobContainer).exists({ abortSignal: signal }),
-      rt.storage.queue.getQueueClient(QUEUES.events).exists({ abortSignal: signal }),
+      rt.azure.blob.getContainerClient(rt.config.blobContainer).exists({ abortSignal: signal }),
+      rt.azure.queue.getQueueClient(QUEUES.events).exists({ abortSignal: signal }),
     ]);
   } catch (e) {
     const reason = (e as { statusCode?: number }).statusCode ? `status ${(e as { statusCode: number }).statusCode}` : (e as Error).name;

@@ -21,7 +21,8 @@ export type ProblemCode =
   | 'not-configured'
   | 'internal-error';
 
-export interface Problem {
+/** The problem details body the webhook answers with (ours; Altinn's are parsed in cli/problem.ts). */
+export interface WebhookProblem {
   type: string;
   title: string;
   status: number;
@@ -44,7 +45,7 @@ const TITLES: Record<ProblemCode, string> = {
 const NO_STORE = { 'cache-control': 'no-store' };
 
 export function problem(status: number, code: ProblemCode, detail: string, headers: Record<string, string> = {}): WebhookResponse {
-  const body: Problem = { type: `urn:altinn-receiver:problem:${code}`, title: TITLES[code], status, detail };
+  const body: WebhookProblem = { type: `urn:altinn-receiver:problem:${code}`, title: TITLES[code], status, detail };
   return { status, headers: { 'content-type': 'application/problem+json', ...NO_STORE, ...headers }, body: JSON.stringify(body) };
 }
 

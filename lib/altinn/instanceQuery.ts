@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AltinnHttp } from '../altinnHttp.js';
+import type { AltinnHttp } from './http.js';
 import type { Clock } from '../clock.js';
 import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';

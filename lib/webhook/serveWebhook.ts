@@ -1,10 +1,9 @@
-import { systemClock } from '../clock.js';
 import { ConfigError } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import type { Runtime } from '../runtime.js';
 import type { IncomingRequest } from './body.js';
 import { problem, type WebhookResponse } from './problem.js';
-import { receiveEvent } from './receiver.js';
+import { receiveEvent } from './receiveEvent.js';
 
 /**
  * The webhook wired to the process runtime. Broken settings answer 503, not 500, so Altinn keeps
@@ -31,5 +30,5 @@ export async function serveWebhook(
       'retry-after': '60',
     });
   }
-  return receiveEvent(request, { config: rt.config, queues: rt.queues, log: rt.log, clock: systemClock });
+  return receiveEvent(request, rt.webhook);
 }

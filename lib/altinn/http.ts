@@ -1,10 +1,10 @@
-import type { TokenProvider } from './auth/index.js';
-import { fetchOrThrow, errorBodySnippet, isTransientStatus, type Fetch } from './auth/remote.js';
-import { systemClock, type Clock } from './clock.js';
-import { ReceiverError } from './errors.js';
-import type { Logger } from './log.js';
-import { rewrapBody } from './responseBody.js';
-import { parseRetryAfter } from './retry.js';
+import type { TokenProvider } from '../auth/index.js';
+import { fetchOrThrow, errorBodySnippet, isTransientStatus, type Fetch } from '../http/fetch.js';
+import { systemClock, type Clock } from '../clock.js';
+import { ReceiverError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { rewrapBody } from '../http/responseBody.js';
+import { parseRetryAfter } from '../retry.js';
 
 export interface AltinnRequestInit {
   method?: string;
@@ -29,7 +29,7 @@ export interface AltinnTimeouts {
   idleBodyMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: AltinnTimeouts = { headersMs: 30_000, idleBodyMs: 60_000 };
+const DEFAULT_TIMEOUTS: AltinnTimeouts = { headersMs: 30_000, idleBodyMs: 60_000 };
 
 /**
  * Every Altinn API call goes through here: adds the Altinn bearer token, and on a 401 drops that

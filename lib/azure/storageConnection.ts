@@ -1,4 +1,4 @@
-import type { Env } from './config.js';
+import type { Env } from '../config.js';
 
 /**
  * The host's storage connection, in either of the forms the Functions host accepts:

@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { z } from 'zod';
-import { ReceiverError } from './errors.js';
-import { createSemaphore, type Semaphore } from './semaphore.js';
+import { ReceiverError } from '../errors.js';
+import { createSemaphore, type Semaphore } from '../semaphore.js';
 
 /** Bytes per staged block: memory per element upload stays at about this much, whatever the file size. */
 export const BLOCK_SIZE = 4 * 1024 * 1024;

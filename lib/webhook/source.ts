@@ -1,7 +1,8 @@
 import { instanceRefSchema, type InstanceRef } from '../messages.js';
+import { LOWER_CASE_GUID } from '../patterns.js';
 
 /**
- * DESIGN.md "Never follow the event's URL": an event's `source` is parsed as a plain string, without
+ * Never follow the event's URL (docs/processing.md, Webhook): an event's `source` is parsed as a plain string, without
  * URL normalisation (which would silently turn `..`, `%2e`, a trailing dot, upper case or a default port
  * into something that looks fine). Only the exact canonical form Altinn writes is accepted:
  * `{appsOrigin}/{org}/{app}/instances/{partyId}/{instanceGuid}`. Callers get the validated parts;
@@ -12,8 +13,6 @@ export type SourceResult = { ok: true; ref: InstanceRef } | { ok: false; reason:
 
 /** Stricter than the message schema, so one instance has one spelling. Party ids are positive integers; no leading zero. */
 const PARTY_ID = /^[1-9]\d{0,17}$/;
-/** Lower case, as Altinn writes GUIDs. */
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface SourceRules {
   /** scheme://host[:port] of our org's apps, e.g. https://ttd.apps.altinn.no (config.altinn.appsOrigin). */
@@ -37,6 +36,6 @@ export function parseInstanceSource(source: string, rules: SourceRules): SourceR
   if (!instanceRefSchema.shape.app.safeParse(app).success) return { ok: false, reason: 'source path app is not an app name' };
   if (instances !== 'instances') return { ok: false, reason: 'source path is not an instance URL' };
   if (!PARTY_ID.test(partyId)) return { ok: false, reason: 'source partyId is not a number' };
-  if (!GUID.test(instanceGuid)) return { ok: false, reason: 'source instance id is not a lower-case GUID' };
+  if (!LOWER_CASE_GUID.test(instanceGuid)) return { ok: false, reason: 'source instance id is not a lower-case GUID' };
   return { ok: true, ref: { org, app, partyId, instanceGuid } };
 }

@@ -1,0 +1,7 @@
+import type { QueueSender } from '../../lib/queueSender.js';
+import { QUEUES } from '../../lib/queues.js';
+
+/** The sender with `altinn-events` renamed to `name`: each test case gets its own events queue. */
+export function withEventsQueue(sender: QueueSender, name: string): QueueSender {
+  return { ...sender, send: (queue, message, options) => sender.send(queue === QUEUES.events ? name : queue, message, options) };
+}
