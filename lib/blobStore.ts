@@ -187,20 +187,26 @@ export function createBlobStore(container: ContainerClient, stagedBlocks: Semaph
         throw asStreamError(e, upload.instanceId);
       }
       // Reaching here means the stream ended and the counter's checks passed.
-      if (pendingBytes > 0) await stage();
-      await Promise.all(inFlight);
-      if (stageFailure !== undefined) throw asStreamError(stageFailure, upload.instanceId);
       const metadata = Object.fromEntries(
         Object.entries({ ...upload.metadata, sha256: counter.sha256, size: String(counter.bytes) }).map(([k, v]) => [k, encodeMetadataValue(v)]),
       );
+      const blobHTTPHeaders = { blobContentType: upload.contentType, blobContentDisposition: contentDisposition(upload.filename) };
+      if (ids.length === 0) {
+        // The whole (verified) element fits one block: one Put Blob, headers and metadata included, instead of stage + commit.
+        const release = await stagedBlocks.acquire();
+        try {
+          const body = Buffer.concat(pending, pendingBytes);
+          await blob.upload(body, body.length, { blobHTTPHeaders, metadata });
+        } finally {
+          release();
+        }
+        return { bytes: counter.bytes, sha256: counter.sha256 };
+      }
+      if (pendingBytes > 0) await stage();
+      await Promise.all(inFlight);
+      if (stageFailure !== undefined) throw asStreamError(stageFailure, upload.instanceId);
       try {
-        await blob.commitBlockList(ids, {
-          blobHTTPHeaders: {
-            blobContentType: upload.contentType,
-            blobContentDisposition: contentDisposition(upload.filename),
-          },
-          metadata,
-        });
+        await blob.commitBlockList(ids, { blobHTTPHeaders, metadata });
       } catch (e) {
         // A concurrent writer's commit discards our uncommitted blocks; the next attempt starts over.
         if ((e as { code?: string }).code === 'InvalidBlockList') {

@@ -39,6 +39,9 @@ describe('npm run bench', () => {
       expect(parsed.benches.many.metrics[`${side} storage transactions / instance`]?.median).toBeGreaterThan(0);
       expect(parsed.benches.many.metrics[`${side} Altinn requests / instance`]?.median).toBeGreaterThanOrEqual(3);
     }
+    // A count, not a speed: one Put Blob per small element, no manifest read or HEAD on a first run, no needless renewals.
+    const storage = (side: string) => parsed.benches.many.metrics[`${side} storage transactions / instance`]!.median;
+    expect(storage('ours')).toBeLessThanOrEqual(storage('baseline') + 3);
     for (const title of ['== intake', '== large', '== many', '== memory-scaling']) expect(proc.lines.some((l) => l.startsWith(title))).toBe(true);
   }, 600_000);
 

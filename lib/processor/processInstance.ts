@@ -115,7 +115,7 @@ export function createProcessor(input: ProcessorDeps): Processor {
     const lease = await deps.locks.acquire(msg);
     if (!lease) return busy(log, msg);
     try {
-      return await processInstance(underLease(deps, lease), msg, log);
+      return await processInstance(underLease(deps, lease), msg, log, lease.first);
     } finally {
       await lease.release();
     }
@@ -165,7 +165,8 @@ function refuse(config: ProcessorDeps['config'], msg: EventsMessage): string | u
   return undefined;
 }
 
-async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logger): Promise<Outcome> {
+/** `firstRun`: the instance's lock was created by this run's lease (see InstanceLease.first). */
+async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logger, firstRun: boolean): Promise<Outcome> {
   const { clock, store, storage, config } = deps;
   const started = clock.now();
   const retry = <T>(stage: string, fn: () => Promise<T>) =>
@@ -202,10 +203,12 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
     throw new ReceiverError(unknownDataTypesReason(ref.org, ref.app, unknownTypes), { code: 'config-data-types', retryable: false, instanceId: instanceId(ref) });
   }
   const selected = instance.data.filter((d) => config.dataTypes.length === 0 || config.dataTypes.includes(d.dataType));
-  const existing = await readManifest(store, ref);
-  const current = existing && isCurrent(existing, instance, selected) ? existing : undefined;
-
   const ourConfirmation = confirmationBy(instance, config.org);
+  // Nothing to find in a folder no run has held: no manifest read, no look for stored elements (a storage
+  // transaction each). An instance we confirmed was held before (by a version without the lock, say): look.
+  const untouched = firstRun && !ourConfirmation;
+  const existing = untouched ? undefined : await readManifest(store, ref);
+  const current = existing && isCurrent(existing, instance, selected) ? existing : undefined;
   if (current?.readyAt && ourConfirmation) {
     log.info('already stored, confirmed and announced; nothing to do', { stage: 'done', outcome: 'already-done', durationMs: clock.now() - started });
     return { kind: 'already-done' };
@@ -228,7 +231,7 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
       });
     }
     const results = await mapLimit(selected, config.downloadConcurrency, (el) =>
-      el.fileScanResult === 'Infected' ? Promise.resolve({ entry: infectedEntry(el, log), fetched: false }) : retry('download', () => download(deps, ref, el, log)),
+      el.fileScanResult === 'Infected' ? Promise.resolve({ entry: infectedEntry(el, log), fetched: false }) : retry('download', () => download(deps, ref, el, log, { reuse: !untouched })),
     );
     const entries = results.map((r) => r.entry);
     downloaded = results.filter((r) => r.fetched).length;
@@ -279,7 +282,8 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
 }
 
 /** The element's manifest entry; `fetched` is false when a verified copy from an earlier run was kept. */
-async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, log: Logger): Promise<{ entry: ManifestEntry; fetched: boolean }> {
+/** `reuse`: look for a verified copy an earlier run stored (false when no run can have stored one). */
+async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, log: Logger, opts: { reuse: boolean }): Promise<{ entry: ManifestEntry; fetched: boolean }> {
   const t0 = deps.clock.now();
   const path = elementPath(ref, el.id);
   const contentType = el.contentType ?? 'application/octet-stream';
@@ -295,7 +299,7 @@ async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, 
     status: 'stored',
     lastChanged: el.lastChanged ?? null,
   });
-  const kept = await storedCopy(deps.store, path, el);
+  const kept = opts.reuse ? await storedCopy(deps.store, path, el) : undefined;
   if (kept) {
     log.info('element already stored', { stage: 'element stored', elementId: el.id, dataType: el.dataType, bytes: 0, reused: true });
     return { entry: entry(kept), fetched: false };
