@@ -1,8 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAzurite } from '../azurite.js';
-import type { BenchContext } from './harness.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { withOwnAzurite, type BenchContext } from './harness.js';
 import { move, seed, type Mover } from './pipeline.js';
 
 /** Requests per instance, by kind, of one mover: what Altinn and Azure Storage would each bill or serve. */
@@ -17,6 +18,20 @@ export interface Cost {
 
 // Azurite's debug log names each request's operation once: `<ISO time> <request id> info: DispatchMiddleware: Operation=<name>`.
 const OPERATION = /^(\S+) \S+ info: DispatchMiddleware: Operation=(\w+)/;
+
+/**
+ * Azurite writes its debug log asynchronously: the text once a request after `to` is in it (the bench
+ * deletes the run's container after the worker, so there always is one), i.e. once the window is complete.
+ */
+async function logThrough(file: string, to: number): Promise<string> {
+  for (let waited = 0; ; waited += 100) {
+    const text = readFileSync(file, 'utf8');
+    const lines = text.trimEnd().split('\n');
+    const last = OPERATION.exec(lines.findLast((l) => OPERATION.test(l)) ?? '');
+    if ((last && Date.parse(last[1]!) > to) || waited > 30_000) return text;
+    await delay(100);
+  }
+}
 
 /** Storage operations Azurite logged within [from, to] (epoch ms), by operation name. */
 export function operationsIn(logText: string, from: number, to: number): Record<string, number> {
@@ -41,29 +56,34 @@ const total = (counts: Record<string, number>) => Object.values(counts).reduce((
  */
 export async function measureCost(ctx: BenchContext, movers: readonly Mover[], sizes: readonly number[][], concurrency: number): Promise<Record<string, Cost>> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-cost-'));
-  const azurite = await startAzurite({}, { debugLogs: dir });
-  const logged: BenchContext = { ...ctx, azurite, env: { ...ctx.env, AzureWebJobsStorage: azurite.connectionString } };
   try {
-    const out: Record<string, Cost> = {};
-    for (const mover of movers) {
-      const warmup = [await seed(ctx, [10 * 1024])];
-      const messages = [];
-      for (const s of sizes) messages.push(await seed(ctx, s));
-      const r = await move(logged, mover, { warmup, messages, concurrency, container: `bench-cost-${mover}` });
-      const storage = { ...operationsIn(readFileSync(join(dir, 'blob.log'), 'utf8'), r.windowFrom, r.windowTo) };
-      for (const [op, n] of Object.entries(operationsIn(readFileSync(join(dir, 'queue.log'), 'utf8'), r.windowFrom, r.windowTo))) storage[op] = (storage[op] ?? 0) + n;
-      const altinn: Record<string, number> = {};
-      for (const e of ctx.sim.requests) {
-        if (e.time >= r.windowFrom && e.time <= r.windowTo) altinn[e.route ?? `${e.method} (no route)`] = (altinn[e.route ?? `${e.method} (no route)`] ?? 0) + 1;
-      }
-      const n = messages.length;
-      out[mover] = { instances: n, altinnPerInstance: total(altinn) / n, storagePerInstance: total(storage) / n, altinn: perInstance(altinn, n), storage: perInstance(storage, n) };
-    }
-    return out;
+    return await withOwnAzurite(ctx, (logged) => countEach(ctx, logged, dir, movers, sizes, concurrency), { debugLogs: dir });
   } finally {
-    await azurite.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Each mover in turn on the logging Azurite (`logged`); instances seeded in the shared simulator. */
+async function countEach(ctx: BenchContext, logged: BenchContext, dir: string, movers: readonly Mover[], sizes: readonly number[][], concurrency: number) {
+  const out: Record<string, Cost> = {};
+  for (const mover of movers) {
+    const warmup = [await seed(ctx, [10 * 1024])];
+    const messages = [];
+    for (const s of sizes) messages.push(await seed(ctx, s));
+    const r = await move(logged, mover, { warmup, messages, concurrency, container: `bench-cost-${mover}` });
+    const storage = operationsIn(await logThrough(join(dir, 'blob.log'), r.windowTo), r.windowFrom, r.windowTo);
+    // The queue sees no request after the window: a look at the queue's properties is one.
+    await QueueServiceClient.fromConnectionString(logged.azurite.connectionString).getProperties();
+    for (const [op, n] of Object.entries(operationsIn(await logThrough(join(dir, 'queue.log'), r.windowTo), r.windowFrom, r.windowTo))) storage[op] = (storage[op] ?? 0) + n;
+    const altinn: Record<string, number> = {};
+    for (const e of ctx.sim.requests) {
+      const key = e.route ?? `${e.method} (no route)`;
+      if (e.time >= r.windowFrom && e.time <= r.windowTo) altinn[key] = (altinn[key] ?? 0) + 1;
+    }
+    const n = messages.length;
+    out[mover] = { instances: n, altinnPerInstance: total(altinn) / n, storagePerInstance: total(storage) / n, altinn: perInstance(altinn, n), storage: perInstance(storage, n) };
+  }
+  return out;
 }
 
 /** Notes for the bench's output: each mover's requests per instance, broken down. */

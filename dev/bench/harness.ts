@@ -61,6 +61,20 @@ export async function withContext<T>(options: BenchOptions, fn: (ctx: BenchConte
   }
 }
 
+/**
+ * `fn` with an Azurite of its own (the simulator stays): Azurite frees a deleted blob's memory only
+ * later, so runs of 1 GiB elements would otherwise fill its in-memory store (half the machine's memory).
+ * With `debugLogs`, it logs every request there (dev/bench/cost.ts).
+ */
+export async function withOwnAzurite<T>(ctx: BenchContext, fn: (ctx: BenchContext) => Promise<T>, opts: { debugLogs?: string } = {}): Promise<T> {
+  const azurite = await startAzurite({}, opts);
+  try {
+    return await fn({ ...ctx, azurite, env: { ...ctx.env, AzureWebJobsStorage: azurite.connectionString } });
+  } finally {
+    await azurite.stop();
+  }
+}
+
 export interface WorkerResult {
   elapsedMs: number;
   durationsMs: number[];

@@ -1,4 +1,4 @@
-import { alternate, type Bench } from './harness.js';
+import { alternate, withOwnAzurite, type Bench } from './harness.js';
 import { move, seed, type Mover } from './pipeline.js';
 import { costNotes, measureCost } from './cost.js';
 import { judge, MiB, summarize, type Summary } from './stats.js';
@@ -14,9 +14,9 @@ export const large: Bench = {
     const results = await alternate(MOVERS, runs, async (mover, run) => {
       const [warm, big] = [await seed(ctx, [64 * 1024]), await seed(ctx, [size])];
       try {
-        return await move(ctx, mover, { warmup: [warm], messages: [big], concurrency: 1, container: `bench-large-${mover}-${run}` });
+        return await withOwnAzurite(ctx, (own) => move(own, mover, { warmup: [warm], messages: [big], concurrency: 1, container: `bench-large-${mover}-${run}` }));
       } catch (e) {
-        notes.push(`${mover} run ${run + 1} failed: ${(e as Error).message.split('\n')[0]}`);
+        notes.push(`${mover} run ${run + 1} failed: ${(e as Error).message.split('\n').filter((l) => l.trim()).slice(-2).join(' | ')}`);
         return undefined;
       }
     });
