@@ -20,29 +20,26 @@ export interface Cost {
 const OPERATION = /^(\S+) \S+ info: DispatchMiddleware: Operation=(\w+)/;
 
 /**
- * Azurite writes its debug log asynchronously: the text once a request after `to` is in it (the bench
- * deletes the run's container after the worker, so there always is one), i.e. once the window is complete.
+ * The window's operations in Azurite's debug log, by name: from the first line stamped at or after
+ * `from` up to the first `marker` operation, a request the bench makes once the worker is done. Azurite
+ * writes and even stamps its lines late under load (a line can carry a time after its response was
+ * sent), so the end is that marker in the log's order, not a time; the log is read again until it is there.
  */
-async function logThrough(file: string, to: number): Promise<string> {
+async function operationsIn(file: string, from: number, marker: string): Promise<Record<string, number>> {
   for (let waited = 0; ; waited += 100) {
-    const text = readFileSync(file, 'utf8');
-    const lines = text.trimEnd().split('\n');
-    const last = OPERATION.exec(lines.findLast((l) => OPERATION.test(l)) ?? '');
-    if ((last && Date.parse(last[1]!) > to) || waited > 30_000) return text;
+    const out: Record<string, number> = {};
+    let started = false;
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const m = OPERATION.exec(line);
+      if (!m) continue;
+      started ||= Date.parse(m[1]!) >= from;
+      if (!started) continue;
+      if (m[2] === marker) return out;
+      out[m[2]!] = (out[m[2]!] ?? 0) + 1;
+    }
+    if (waited > 30_000) throw new Error(`cost: no ${marker} in ${file} after 30 s`);
     await delay(100);
   }
-}
-
-/** Storage operations Azurite logged within [from, to] (epoch ms), by operation name. */
-export function operationsIn(logText: string, from: number, to: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const line of logText.split('\n')) {
-    const m = OPERATION.exec(line);
-    if (!m) continue;
-    const t = Date.parse(m[1]!);
-    if (t >= from && t <= to) out[m[2]!] = (out[m[2]!] ?? 0) + 1;
-  }
-  return out;
 }
 
 const perInstance = (counts: Record<string, number>, n: number) =>
@@ -71,10 +68,10 @@ async function countEach(ctx: BenchContext, logged: BenchContext, dir: string, m
     const messages = [];
     for (const s of sizes) messages.push(await seed(ctx, s));
     const r = await move(logged, mover, { warmup, messages, concurrency, container: `bench-cost-${mover}` });
-    const storage = operationsIn(await logThrough(join(dir, 'blob.log'), r.windowTo), r.windowFrom, r.windowTo);
-    // The queue sees no request after the window: a look at the queue's properties is one.
+    // Markers: `move` deletes the run's container after the worker; the queue gets a look at its properties.
+    const storage = await operationsIn(join(dir, 'blob.log'), r.windowFrom, 'Container_Delete');
     await QueueServiceClient.fromConnectionString(logged.azurite.connectionString).getProperties();
-    for (const [op, n] of Object.entries(operationsIn(await logThrough(join(dir, 'queue.log'), r.windowTo), r.windowFrom, r.windowTo))) storage[op] = (storage[op] ?? 0) + n;
+    for (const [op, n] of Object.entries(await operationsIn(join(dir, 'queue.log'), r.windowFrom, 'Service_GetProperties'))) storage[op] = (storage[op] ?? 0) + n;
     const altinn: Record<string, number> = {};
     for (const e of ctx.sim.requests) {
       const key = e.route ?? `${e.method} (no route)`;
