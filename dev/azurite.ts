@@ -40,8 +40,9 @@ function azuriteBin(service: AzuriteService): string {
  * One Azurite service as its own process (so a test can stop the queue and keep blobs), in memory,
  * on the given port (0 = a free one, read back from Azurite's start-up line). With `location` it keeps
  * its data in that folder instead, so stopping and starting it again (same port) is a restart that loses nothing.
+ * With `debugLog` it writes Azurite's debug log (a line per step of every request) to that file.
  */
-export function startAzuriteService(service: AzuriteService, port = 0, opts: { location?: string } = {}): Promise<AzuriteProcess> {
+export function startAzuriteService(service: AzuriteService, port = 0, opts: { location?: string; debugLog?: string } = {}): Promise<AzuriteProcess> {
   const args = [
     azuriteBin(service),
     `--${service}Host`,
@@ -53,6 +54,7 @@ export function startAzuriteService(service: AzuriteService, port = 0, opts: { l
     '--skipApiVersionCheck',
     '--silent',
     '--loose',
+    ...(opts.debugLog ? ['--debug', opts.debugLog] : []),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -87,9 +89,10 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Blob and queue services, each its own process. */
-export async function startAzurite(ports: { blob?: number; queue?: number } = {}): Promise<Azurite> {
-  const [blob, queue] = await Promise.all([startAzuriteService('blob', ports.blob), startAzuriteService('queue', ports.queue)]);
+/** Blob and queue services, each its own process; with `debugLogs`, each writes its debug log to `{debugLogs}/{service}.log`. */
+export async function startAzurite(ports: { blob?: number; queue?: number } = {}, opts: { debugLogs?: string } = {}): Promise<Azurite> {
+  const log = (service: AzuriteService) => (opts.debugLogs ? { debugLog: join(opts.debugLogs, `${service}.log`) } : {});
+  const [blob, queue] = await Promise.all([startAzuriteService('blob', ports.blob, log('blob')), startAzuriteService('queue', ports.queue, log('queue'))]);
   return {
     blobPort: blob.port,
     queuePort: queue.port,

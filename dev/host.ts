@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger } from '../lib/log.js';
 import { registerSecret } from '../lib/redact.js';
+import { batchedSink } from './host/batchedSink.js';
 import { httpTriggers, listen } from './host/http.js';
 import { loadHostJson } from './host/hostJson.js';
 import { Invoker } from './host/invoke.js';
@@ -19,7 +20,7 @@ import { mergeSettings, resolveAppSettings } from './host/settings.js';
 import { queueServices } from './host/storageClients.js';
 import { scheduleFn, startTimer, type TimerRunner } from './host/timer.js';
 
-const log = createLogger(undefined, { component: 'host' });
+const log = createLogger(batchedSink(), { component: 'host' });
 
 async function main(): Promise<void> {
   const root = projectRoot(import.meta.dirname);

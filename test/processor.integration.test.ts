@@ -131,6 +131,19 @@ describe('instance processor (simulator + Azurite)', () => {
     expect(sim.requests.filter((r) => r.route === 'storage.data' && r.path.endsWith(healthy))).toHaveLength(1);
   });
 
+  it('a folder without its lock but confirmed by us (stored by a version before the lock) is looked at, not fetched and announced again', async () => {
+    const h = await processorFor(sim, env);
+    const doc = await sim.seedInstance({ app: 'soknad', elements: several.slice(0, 2), completed: true });
+    const guid = doc.id.split('/')[1]!;
+    const msg = messageFor(doc);
+    await expect(h.processor.handle(msg)).resolves.toMatchObject({ kind: 'confirmed', downloaded: 2 });
+    // The lock is created by the run that takes it: without one, a run would otherwise take the folder for untouched.
+    await h.container.getBlockBlobClient(lockPath(msg as InstanceRef)).delete();
+    await expect(h.another().handle(msg)).resolves.toEqual({ kind: 'already-done' });
+    expect(downloads(guid)).toBe(2);
+    expect(await h.messages(QUEUES.ready)).toHaveLength(1);
+  });
+
   it('the same message 3 times concurrently, then 3 times in sequence: each element downloaded once, one effective confirmation', async () => {
     const h = await processorFor(sim, env);
     const doc = await sim.seedInstance({ app: 'soknad', elements: several.slice(0, 3), completed: true });

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { startAzurite, type Azurite } from '../azurite.js';
 import { ROOT, startNode, stopAll } from '../host/childProcess.js';
 import { startSimulator } from '../simulator/index.js';
+import type { Cost } from './cost.js';
 import type { Goal, Summary } from './stats.js';
 import { RESULT_KEY } from './workers/report.js';
 
@@ -28,6 +29,8 @@ export interface BenchResult {
   goals: Goal[];
   /** Raw per-run figures, for anyone who wants to look closer. */
   runs: Record<string, unknown>[];
+  /** Requests per instance by mover (dev/bench/cost.ts), where the bench counts them. */
+  cost?: Record<string, Cost>;
   notes: string[];
 }
 
@@ -58,11 +61,28 @@ export async function withContext<T>(options: BenchOptions, fn: (ctx: BenchConte
   }
 }
 
+/**
+ * `fn` with an Azurite of its own (the simulator stays): Azurite frees a deleted blob's memory only
+ * later, so runs of 1 GiB elements would otherwise fill its in-memory store (half the machine's memory).
+ * With `debugLogs`, it logs every request there (dev/bench/cost.ts).
+ */
+export async function withOwnAzurite<T>(ctx: BenchContext, fn: (ctx: BenchContext) => Promise<T>, opts: { debugLogs?: string } = {}): Promise<T> {
+  const azurite = await startAzurite({}, opts);
+  try {
+    return await fn({ ...ctx, azurite, env: { ...ctx.env, AzureWebJobsStorage: azurite.connectionString } });
+  } finally {
+    await azurite.stop();
+  }
+}
+
 export interface WorkerResult {
   elapsedMs: number;
   durationsMs: number[];
   rssBeforeBytes: number;
   maxRssBytes: number;
+  /** Epoch ms around the measured instances (after the warm-up), to attribute logged requests to them. */
+  windowFrom: number;
+  windowTo: number;
 }
 
 /** Runs one bench worker (dist/dev/bench/workers/<name>.js) in its own process and returns its result line. */

@@ -7,7 +7,7 @@ import { startNode } from '../host/childProcess.js';
 import { QUEUES } from '../../lib/queues.js';
 import { alternate, runWorker, type Bench, type WorkerResult } from './harness.js';
 import { startHostLoggingToFile } from './hostToFile.js';
-import { percentile, summarize } from './stats.js';
+import { judge, percentile, summarize } from './stats.js';
 
 /** An app event as Altinn Events delivers it (members and their order as Altinn writes them), with our simulator's origin. */
 function events(n: number, appsUrl: string): string[] {
@@ -101,8 +101,8 @@ export const intake: Bench = {
       params: { events: count, concurrency, warmup },
       metrics,
       goals: [
-        { goal: 'throughput >= 0.85 x baseline', measured: metrics['ours / baseline'].median.toFixed(2), met: metrics['ours / baseline'].median >= 0.85 },
-        { goal: 'p99 < 20 ms at c=32', measured: `${metrics['ours p99'].median.toFixed(1)} ms`, met: metrics['ours p99'].median < 20 },
+        judge('throughput >= 0.90 x baseline', figures.map((f) => f.ratio), { atLeast: 0.9 }),
+        judge('p99 <= 1.2 x baseline p99', figures.map((f) => f.ours.p99Ms / f.baseline.p99Ms), { atMost: 1.2 }),
       ],
       runs: figures,
       notes: [],

@@ -22,7 +22,7 @@ const NAMES = BENCHES.map((b) => b.name);
 
 const USAGE = `usage: npm run bench -- [${NAMES.join('|')} ...] [--quick] [--huge] [--runs N] [--out file]
   --quick   minimal sizes (smoke test)     --huge   large: a 4 GiB element instead of 1 GiB
-  --runs N  runs per figure (default 3)    --out    results file (default bench-results.json)
+  --runs N  runs per figure (default 5)    --out    results file (default bench-results.json)
   --events N       intake: events per run (default 2000)   --instances N   many: instances per run (default 200)
   --download-concurrency N   many: DOWNLOAD_CONCURRENCY, 1-64 (default 4)
   --profile <dir>  each measured process writes a .cpuprofile there (see dev/bench/topFunctions.ts)`;
@@ -31,7 +31,7 @@ const argsSchema = z.object({
   names: z.array(z.enum(NAMES as [string, ...string[]])),
   quick: z.boolean().default(false),
   huge: z.boolean().default(false),
-  runs: z.coerce.number().int().min(1).max(20).default(3),
+  runs: z.coerce.number().int().min(1).max(20).default(5),
   events: z.coerce.number().int().min(1).optional(),
   instances: z.coerce.number().int().min(1).optional(),
   downloadConcurrency: z.coerce.number().int().min(1).max(64).optional(),

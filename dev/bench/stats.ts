@@ -25,14 +25,38 @@ export function percentile(values: readonly number[], p: number): number {
 
 export const MiB = 1024 * 1024;
 
-/** One goal of the issue, read against a measured median. */
+/**
+ * One goal of the issue, read against the runs. `verdict` is `met` or `missed` only when the whole
+ * interval (min–max of the runs) is on one side of the threshold; otherwise the runs cannot tell.
+ * `met` is the median's side, for a quick look.
+ */
 export interface Goal {
   goal: string;
   measured: string;
   met: boolean;
+  verdict: 'met' | 'missed' | 'undecided';
 }
 
-function fmt(n: number): string {
+/**
+ * With n independent runs, the median lies between the smallest and the largest run with probability
+ * 1 - 2 x 0.5^n (n = 5: 94%), whatever the distribution: min–max is the median's interval we report.
+ */
+export function medianCoverage(runs: number): number {
+  return 1 - 2 * 0.5 ** runs;
+}
+
+/** A goal `value >= threshold` (at least) or `value <= threshold` (at most), judged on per-run values. */
+export function judge(goal: string, values: readonly number[], bound: { atLeast: number } | { atMost: number }, unit = ''): Goal {
+  const s = summarize(values, unit);
+  const ok = (v: number) => ('atLeast' in bound ? v >= bound.atLeast : v <= bound.atMost);
+  const verdict = ok(s.min) && ok(s.max) ? 'met' : !ok(s.min) && !ok(s.max) ? 'missed' : 'undecided';
+  const u = unit ? ` ${unit}` : '';
+  const interval = s.runs > 1 ? ` (${fmt(s.min)}–${fmt(s.max)}${u}, ${Math.round(medianCoverage(s.runs) * 100)}% interval of the median over ${s.runs} runs)` : ' (1 run)';
+  const note = verdict === 'undecided' ? ': the interval contains the goal, these runs cannot tell met from missed' : '';
+  return { goal, measured: `${fmt(s.median)}${u}${interval}${note}`, met: ok(s.median), verdict };
+}
+
+export function fmt(n: number): string {
   if (Number.isInteger(n)) return String(n);
   return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
 }
@@ -44,7 +68,7 @@ export function formatTable(title: string, metrics: Record<string, Summary>, goa
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const out = [`== ${title}`, line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
-  for (const g of goals) out.push(`${g.met ? 'MET   ' : 'MISSED'} ${g.goal}: ${g.measured}`);
+  for (const g of goals) out.push(`${g.verdict.toUpperCase().padEnd(9)} ${g.goal}: ${g.measured}`);
   return out.join('\n');
 }
 
@@ -52,6 +76,6 @@ export function formatTable(title: string, metrics: Record<string, Summary>, goa
 export function formatMarkdown(metrics: Record<string, Summary>, goals: readonly Goal[]): string {
   const out = ['| metric | median | min | max | unit |', '|---|---:|---:|---:|---|'];
   for (const [name, s] of Object.entries(metrics)) out.push(`| ${name} | ${fmt(s.median)} | ${fmt(s.min)} | ${fmt(s.max)} | ${s.unit} |`);
-  if (goals.length > 0) out.push('', ...goals.map((g) => `- ${g.met ? '**met**' : '**missed**'}: ${g.goal} — measured ${g.measured}`));
+  if (goals.length > 0) out.push('', ...goals.map((g) => `- **${g.verdict}**: ${g.goal} — measured ${g.measured}`));
   return out.join('\n');
 }

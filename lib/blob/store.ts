@@ -137,7 +137,28 @@ export function decodeMetadataValue(value: string): string {
   }
 }
 
+/**
+ * Block buffers reused across uploads: a fresh 4 MiB buffer per block (256 per GiB) is external memory
+ * that drives the garbage collector. At most MAX_STAGED_BLOCKS are out at once (the staged-block budget),
+ * so the pool never holds more than that.
+ */
+function blockPool() {
+  const free: Buffer[] = [];
+  return {
+    take: () => free.pop() ?? Buffer.allocUnsafeSlow(BLOCK_SIZE),
+    give: (b: Buffer) => void free.push(b),
+  };
+}
+
+/** Copies `chunks` into `target` from its start; returns the bytes copied. */
+function fill(target: Buffer, chunks: readonly Buffer[]): number {
+  let at = 0;
+  for (const c of chunks) at += c.copy(target, at);
+  return at;
+}
+
 export function createBlobStore(container: ContainerClient, stagedBlocks: Semaphore = createSemaphore(MAX_STAGED_BLOCKS)): BlobStore {
+  const pool = blockPool();
   return {
     async putStream(path, source, upload) {
       const input = source instanceof Readable ? source : Readable.fromWeb(source);
@@ -159,20 +180,23 @@ export function createBlobStore(container: ContainerClient, stagedBlocks: Semaph
         ids.push(id);
         // Waiting here stops reading this stream (back-pressure to the HTTP response) until memory is free.
         const release = await stagedBlocks.acquire();
-        const block = Buffer.concat(pending, pendingBytes);
-        pending = [];
-        pendingBytes = 0;
-        const staged: Promise<void> = blob.stageBlock(id, block, block.length).then(
-          () => {
-            release();
-            inFlight.delete(staged);
-          },
-          (e: unknown) => {
-            release();
-            inFlight.delete(staged);
-            stageFailure ??= e;
-          },
-        );
+        const buffer = pool.take();
+        // Exactly BLOCK_SIZE bytes (or what is left at the end); the rest of a straddling chunk starts the next block.
+        const length = Math.min(pendingBytes, BLOCK_SIZE);
+        const last = pending[pending.length - 1]!;
+        const overflow = pendingBytes - length;
+        fill(buffer, overflow > 0 ? [...pending.slice(0, -1), last.subarray(0, last.length - overflow)] : pending);
+        pending = overflow > 0 ? [last.subarray(last.length - overflow)] : [];
+        pendingBytes = overflow;
+        const done = () => {
+          pool.give(buffer);
+          release();
+          inFlight.delete(staged);
+        };
+        const staged: Promise<void> = blob.stageBlock(id, buffer.subarray(0, length), length).then(done, (e: unknown) => {
+          done();
+          stageFailure ??= e;
+        });
         inFlight.add(staged);
         if (inFlight.size >= STAGE_PARALLELISM) await Promise.race(inFlight);
         if (stageFailure !== undefined) throw asStreamError(stageFailure, upload.instanceId);
@@ -181,26 +205,32 @@ export function createBlobStore(container: ContainerClient, stagedBlocks: Semaph
         for await (const chunk of verified as AsyncIterable<Buffer>) {
           pending.push(chunk);
           pendingBytes += chunk.length;
-          if (pendingBytes >= BLOCK_SIZE) await stage();
+          while (pendingBytes >= BLOCK_SIZE) await stage();
         }
       } catch (e) {
         throw asStreamError(e, upload.instanceId);
       }
       // Reaching here means the stream ended and the counter's checks passed.
-      if (pendingBytes > 0) await stage();
-      await Promise.all(inFlight);
-      if (stageFailure !== undefined) throw asStreamError(stageFailure, upload.instanceId);
       const metadata = Object.fromEntries(
         Object.entries({ ...upload.metadata, sha256: counter.sha256, size: String(counter.bytes) }).map(([k, v]) => [k, encodeMetadataValue(v)]),
       );
+      const blobHTTPHeaders = { blobContentType: upload.contentType, blobContentDisposition: contentDisposition(upload.filename) };
+      if (ids.length === 0) {
+        // The whole (verified) element fits one block: one Put Blob, headers and metadata included, instead of stage + commit.
+        const release = await stagedBlocks.acquire();
+        try {
+          const body = Buffer.concat(pending, pendingBytes);
+          await blob.upload(body, body.length, { blobHTTPHeaders, metadata });
+        } finally {
+          release();
+        }
+        return { bytes: counter.bytes, sha256: counter.sha256 };
+      }
+      if (pendingBytes > 0) await stage();
+      await Promise.all(inFlight);
+      if (stageFailure !== undefined) throw asStreamError(stageFailure, upload.instanceId);
       try {
-        await blob.commitBlockList(ids, {
-          blobHTTPHeaders: {
-            blobContentType: upload.contentType,
-            blobContentDisposition: contentDisposition(upload.filename),
-          },
-          metadata,
-        });
+        await blob.commitBlockList(ids, { blobHTTPHeaders, metadata });
       } catch (e) {
         // A concurrent writer's commit discards our uncommitted blocks; the next attempt starts over.
         if ((e as { code?: string }).code === 'InvalidBlockList') {

@@ -15,7 +15,12 @@ const RENEW_EVERY_MS = 10_000;
 export const lockPath = (ref: InstanceRef) => `${instanceFolder(ref)}/.lock`;
 
 export interface InstanceLease {
-  /** Renew now; throws a retryable `instance-lease-lost` when another process has taken the instance over. */
+  /**
+   * True when this acquisition created the lock blob: no run has ever held this instance before, so
+   * it left no manifest and no element blobs behind (a folder is written only under its lease).
+   */
+  readonly first: boolean;
+  /** Throws a retryable `instance-lease-lost` when another process has taken the instance over. */
   confirm(): Promise<void>;
   release(): Promise<void>;
 }
@@ -28,14 +33,20 @@ export interface InstanceLocks {
 const statusOf = (e: unknown) => (e as { statusCode?: number }).statusCode;
 
 export function blobInstanceLocks(container: ContainerClient, log: Logger, leaseSeconds = LEASE_SECONDS): InstanceLocks {
+  const renewEveryMs = Math.min(RENEW_EVERY_MS, (leaseSeconds * 1000) / 3);
   return {
     async acquire(ref) {
-      const lease = await tryLease(container.getBlockBlobClient(lockPath(ref)), leaseSeconds);
-      if (!lease) return undefined;
+      const taken = await tryLease(container.getBlockBlobClient(lockPath(ref)), leaseSeconds);
+      if (!taken) return undefined;
+      const { lease } = taken;
       let lost: unknown;
+      // When the lease was last known held (acquired or renewed): it stays ours for leaseSeconds after.
+      let heldAt = Date.now();
       const renew = async () => {
         try {
+          const t = Date.now();
           await lease.renewLease();
+          heldAt = t;
         } catch (e) {
           // 409/412: the lease expired and someone else took it; anything else (network) is tried again.
           if (statusOf(e) === 409 || statusOf(e) === 412) lost ??= e;
@@ -44,11 +55,14 @@ export function blobInstanceLocks(container: ContainerClient, log: Logger, lease
       };
       const timer = setInterval(() => {
         renew().catch((error: unknown) => log.warn('could not renew the instance lease', { stage: 'lease', error }));
-      }, RENEW_EVERY_MS);
+      }, renewEveryMs);
       timer.unref();
       return {
+        first: taken.created,
         async confirm() {
-          if (lost === undefined) await renew().catch(() => undefined);
+          // Held within the last third of its duration: still ours for at least two thirds, no request
+          // needed (a storage transaction each). Older (a renewal failed or is late): renew now.
+          if (lost === undefined && Date.now() - heldAt >= renewEveryMs) await renew().catch(() => undefined);
           if (lost !== undefined) {
             throw new ReceiverError('the instance lease was lost to another process', {
               code: 'instance-lease-lost',

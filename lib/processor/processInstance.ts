@@ -74,7 +74,7 @@ export function createProcessor(input: ProcessorDeps): Processor {
     const lease = await deps.locks.acquire(msg);
     if (!lease) return busy(deps, log, msg);
     try {
-      return await processInstance(underLease(deps, lease), msg, log);
+      return await processInstance(underLease(deps, lease), msg, log, lease.first);
     } finally {
       await lease.release();
     }
@@ -187,7 +187,8 @@ function stages(deps: ProcessorDeps, log: Logger): Stages {
   };
 }
 
-async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logger): Promise<Outcome> {
+/** `firstRun`: the instance's lock was created by this run's lease (see InstanceLease.first). */
+async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logger, firstRun: boolean): Promise<Outcome> {
   const { clock, store, config } = deps;
   const run = stages(deps, log);
   const { instance, raw } = await run.timed(
@@ -210,16 +211,18 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
     throw new ReceiverError(unknownDataTypesReason(ref.org, ref.app, unknownTypes), { code: 'config-data-types', retryable: false, instanceId: instanceId(ref) });
   }
   const selected = instance.data.filter((d) => config.dataTypes.length === 0 || config.dataTypes.includes(d.dataType));
-  const existing = await readManifest(store, ref);
-  const current = existing && isCurrent(existing, instance, selected) ? existing : undefined;
-
   const ourConfirmation = confirmationBy(instance, config.org);
+  // Nothing to find in a folder no run has held: no manifest read, no look for stored elements (a storage
+  // transaction each). An instance we confirmed was held before (by a version without the lock, say): look.
+  const untouched = firstRun && !ourConfirmation;
+  const existing = untouched ? undefined : await readManifest(store, ref);
+  const current = existing && isCurrent(existing, instance, selected) ? existing : undefined;
   if (current?.readyAt && ourConfirmation) {
     log.info('already stored, confirmed and announced; nothing to do', { stage: 'done', outcome: 'already-done', durationMs: clock.now() - run.started });
     return { kind: 'already-done' };
   }
   if (current) log.info('manifest is current; confirming without downloading', { stage: 'manifest found' });
-  const { manifest, downloaded } = current ? { manifest: current, downloaded: 0 } : await storeInstance(deps, run, ref, { instance, raw, selected, existing });
+  const { manifest, downloaded } = current ? { manifest: current, downloaded: 0 } : await storeInstance(deps, run, ref, { instance, raw, selected, existing, reuse: !untouched });
 
   const infected = manifest.elements.filter((e) => e.status === 'infected').map((e) => e.id);
   if (infected.length > 0 && !config.confirmOnInfected && !ourConfirmation) {
@@ -240,11 +243,11 @@ async function storeInstance(
   deps: ProcessorDeps,
   run: Stages,
   ref: InstanceRef,
-  found: { instance: Instance; raw: string; selected: DataElement[]; existing: Manifest | undefined },
+  found: { instance: Instance; raw: string; selected: DataElement[]; existing: Manifest | undefined; reuse: boolean },
 ): Promise<{ manifest: Manifest; downloaded: number }> {
   const { clock, store, config } = deps;
   const { log, retry, timed } = run;
-  const { instance, raw, selected, existing } = found;
+  const { instance, raw, selected, existing, reuse } = found;
   // A manifest of an older version would vouch for blobs about to change: readers must not trust the folder meanwhile.
   if (existing) await timed('stale manifest removed', () => store.remove(manifestPath(ref)));
   const pending = selected.filter((d) => d.fileScanResult === 'Pending');
@@ -256,7 +259,7 @@ async function storeInstance(
     });
   }
   const results = await mapLimit(selected, config.downloadConcurrency, (el) =>
-    el.fileScanResult === 'Infected' ? Promise.resolve({ entry: infectedEntry(el, log), fetched: false }) : retry('download', () => download(deps, ref, el, log)),
+    el.fileScanResult === 'Infected' ? Promise.resolve({ entry: infectedEntry(el, log), fetched: false }) : retry('download', () => download(deps, ref, el, log, { reuse })),
   );
   const entries = results.map((r) => r.entry);
   const downloaded = results.filter((r) => r.fetched).length;
@@ -305,13 +308,16 @@ async function confirmAndAnnounce(
   return { kind: 'confirmed', downloaded, bytes };
 }
 
-/** The element's manifest entry; `fetched` is false when a verified copy from an earlier run was kept. */
-async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, log: Logger): Promise<{ entry: ManifestEntry; fetched: boolean }> {
+/**
+ * The element's manifest entry; `fetched` is false when a verified copy from an earlier run was kept.
+ * `reuse`: look for such a copy (false when no run can have stored one).
+ */
+async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, log: Logger, opts: { reuse: boolean }): Promise<{ entry: ManifestEntry; fetched: boolean }> {
   const t0 = deps.clock.now();
   const path = elementPath(ref, el.id);
   const contentType = el.contentType ?? 'application/octet-stream';
   const entry = (sha256: string): ManifestEntry => manifestEntry(el, { sha256, blob: path });
-  const kept = await storedCopy(deps.store, path, el);
+  const kept = opts.reuse ? await storedCopy(deps.store, path, el) : undefined;
   if (kept) {
     log.info('element already stored', { stage: 'element stored', elementId: el.id, dataType: el.dataType, bytes: 0, reused: true });
     return { entry: entry(kept), fetched: false };

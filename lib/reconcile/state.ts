@@ -66,7 +66,7 @@ export interface RunLock {
  * lapses by itself within a minute if the process dies.
  */
 export async function acquireRunLock(container: ContainerClient, log: Logger): Promise<RunLock | undefined> {
-  const lease = await tryLease(container.getBlockBlobClient(`${STATE_PREFIX}/run.lock`), LEASE_SECONDS);
+  const lease = (await tryLease(container.getBlockBlobClient(`${STATE_PREFIX}/run.lock`), LEASE_SECONDS))?.lease;
   if (!lease) return undefined;
   const renew = setInterval(() => {
     lease.renewLease().catch((error: unknown) => log.warn('reconcile: could not renew the run lease', { error }));

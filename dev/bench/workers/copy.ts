@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { mapLimit } from '../../../lib/processor/pool.js';
-import { fail, report, specArg } from './report.js';
+import { costWindowEdge, fail, report, specArg } from './report.js';
 
 export interface CopySpec {
   mode: 'stream' | 'buffer';
@@ -68,13 +68,15 @@ async function main() {
   for (const item of spec.warmup) await copy(item);
   const rssBeforeBytes = process.memoryUsage().rss;
   const durationsMs: number[] = [];
+  const windowFrom = await costWindowEdge();
   const t0 = performance.now();
   await mapLimit(spec.items, spec.concurrency, async (item) => {
     const t = performance.now();
     await copy(item);
     durationsMs.push(performance.now() - t);
   });
-  report({ elapsedMs: performance.now() - t0, durationsMs, rssBeforeBytes });
+  const elapsedMs = performance.now() - t0;
+  report({ elapsedMs, durationsMs, rssBeforeBytes, windowFrom, windowTo: await costWindowEdge() });
   process.exit(0);
 }
 

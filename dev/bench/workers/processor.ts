@@ -5,7 +5,7 @@
 import { getProcessor } from '../../../lib/processor/fromRuntime.js';
 import { mapLimit } from '../../../lib/processor/pool.js';
 import type { EventsMessage } from '../../../lib/messages.js';
-import { fail, report, specArg } from './report.js';
+import { costWindowEdge, fail, report, specArg } from './report.js';
 
 export interface ProcessorSpec {
   /** Processed one by one before the clock starts (module loading, token, connections). */
@@ -24,13 +24,15 @@ async function main() {
   for (const m of spec.warmup) await handle(m);
   const rssBeforeBytes = process.memoryUsage().rss;
   const durationsMs: number[] = [];
+  const windowFrom = await costWindowEdge();
   const t0 = performance.now();
   await mapLimit(spec.messages, spec.concurrency, async (m) => {
     const t = performance.now();
     await handle(m);
     durationsMs.push(performance.now() - t);
   });
-  report({ elapsedMs: performance.now() - t0, durationsMs, rssBeforeBytes });
+  const elapsedMs = performance.now() - t0;
+  report({ elapsedMs, durationsMs, rssBeforeBytes, windowFrom, windowTo: await costWindowEdge() });
   process.exit(0);
 }
 
