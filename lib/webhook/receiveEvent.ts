@@ -1,9 +1,9 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { eventsMessageSchema, instanceId, type EventsMessage } from '../messages.js';
-import type { QueueSender } from '../queueSender.js';
-import { QUEUES } from '../queues.js';
+import { eventsMessageSchema, instanceId, type EventsMessage } from '../queue/messages.js';
+import type { QueueSender } from '../queue/sender.js';
+import { QUEUES } from '../queue/names.js';
 import { acceptsContentType, readBody, type IncomingRequest } from './body.js';
 import { cloudEventSchema, VALIDATE_SUBSCRIPTION } from './cloudEvent.js';
 import { ok, problem, type WebhookResponse } from './problem.js';
