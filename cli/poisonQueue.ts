@@ -1,6 +1,6 @@
 import type { DequeuedMessageItem, PeekedMessageItem, QueueClient } from '@azure/storage-queue';
 import { z } from 'zod';
-import { decodeMessage, eventsMessageSchema, instanceRefSchema, poisonEnvelopeSchema } from '../lib/messages.js';
+import { decodeMessage, eventsMessageSchema, instanceRefSchema, poisonEnvelopeSchema } from '../lib/queue/messages.js';
 
 /** What a replay needs from a poison message: the instance, and the event it came from when known. */
 const replayableSchema = instanceRefSchema.extend({

@@ -1,6 +1,6 @@
 import { register } from '../lib/functionDefinition.js';
 import { withInvocationLog } from '../lib/invocationLog.js';
-import { QUEUES } from '../lib/queues.js';
+import { QUEUES } from '../lib/queue/names.js';
 import { getProcessor } from '../lib/processor/fromRuntime.js';
 
 export const definition = register({

@@ -124,7 +124,7 @@ var tags = { 'azd-env-name': environmentName }
 var deploymentContainerName = 'app-package'
 // lib/config.ts's default BLOB_CONTAINER; set explicitly below so the app and this container agree.
 var downloadContainerName = 'altinn-instances'
-// lib/queues.ts
+// lib/queue/names.ts
 var queueNames = ['altinn-events', 'altinn-events-poison', 'altinn-instances-ready', 'altinn-instances-held']
 var names = {
   identity: 'id-${resourceToken}'

@@ -11,7 +11,7 @@ import { invocationSink } from './invocationLog.js';
 import { createLogger, type Logger } from './log.js';
 import { blobInstanceLocks } from './processor/lease.js';
 import { createProcessor, type Processor } from './processor/processInstance.js';
-import { createQueueSender, type QueueSender } from './queueSender.js';
+import { createQueueSender, type QueueSender } from './queue/sender.js';
 import type { ReconcileDeps } from './reconcile/run.js';
 import { registerSecret } from './redact.js';
 import { createStorageClients, type StorageClients } from './azure/storageClients.js';

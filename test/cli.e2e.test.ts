@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type Azurite } from '../dev/azurite.js';
 import { startSimulator, type Simulator } from '../dev/simulator/index.js';
-import { encodeMessage } from '../lib/messages.js';
-import { QUEUES } from '../lib/queues.js';
+import { encodeMessage } from '../lib/queue/messages.js';
+import { QUEUES } from '../lib/queue/names.js';
 import { jsonOf, runCli } from './support/cli.js';
 import { startLocalHost, stopAll, type LocalHost } from './support/processes.js';
 import { storageClients } from './support/storage.js';

@@ -10,8 +10,8 @@ import {
 } from '@azure/storage-queue';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { connectionString, DEV_ACCOUNT, DEV_KEY, startAzuriteService, type AzuriteProcess } from '../dev/azurite.js';
-import { decodeMessage, encodeMessage, eventsMessageSchema, type EventsMessage } from '../lib/messages.js';
-import { QUEUES } from '../lib/queues.js';
+import { decodeMessage, encodeMessage, eventsMessageSchema, type EventsMessage } from '../lib/queue/messages.js';
+import { QUEUES } from '../lib/queue/names.js';
 import { jsonOf, runCli } from './support/cli.js';
 import { validEnv } from './support/settings.js';
 

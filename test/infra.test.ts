@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { FunctionDefinition } from '../lib/functionDefinition.js';
 import { ConfigError, loadConfig, SECRET_SETTINGS, SETTING_NAMES } from '../lib/config.js';
-import { QUEUES } from '../lib/queues.js';
+import { QUEUES } from '../lib/queue/names.js';
 import { parseStorageConnection } from '../lib/azure/storageConnection.js';
 import { validEnv } from './support/settings.js';
 
@@ -169,7 +169,7 @@ describe.runIf(hasDotnet)('infra/main.bicep compiled to ARM', () => {
     expect(settings).toHaveProperty('MASKINPORTEN_KEY');
   });
 
-  it('creates the queues of lib/queues and a download container lib/config accepts', () => {
+  it('creates the queues of lib/queue/names and a download container lib/config accepts', () => {
     expect(main.variables.queueNames).toEqual(Object.values(QUEUES));
     const storage = resourcesOf(template, 'Microsoft.Resources/deployments').find(
       (d) => resourcesOf(d.properties?.template, 'Microsoft.Storage/storageAccounts/queueServices/queues').length > 0,

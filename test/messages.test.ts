@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage, eventsMessageSchema, instanceFolder, instanceId } from '../lib/messages.js';
-import { createQueueSender } from '../lib/queueSender.js';
+import { decodeMessage, encodeMessage, eventsMessageSchema, instanceFolder, instanceId } from '../lib/queue/messages.js';
+import { createQueueSender } from '../lib/queue/sender.js';
 import { storageClients, uniqueName } from './support/storage.js';
 
 const message = {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type Azurite } from '../dev/azurite.js';
 import { startSimulator, type Simulator } from '../dev/simulator/index.js';
-import { decodeMessage, encodeMessage, heldMessageSchema, readyMessageSchema, type InstanceRef } from '../lib/messages.js';
+import { decodeMessage, encodeMessage, heldMessageSchema, readyMessageSchema, type InstanceRef } from '../lib/queue/messages.js';
 import { manifestSchema } from '../lib/processor/manifest.js';
-import { QUEUES } from '../lib/queues.js';
+import { QUEUES } from '../lib/queue/names.js';
 import { jsonOf, runCli, type CliRun } from './support/cli.js';
 import { startLocalHost, stopAll, type LocalHost } from './support/processes.js';
 import { storageClients } from './support/storage.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InstanceDoc, Simulator } from '../dev/simulator/index.js';
-import { QUEUES } from '../lib/queues.js';
+import { QUEUES } from '../lib/queue/names.js';
 import { blobSha256, messageFor, processorFor, withSimulator } from './processor.harness.js';
 
 /**

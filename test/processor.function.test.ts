@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../dev/simulator/index.js';
 import { startAzurite } from '../dev/azurite.js';
 import { definition } from '../functions/instanceProcessor.js';
-import { QUEUES } from '../lib/queues.js';
+import { QUEUES } from '../lib/queue/names.js';
 import { storageClients } from './support/storage.js';
 
 /**

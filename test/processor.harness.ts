@@ -8,7 +8,7 @@ import { createBlobStore } from '../lib/blob/store.js';
 import { systemClock } from '../lib/clock.js';
 import { loadConfig, type Config } from '../lib/config.js';
 import { memoryLogger } from './support/log.js';
-import { createQueueSender } from '../lib/queueSender.js';
+import { createQueueSender } from '../lib/queue/sender.js';
 import { blobInstanceLocks } from '../lib/processor/lease.js';
 import { createProcessor, type Processor } from '../lib/processor/processInstance.js';
 import type { RetryPolicy } from '../lib/retry.js';

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Simulator } from '../dev/simulator/index.js';
-import { readyMessageSchema } from '../lib/messages.js';
+import { readyMessageSchema } from '../lib/queue/messages.js';
 import { manifestSchema } from '../lib/processor/manifest.js';
-import { QUEUES } from '../lib/queues.js';
+import { QUEUES } from '../lib/queue/names.js';
 import type { ContainerClient } from '@azure/storage-blob';
-import type { InstanceRef } from '../lib/messages.js';
+import type { InstanceRef } from '../lib/queue/messages.js';
 import { lockPath } from '../lib/processor/lease.js';
 import { MAX_ELEMENT_STREAMS } from '../lib/processor/limits.js';
 import { onRequest } from '../dev/soak/observe.js';

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VALIDATE_SUBSCRIPTION } from '../lib/webhook/cloudEvent.js';
 import { receiveEvent } from '../lib/webhook/receiveEvent.js';
-import { eventsMessageSchema } from '../lib/messages.js';
-import { createQueueSender, type QueueSender } from '../lib/queueSender.js';
+import { eventsMessageSchema } from '../lib/queue/messages.js';
+import { createQueueSender, type QueueSender } from '../lib/queue/sender.js';
 import { storageClients } from './support/storage.js';
 import { queuedMessages, webhookDeps } from './support/webhook.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { instanceRefSchema, type HeldMessage } from '../../lib/messages.js';
-import { QUEUES } from '../../lib/queues.js';
+import { instanceRefSchema, type HeldMessage } from '../../lib/queue/messages.js';
+import { QUEUES } from '../../lib/queue/names.js';
 import { ReceiverError } from '../../lib/errors.js';
 import { BIN, defineCommand } from '../command.js';
 import type { Context } from '../context.js';

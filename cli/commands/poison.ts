@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { eventsMessageSchema, instanceId, type EventsMessage } from '../../lib/messages.js';
-import { QUEUES } from '../../lib/queues.js';
+import { eventsMessageSchema, instanceId, type EventsMessage } from '../../lib/queue/messages.js';
+import { QUEUES } from '../../lib/queue/names.js';
 import { BIN, defineCommand } from '../command.js';
 import type { Context } from '../context.js';
 import { durationSchema } from '../duration.js';

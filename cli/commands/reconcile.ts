@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { instanceRefSchema } from '../../lib/messages.js';
+import { instanceRefSchema } from '../../lib/queue/messages.js';
 import type { ReconcileCounts } from '../../lib/reconcile/run.js';
 import { BIN, defineCommand } from '../command.js';
 import { CliError, EXIT, toCliError, userError } from '../errors.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_EVENT_TYPES, type CoreConfig } from '../../lib/config.js';
-import { instanceRefSchema } from '../../lib/messages.js';
+import { instanceRefSchema } from '../../lib/queue/messages.js';
 import { isLoopbackHost } from '../../lib/http/net.js';
 import { EVENT_TYPE } from '../../lib/patterns.js';
 import { BIN, defineCommand } from '../command.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QueueClient } from '@azure/storage-queue';
 import { startNode } from '../host/childProcess.js';
-import { QUEUES } from '../../lib/queues.js';
+import { QUEUES } from '../../lib/queue/names.js';
 import { alternate, runWorker, type Bench, type WorkerResult } from './harness.js';
 import { startHostLoggingToFile } from './hostToFile.js';
 import { judge, percentile, summarize } from './stats.js';

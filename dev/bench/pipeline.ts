@@ -1,4 +1,4 @@
-import type { EventsMessage } from '../../lib/messages.js';
+import type { EventsMessage } from '../../lib/queue/messages.js';
 import { runWorker, type BenchContext, type WorkerResult } from './harness.js';
 import type { CopySpec } from './workers/copy.js';
 import type { ProcessorSpec } from './workers/processor.js';

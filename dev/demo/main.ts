@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { manifestPath, manifestSchema } from '../../lib/processor/manifest.js';
-import { instanceId, type InstanceRef } from '../../lib/messages.js';
+import { instanceId, type InstanceRef } from '../../lib/queue/messages.js';
 import { startAzurite, type Azurite } from '../azurite.js';
 import { parseJsonLine, ROOT, startLocalHost, startNode, stopAll, type LocalHost } from '../host/childProcess.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';

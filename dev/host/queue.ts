@@ -60,19 +60,7 @@ export function startQueueListener(args: {
   const active = new Map<string, Active>();
   const stopping = new AbortController();
   const stopped = new Promise<void>((r) => stopping.signal.addEventListener('abort', () => r(), { once: true }));
-  let poisonReady: Promise<unknown> | undefined;
-
-  const toPoison = async (m: DequeuedMessageItem, popReceipt: string) => {
-    poisonReady ??= poison.createIfNotExists().catch((e: unknown) => {
-      poisonReady = undefined;
-      throw e;
-    });
-    await poisonReady;
-    // The original text, still encoded: a replay puts it back exactly as it came.
-    await poison.sendMessage(m.messageText);
-    await queue.deleteMessage(m.messageId, popReceipt);
-    log.warn('message moved to poison queue', { messageId: m.messageId, dequeueCount: m.dequeueCount, poisonQueue: poison.name });
-  };
+  const toPoison = poisoner(queue, poison, log);
 
   const handle = async (m: DequeuedMessageItem) => {
     const entry = active.get(m.messageId)!;
@@ -83,15 +71,7 @@ export function startQueueListener(args: {
     const outcome = await invoker.invoke(
       name,
       { trigger: 'queue', queue: queue.name, messageId: m.messageId, dequeueCount: m.dequeueCount },
-      {
-        id: m.messageId,
-        queueTrigger: m.messageText,
-        dequeueCount: m.dequeueCount,
-        insertionTime: m.insertedOn.toISOString(),
-        expirationTime: m.expiresOn.toISOString(),
-        nextVisibleTime: m.nextVisibleOn.toISOString(),
-        popReceipt: m.popReceipt,
-      },
+      triggerMetadata(m),
       (context) => options.handler(decodeQueueMessage(m.messageText, settings.messageEncoding), context),
     );
     clearInterval(entry.renew);
@@ -120,36 +100,7 @@ export function startQueueListener(args: {
       });
   };
 
-  const poll = async () => {
-    let idleMs = Math.min(MIN_POLL_MS, settings.maxPollingInterval);
-    while (!stopping.signal.aborted) {
-      if (active.size > settings.newBatchThreshold) {
-        // The host fetches the next batch once in-flight work drops to newBatchThreshold.
-        await Promise.race([...[...active.values()].map((a) => a.done), stopped]);
-        continue;
-      }
-      let batch: DequeuedMessageItem[] = [];
-      try {
-        // Not aborted by stop: an aborted receive could leave messages invisible for the whole lease.
-        batch = (await queue.receiveMessages({ numberOfMessages: settings.batchSize, visibilityTimeout: LEASE_SECONDS }))
-          .receivedMessageItems;
-      } catch (error) {
-        if ((error as { statusCode?: number }).statusCode !== 404) log.warn('polling failed', { error });
-      }
-      if (stopping.signal.aborted) {
-        await Promise.all(batch.map((m) => queue.updateMessage(m.messageId, m.popReceipt, undefined, 0)));
-        break;
-      }
-      if (batch.length === 0) {
-        await systemClock.sleep(idleMs, stopping.signal).catch(() => undefined);
-        idleMs = Math.min(idleMs * 2, settings.maxPollingInterval);
-        continue;
-      }
-      idleMs = Math.min(MIN_POLL_MS, settings.maxPollingInterval);
-      batch.forEach(begin);
-    }
-  };
-  const polling = poll().catch((error: unknown) => log.error('queue listener stopped', { error }));
+  const polling = poll({ queue, settings, active, stopping: stopping.signal, stopped, begin, log }).catch((error: unknown) => log.error('queue listener stopped', { error }));
 
   return {
     stopped: stopped.then(() => polling),
@@ -169,5 +120,74 @@ export function startQueueListener(args: {
       );
       return unfinished.length;
     },
+  };
+}
+
+/** Receives batches while not stopped: the next once in-flight work drops to newBatchThreshold, backing off when idle. */
+async function poll(p: {
+  queue: QueueClient;
+  settings: QueueSettings;
+  active: Map<string, Active>;
+  stopping: AbortSignal;
+  stopped: Promise<void>;
+  begin: (m: DequeuedMessageItem) => void;
+  log: Logger;
+}): Promise<void> {
+  const { queue, settings, active, stopping, stopped, begin, log } = p;
+  let idleMs = Math.min(MIN_POLL_MS, settings.maxPollingInterval);
+  while (!stopping.aborted) {
+    if (active.size > settings.newBatchThreshold) {
+      // The host fetches the next batch once in-flight work drops to newBatchThreshold.
+      await Promise.race([...[...active.values()].map((a) => a.done), stopped]);
+      continue;
+    }
+    let batch: DequeuedMessageItem[] = [];
+    try {
+      // Not aborted by stop: an aborted receive could leave messages invisible for the whole lease.
+      batch = (await queue.receiveMessages({ numberOfMessages: settings.batchSize, visibilityTimeout: LEASE_SECONDS }))
+        .receivedMessageItems;
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404) log.warn('polling failed', { error });
+    }
+    if (stopping.aborted) {
+      await Promise.all(batch.map((m) => queue.updateMessage(m.messageId, m.popReceipt, undefined, 0)));
+      break;
+    }
+    if (batch.length === 0) {
+      await systemClock.sleep(idleMs, stopping).catch(() => undefined);
+      idleMs = Math.min(idleMs * 2, settings.maxPollingInterval);
+      continue;
+    }
+    idleMs = Math.min(MIN_POLL_MS, settings.maxPollingInterval);
+    batch.forEach(begin);
+  }
+}
+
+/** Moves a message to the poison queue (created on first use), deleting it from its own. */
+function poisoner(queue: QueueClient, poison: QueueClient, log: Logger) {
+  let poisonReady: Promise<unknown> | undefined;
+  return async (m: DequeuedMessageItem, popReceipt: string) => {
+    poisonReady ??= poison.createIfNotExists().catch((e: unknown) => {
+      poisonReady = undefined;
+      throw e;
+    });
+    await poisonReady;
+    // The original text, still encoded: a replay puts it back exactly as it came.
+    await poison.sendMessage(m.messageText);
+    await queue.deleteMessage(m.messageId, popReceipt);
+    log.warn('message moved to poison queue', { messageId: m.messageId, dequeueCount: m.dequeueCount, poisonQueue: poison.name });
+  };
+}
+
+/** The trigger metadata the host passes along with a queue message. */
+function triggerMetadata(m: DequeuedMessageItem) {
+  return {
+    id: m.messageId,
+    queueTrigger: m.messageText,
+    dequeueCount: m.dequeueCount,
+    insertionTime: m.insertedOn.toISOString(),
+    expirationTime: m.expiresOn.toISOString(),
+    nextVisibleTime: m.nextVisibleOn.toISOString(),
+    popReceipt: m.popReceipt,
   };
 }

@@ -30,49 +30,15 @@ export interface MaskinportenTokenClaims {
   supplier?: { authority: string; ID: string };
 }
 
+/** Maskinporten's issuer: its base URL with the trailing slash. */
+const issuerOf = (core: Core) => `${core.urls.maskinporten}/`;
 const orgId = (orgNumber: string) => ({ authority: 'iso6523-actorid-upis', ID: `0192:${orgNumber}` });
 
 export function createMaskinporten(core: Core) {
   const clients = new Map<string, RegisteredClient>();
   /** jti → exp (seconds): a jti may not come back while the grant it came in could still be valid. */
   const usedJti = new Map<string, number>();
-  const issuer = () => `${core.urls.maskinporten}/`;
-
-  function clientKey(client: RegisteredClient, jwt: DecodedJwt, nowS: number): KeyObject {
-    if (client.trustedCa) {
-      const x5c = jwt.header.x5c;
-      if (!Array.isArray(x5c) || x5c.length === 0 || !x5c.every((c) => typeof c === 'string')) {
-        throw new GrantError('invalid_client', 'Client authentication failed: certificate client must send its certificate chain in the x5c header');
-      }
-      let chain: X509Certificate[];
-      try {
-        chain = (x5c).map((c) => new X509Certificate(Buffer.from(c, 'base64')));
-      } catch {
-        throw new GrantError('invalid_client', 'Client authentication failed: x5c holds an unreadable certificate');
-      }
-      for (let i = 0; i + 1 < chain.length; i++) {
-        const [cert, next] = [chain[i]!, chain[i + 1]!];
-        if (!cert.checkIssued(next) || !cert.verify(next.publicKey)) {
-          throw new GrantError('invalid_client', `Client authentication failed: x5c certificate ${i} is not signed by certificate ${i + 1}`);
-        }
-      }
-      const ca = client.trustedCa;
-      const last = chain[chain.length - 1]!;
-      const trusted = last.fingerprint256 === ca.fingerprint256 || (last.checkIssued(ca) && last.verify(ca.publicKey));
-      if (!trusted) throw new GrantError('invalid_client', 'Client authentication failed: certificate chain is not issued by a trusted CA');
-      const leaf = chain[0]!;
-      // Leeway on notBefore: test certificates are minted moments before use, on a clock tests may fake.
-      if (Date.parse(leaf.validFrom) / 1000 > nowS + 300 || Date.parse(leaf.validTo) / 1000 < nowS) {
-        throw new GrantError('invalid_client', 'Client authentication failed: certificate is expired or not yet valid');
-      }
-      return leaf.publicKey;
-    }
-    const kid = jwt.header.kid;
-    if (typeof kid !== 'string') throw new GrantError('invalid_client', 'Client authentication failed: kid header missing (client has no certificate registered)');
-    const key = client.keys.get(kid);
-    if (!key) throw new GrantError('invalid_client', `Client authentication failed: kid '${kid}' is not registered for the client`);
-    return key;
-  }
+  const issuer = () => issuerOf(core);
 
   function verifyGrant(assertion: string): { client: RegisteredClient; scope: string; consumerOrg?: string } {
     const jwt = decodeJwt(assertion);
@@ -109,27 +75,6 @@ export function createMaskinporten(core: Core) {
     return { client, scope: c.scope, ...(consumerOrg ? { consumerOrg } : {}) };
   }
 
-  function issue(client: RegisteredClient, scope: string, consumerOrg: string | undefined): string {
-    const iat = seconds(core.now());
-    return signJwt(
-      {
-        aud: 'unspecified',
-        scope,
-        iss: issuer(),
-        client_amr: client.trustedCa ? 'virksomhetssertifikat' : 'private_key_jwt',
-        token_type: 'Bearer',
-        exp: iat + TOKEN_LIFETIME_SECONDS,
-        iat,
-        client_id: client.clientId,
-        jti: newJti(),
-        consumer: orgId(consumerOrg ?? client.orgNumber),
-        ...(consumerOrg ? { supplier: orgId(client.orgNumber) } : {}),
-      },
-      core.signingKey,
-      { kid: 'sim-maskinporten' },
-    );
-  }
-
   async function token(ctx: Ctx): Promise<void> {
     core.counters.grants++;
     try {
@@ -144,7 +89,7 @@ export function createMaskinporten(core: Core) {
       if (!assertion) throw new GrantError('invalid_request', 'Missing assertion');
       const grant = verifyGrant(assertion);
       core.counters.grantsIssued++;
-      sendJson(ctx.res, 200, { access_token: issue(grant.client, grant.scope, grant.consumerOrg), token_type: 'Bearer', expires_in: TOKEN_LIFETIME_SECONDS, scope: grant.scope });
+      sendJson(ctx.res, 200, { access_token: issueToken(core, grant.client, grant.scope, grant.consumerOrg), token_type: 'Bearer', expires_in: TOKEN_LIFETIME_SECONDS, scope: grant.scope });
     } catch (e) {
       if (e instanceof GrantError) return sendJson(ctx.res, 400, { error: e.error, error_description: e.message });
       if (e instanceof HttpError) return sendJson(ctx.res, e.status, { error: 'invalid_request', error_description: e.message });
@@ -189,3 +134,61 @@ export function createMaskinporten(core: Core) {
 }
 
 export type Maskinporten = ReturnType<typeof createMaskinporten>;
+
+/** The key the grant must verify with: the leaf of a chain the client's CA issued, or the registered key its kid names. */
+function clientKey(client: RegisteredClient, jwt: DecodedJwt, nowS: number): KeyObject {
+  if (client.trustedCa) {
+    const x5c = jwt.header.x5c;
+    if (!Array.isArray(x5c) || x5c.length === 0 || !x5c.every((c) => typeof c === 'string')) {
+      throw new GrantError('invalid_client', 'Client authentication failed: certificate client must send its certificate chain in the x5c header');
+    }
+    let chain: X509Certificate[];
+    try {
+      chain = (x5c).map((c) => new X509Certificate(Buffer.from(c, 'base64')));
+    } catch {
+      throw new GrantError('invalid_client', 'Client authentication failed: x5c holds an unreadable certificate');
+    }
+    for (let i = 0; i + 1 < chain.length; i++) {
+      const [cert, next] = [chain[i]!, chain[i + 1]!];
+      if (!cert.checkIssued(next) || !cert.verify(next.publicKey)) {
+        throw new GrantError('invalid_client', `Client authentication failed: x5c certificate ${i} is not signed by certificate ${i + 1}`);
+      }
+    }
+    const ca = client.trustedCa;
+    const last = chain[chain.length - 1]!;
+    const trusted = last.fingerprint256 === ca.fingerprint256 || (last.checkIssued(ca) && last.verify(ca.publicKey));
+    if (!trusted) throw new GrantError('invalid_client', 'Client authentication failed: certificate chain is not issued by a trusted CA');
+    const leaf = chain[0]!;
+    // Leeway on notBefore: test certificates are minted moments before use, on a clock tests may fake.
+    if (Date.parse(leaf.validFrom) / 1000 > nowS + 300 || Date.parse(leaf.validTo) / 1000 < nowS) {
+      throw new GrantError('invalid_client', 'Client authentication failed: certificate is expired or not yet valid');
+    }
+    return leaf.publicKey;
+  }
+  const kid = jwt.header.kid;
+  if (typeof kid !== 'string') throw new GrantError('invalid_client', 'Client authentication failed: kid header missing (client has no certificate registered)');
+  const key = client.keys.get(kid);
+  if (!key) throw new GrantError('invalid_client', `Client authentication failed: kid '${kid}' is not registered for the client`);
+  return key;
+}
+
+function issueToken(core: Core, client: RegisteredClient, scope: string, consumerOrg: string | undefined): string {
+  const iat = seconds(core.now());
+  return signJwt(
+    {
+      aud: 'unspecified',
+      scope,
+      iss: issuerOf(core),
+      client_amr: client.trustedCa ? 'virksomhetssertifikat' : 'private_key_jwt',
+      token_type: 'Bearer',
+      exp: iat + TOKEN_LIFETIME_SECONDS,
+      iat,
+      client_id: client.clientId,
+      jti: newJti(),
+      consumer: orgId(consumerOrg ?? client.orgNumber),
+      ...(consumerOrg ? { supplier: orgId(client.orgNumber) } : {}),
+    },
+    core.signingKey,
+    { kid: 'sim-maskinporten' },
+  );
+}

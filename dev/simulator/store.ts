@@ -87,55 +87,17 @@ export function createStore(core: Core, random: () => number, applications: Appl
     const guid = o.instanceGuid ?? guidFrom(random);
     const content = new Map<string, ContentSpec>();
     const data: ElementDoc[] = [];
+    const seed: Seed = { org, app: o.app, partyId, guid, t, completed: o.completed ?? false, links: (tail) => links(org, o.app, partyId, guid, tail) };
     for (const e of o.elements ?? []) {
       applications.noteDataType(o.app, { id: e.dataType, form: e.form ?? e.contentType === 'application/xml' });
       const id = guidFrom(random);
       const bytes = e.content === undefined ? undefined : Buffer.from(e.content);
       const spec: ContentSpec = { seed: `${guid}/${id}`, size: bytes?.length ?? e.size, ...(bytes ? { bytes } : {}) };
       content.set(id, spec);
-      data.push({
-        id,
-        instanceGuid: guid,
-        dataType: e.dataType,
-        ...(e.filename !== undefined ? { filename: e.filename } : {}),
-        contentType: e.contentType,
-        blobStoragePath: `${org}/${o.app}/${guid}/data/${id}`,
-        selfLinks: links(org, o.app, partyId, guid, `/data/${id}`),
-        size: spec.size,
-        ...(e.withContentHash ? { contentHash: await contentSha256(spec) } : {}),
-        locked: o.completed ?? false,
-        refs: [],
-        isRead: true,
-        tags: [],
-        fileScanResult: e.fileScanResult ?? 'NotApplicable',
-        created: iso(t),
-        createdBy: partyId,
-        lastChanged: iso(t),
-        lastChangedBy: partyId,
-      });
+      const contentHash = e.withContentHash ? await contentSha256(spec) : undefined;
+      data.push(seededElementDoc(e, id, spec, contentHash, seed));
     }
-    const completed = o.completed ?? false;
-    const doc: SeededInstance = {
-      id: `${partyId}/${guid}`,
-      instanceOwner: { partyId, personNumber: '01039012345' },
-      appId: `${org}/${o.app}`,
-      org,
-      selfLinks: links(org, o.app, partyId, guid),
-      process: completed
-        ? { started: iso(t - 60_000), startEvent: 'StartEvent_1', ended: iso(t), endEvent: 'EndEvent_1' }
-        : {
-            started: iso(t - 60_000),
-            startEvent: 'StartEvent_1',
-            currentTask: { flow: 2, started: iso(t - 60_000), elementId: 'Task_1', name: 'Utfylling', altinnTaskType: 'data', flowType: 'CompleteCurrentMoveToNext' },
-          },
-      status: { isArchived: completed, ...(completed ? { archived: iso(t) } : {}), isSoftDeleted: false, isHardDeleted: false, readStatus: 'Read' },
-      ...(o.confirmedBy?.length ? { completeConfirmations: o.confirmedBy.map((s) => ({ stakeholderId: s, confirmedOn: iso(t) })) } : {}),
-      data,
-      created: iso(t - 60_000),
-      createdBy: partyId,
-      lastChanged: iso(t),
-      lastChangedBy: partyId,
-    };
+    const doc = seededInstanceDoc(o, data, seed);
     put(doc, content);
     return structuredClone(doc);
   }
@@ -209,3 +171,64 @@ export function createStore(core: Core, random: () => number, applications: Appl
 }
 
 export type Store = ReturnType<typeof createStore>;
+
+/** Who and when a seeded instance is, for the documents built from it. */
+interface Seed {
+  org: string;
+  app: string;
+  partyId: string;
+  guid: string;
+  t: number;
+  completed: boolean;
+  links: (tail?: string) => { apps: string; platform: string };
+}
+
+/** A seeded data element's document, as Storage keeps it. */
+function seededElementDoc(e: SeedElement, id: string, spec: ContentSpec, contentHash: string | undefined, s: Seed): ElementDoc {
+  return {
+    id,
+    instanceGuid: s.guid,
+    dataType: e.dataType,
+    ...(e.filename !== undefined ? { filename: e.filename } : {}),
+    contentType: e.contentType,
+    blobStoragePath: `${s.org}/${s.app}/${s.guid}/data/${id}`,
+    selfLinks: s.links(`/data/${id}`),
+    size: spec.size,
+    ...(contentHash !== undefined ? { contentHash } : {}),
+    locked: s.completed,
+    refs: [],
+    isRead: true,
+    tags: [],
+    fileScanResult: e.fileScanResult ?? 'NotApplicable',
+    created: iso(s.t),
+    createdBy: s.partyId,
+    lastChanged: iso(s.t),
+    lastChangedBy: s.partyId,
+  };
+}
+
+/** A seeded instance's document, as Storage keeps it: completed (archived) or still in its data task. */
+function seededInstanceDoc(o: SeedInstanceOptions, data: ElementDoc[], s: Seed): SeededInstance {
+  const { org, partyId, guid, t, completed } = s;
+  return {
+    id: `${partyId}/${guid}`,
+    instanceOwner: { partyId, personNumber: '01039012345' },
+    appId: `${org}/${o.app}`,
+    org,
+    selfLinks: s.links(),
+    process: completed
+      ? { started: iso(t - 60_000), startEvent: 'StartEvent_1', ended: iso(t), endEvent: 'EndEvent_1' }
+      : {
+          started: iso(t - 60_000),
+          startEvent: 'StartEvent_1',
+          currentTask: { flow: 2, started: iso(t - 60_000), elementId: 'Task_1', name: 'Utfylling', altinnTaskType: 'data', flowType: 'CompleteCurrentMoveToNext' },
+        },
+    status: { isArchived: completed, ...(completed ? { archived: iso(t) } : {}), isSoftDeleted: false, isHardDeleted: false, readStatus: 'Read' },
+    ...(o.confirmedBy?.length ? { completeConfirmations: o.confirmedBy.map((who) => ({ stakeholderId: who, confirmedOn: iso(t) })) } : {}),
+    data,
+    created: iso(t - 60_000),
+    createdBy: partyId,
+    lastChanged: iso(t),
+    lastChangedBy: partyId,
+  };
+}

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { instanceFolder, type InstanceRef } from '../../lib/messages.js';
+import { instanceFolder, type InstanceRef } from '../../lib/queue/messages.js';
 import { demoElements } from '../demo/plan.js';
 import type { Simulator } from '../simulator/index.js';
 import { DEFAULT_SIMULATOR_PORT } from './mode.js';

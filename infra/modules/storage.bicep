@@ -14,7 +14,7 @@ param deploymentContainerName string
 @description('Container the downloaded instances are written to (BLOB_CONTAINER).')
 param downloadContainerName string
 
-@description('Queues the app reads and writes (lib/queues.ts).')
+@description('Queues the app reads and writes (lib/queue/names.ts).')
 param queueNames string[]
 
 @description('Days a deleted blob or container can be restored.')

@@ -3,7 +3,7 @@ import type { AltinnHttp } from './http.js';
 import type { Clock } from '../clock.js';
 import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { instanceRefSchema, type InstanceRef } from '../messages.js';
+import { instanceRefSchema, type InstanceRef } from '../queue/messages.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
 
 /**

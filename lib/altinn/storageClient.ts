@@ -1,7 +1,7 @@
 import type { AltinnHttp } from './http.js';
 import type { Config } from '../config.js';
 import { ReceiverError } from '../errors.js';
-import { instanceId, type InstanceRef } from '../messages.js';
+import { instanceId, type InstanceRef } from '../queue/messages.js';
 import { instanceSchema, type Instance } from './instanceSchema.js';
 
 export interface StorageClient {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
-import type { ContainerClient } from '@azure/storage-blob';
+import type { BlockBlobClient, BlockBlobUploadOptions, ContainerClient } from '@azure/storage-blob';
 import type { z } from 'zod';
 import { ReceiverError } from '../errors.js';
 import { createSemaphore, type Semaphore } from '../semaphore.js';
@@ -160,91 +160,7 @@ function fill(target: Buffer, chunks: readonly Buffer[]): number {
 export function createBlobStore(container: ContainerClient, stagedBlocks: Semaphore = createSemaphore(MAX_STAGED_BLOCKS)): BlobStore {
   const pool = blockPool();
   return {
-    async putStream(path, source, upload) {
-      const input = source instanceof Readable ? source : Readable.fromWeb(source);
-      const expectedHash = upload.expectedHash && isSha256Hash(upload.expectedHash) ? upload.expectedHash : undefined;
-      const counter = new VerifyingCounter(upload.expectedSize, expectedHash, upload.instanceId);
-      // pipeline: a failure on either side destroys both, so a bad body also closes the HTTP response.
-      const verified = pipeline(input, counter, () => {});
-      const blob = container.getBlockBlobClient(path);
-      // Block ids unique to this attempt: a concurrent writer of the same element can never mix its blocks into ours.
-      const attempt = randomBytes(9).toString('hex');
-      const ids: string[] = [];
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
-      // Blocks upload while the next ones are read: up to STAGE_PARALLELISM in flight (memory stays bounded).
-      const inFlight = new Set<Promise<void>>();
-      let stageFailure: unknown;
-      const stage = async () => {
-        const id = Buffer.from(`${attempt}-${String(ids.length).padStart(6, '0')}`).toString('base64');
-        ids.push(id);
-        // Waiting here stops reading this stream (back-pressure to the HTTP response) until memory is free.
-        const release = await stagedBlocks.acquire();
-        const buffer = pool.take();
-        // Exactly BLOCK_SIZE bytes (or what is left at the end); the rest of a straddling chunk starts the next block.
-        const length = Math.min(pendingBytes, BLOCK_SIZE);
-        const last = pending[pending.length - 1]!;
-        const overflow = pendingBytes - length;
-        fill(buffer, overflow > 0 ? [...pending.slice(0, -1), last.subarray(0, last.length - overflow)] : pending);
-        pending = overflow > 0 ? [last.subarray(last.length - overflow)] : [];
-        pendingBytes = overflow;
-        const done = () => {
-          pool.give(buffer);
-          release();
-          inFlight.delete(staged);
-        };
-        const staged: Promise<void> = blob.stageBlock(id, buffer.subarray(0, length), length).then(done, (e: unknown) => {
-          done();
-          stageFailure ??= e;
-        });
-        inFlight.add(staged);
-        if (inFlight.size >= STAGE_PARALLELISM) await Promise.race(inFlight);
-        if (stageFailure !== undefined) throw asStreamError(stageFailure, upload.instanceId);
-      };
-      try {
-        for await (const chunk of verified as AsyncIterable<Buffer>) {
-          pending.push(chunk);
-          pendingBytes += chunk.length;
-          while (pendingBytes >= BLOCK_SIZE) await stage();
-        }
-      } catch (e) {
-        throw asStreamError(e, upload.instanceId);
-      }
-      // Reaching here means the stream ended and the counter's checks passed.
-      const metadata = Object.fromEntries(
-        Object.entries({ ...upload.metadata, sha256: counter.sha256, size: String(counter.bytes) }).map(([k, v]) => [k, encodeMetadataValue(v)]),
-      );
-      const blobHTTPHeaders = { blobContentType: upload.contentType, blobContentDisposition: contentDisposition(upload.filename) };
-      if (ids.length === 0) {
-        // The whole (verified) element fits one block: one Put Blob, headers and metadata included, instead of stage + commit.
-        const release = await stagedBlocks.acquire();
-        try {
-          const body = Buffer.concat(pending, pendingBytes);
-          await blob.upload(body, body.length, { blobHTTPHeaders, metadata });
-        } finally {
-          release();
-        }
-        return { bytes: counter.bytes, sha256: counter.sha256 };
-      }
-      if (pendingBytes > 0) await stage();
-      await Promise.all(inFlight);
-      if (stageFailure !== undefined) throw asStreamError(stageFailure, upload.instanceId);
-      try {
-        await blob.commitBlockList(ids, { blobHTTPHeaders, metadata });
-      } catch (e) {
-        // A concurrent writer's commit discards our uncommitted blocks; the next attempt starts over.
-        if ((e as { code?: string }).code === 'InvalidBlockList') {
-          throw new ReceiverError('blob block list was replaced by a concurrent upload', {
-            code: 'blob-commit-conflict',
-            retryable: true,
-            instanceId: upload.instanceId,
-            cause: e,
-          });
-        }
-        throw e;
-      }
-      return { bytes: counter.bytes, sha256: counter.sha256 };
-    },
+    putStream: (path, source, upload) => putStream(container.getBlockBlobClient(path), source, upload, stagedBlocks, pool),
 
     async putJson(path, text) {
       await container.getBlockBlobClient(path).upload(text, Buffer.byteLength(text), {
@@ -288,6 +204,126 @@ export function createBlobStore(container: ContainerClient, stagedBlocks: Semaph
       return parsed.data;
     },
   };
+}
+
+type BlockPool = ReturnType<typeof blockPool>;
+type UploadOptions = Pick<BlockBlobUploadOptions, 'blobHTTPHeaders' | 'metadata'>;
+
+/** Verify while reading, stage in blocks (or one Put Blob when it fits one), commit only what verified. */
+async function putStream(
+  blob: BlockBlobClient,
+  source: Readable | ReadableStream<Uint8Array>,
+  upload: StreamUpload,
+  stagedBlocks: Semaphore,
+  pool: BlockPool,
+): Promise<StoredBlob> {
+  const input = source instanceof Readable ? source : Readable.fromWeb(source);
+  const expectedHash = upload.expectedHash && isSha256Hash(upload.expectedHash) ? upload.expectedHash : undefined;
+  const counter = new VerifyingCounter(upload.expectedSize, expectedHash, upload.instanceId);
+  // pipeline: a failure on either side destroys both, so a bad body also closes the HTTP response.
+  const verified = pipeline(input, counter, () => {});
+  const blocks = blockStager(blob, stagedBlocks, pool, upload.instanceId);
+  try {
+    for await (const chunk of verified as AsyncIterable<Buffer>) await blocks.push(chunk);
+  } catch (e) {
+    throw asStreamError(e, upload.instanceId);
+  }
+  // Reaching here means the stream ended and the counter's checks passed.
+  const metadata = Object.fromEntries(
+    Object.entries({ ...upload.metadata, sha256: counter.sha256, size: String(counter.bytes) }).map(([k, v]) => [k, encodeMetadataValue(v)]),
+  );
+  const options = { blobHTTPHeaders: { blobContentType: upload.contentType, blobContentDisposition: contentDisposition(upload.filename) }, metadata };
+  if (blocks.stagedAny()) await commitBlocks(blob, await blocks.finish(), options, upload.instanceId);
+  else await uploadWhole(blob, blocks.rest, options, stagedBlocks);
+  return { bytes: counter.bytes, sha256: counter.sha256 };
+}
+
+/**
+ * Cuts the stream into blocks of exactly BLOCK_SIZE and stages them while the next ones are read: up to
+ * STAGE_PARALLELISM in flight, within the store's staged-block budget (memory stays bounded).
+ */
+function blockStager(blob: BlockBlobClient, stagedBlocks: Semaphore, pool: BlockPool, instanceId: string | undefined) {
+  // Block ids unique to this attempt: a concurrent writer of the same element can never mix its blocks into ours.
+  const attempt = randomBytes(9).toString('hex');
+  const ids: string[] = [];
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const inFlight = new Set<Promise<void>>();
+  let stageFailure: unknown;
+  const stage = async () => {
+    const id = Buffer.from(`${attempt}-${String(ids.length).padStart(6, '0')}`).toString('base64');
+    ids.push(id);
+    // Waiting here stops reading this stream (back-pressure to the HTTP response) until memory is free.
+    const release = await stagedBlocks.acquire();
+    const buffer = pool.take();
+    // Exactly BLOCK_SIZE bytes (or what is left at the end); the rest of a straddling chunk starts the next block.
+    const length = Math.min(pendingBytes, BLOCK_SIZE);
+    const last = pending[pending.length - 1]!;
+    const overflow = pendingBytes - length;
+    fill(buffer, overflow > 0 ? [...pending.slice(0, -1), last.subarray(0, last.length - overflow)] : pending);
+    pending = overflow > 0 ? [last.subarray(last.length - overflow)] : [];
+    pendingBytes = overflow;
+    const done = () => {
+      pool.give(buffer);
+      release();
+      inFlight.delete(staged);
+    };
+    const staged: Promise<void> = blob.stageBlock(id, buffer.subarray(0, length), length).then(done, (e: unknown) => {
+      done();
+      stageFailure ??= e;
+    });
+    inFlight.add(staged);
+    if (inFlight.size >= STAGE_PARALLELISM) await Promise.race(inFlight);
+    throwIfFailed();
+  };
+  const throwIfFailed = () => {
+    if (stageFailure !== undefined) throw asStreamError(stageFailure, instanceId);
+  };
+  return {
+    async push(chunk: Buffer) {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      while (pendingBytes >= BLOCK_SIZE) await stage();
+    },
+    stagedAny: () => ids.length > 0,
+    /** What was read but not staged: the whole element when no block was. */
+    rest: () => Buffer.concat(pending, pendingBytes),
+    /** Stages what is left, waits for every block; the ids in order. */
+    async finish(): Promise<string[]> {
+      if (pendingBytes > 0) await stage();
+      await Promise.all(inFlight);
+      throwIfFailed();
+      return ids;
+    },
+  };
+}
+
+/** The whole (verified) element fits one block: one Put Blob, headers and metadata included, instead of stage + commit. */
+async function uploadWhole(blob: BlockBlobClient, body: () => Buffer, options: UploadOptions, stagedBlocks: Semaphore): Promise<void> {
+  const release = await stagedBlocks.acquire();
+  try {
+    const bytes = body();
+    await blob.upload(bytes, bytes.length, options);
+  } finally {
+    release();
+  }
+}
+
+async function commitBlocks(blob: BlockBlobClient, ids: string[], options: UploadOptions, instanceId: string | undefined): Promise<void> {
+  try {
+    await blob.commitBlockList(ids, options);
+  } catch (e) {
+    // A concurrent writer's commit discards our uncommitted blocks; the next attempt starts over.
+    if ((e as { code?: string }).code === 'InvalidBlockList') {
+      throw new ReceiverError('blob block list was replaced by a concurrent upload', {
+        code: 'blob-commit-conflict',
+        retryable: true,
+        instanceId,
+        cause: e,
+      });
+    }
+    throw e;
+  }
 }
 
 /** A failure while reading the source or staging (reset, timeout) is transient: the download is retried. */

@@ -1,6 +1,6 @@
 import { unknownDataTypesReason, type ApplicationCatalog } from '../altinn/applications.js';
 import { ConfigError } from '../config.js';
-import { QUEUES } from '../queues.js';
+import { QUEUES } from '../queue/names.js';
 import type { Runtime } from '../runtime.js';
 
 export interface HealthReport {

@@ -1,9 +1,9 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
 import type { Clock } from '../clock.js';
 import { checkHealth, type HealthReport } from './health.js';
-import type { HeldMessage } from '../messages.js';
+import type { HeldMessage } from '../queue/messages.js';
 import { listHeld } from '../processor/held.js';
-import { QUEUES } from '../queues.js';
+import { QUEUES } from '../queue/names.js';
 import { readRunSummaries, type RunSummary } from '../reconcile/summary.js';
 import type { Runtime } from '../runtime.js';
 

@@ -1,8 +1,8 @@
 import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { EventsMessage } from '../messages.js';
-import type { QueueSender } from '../queueSender.js';
-import { QUEUES } from '../queues.js';
+import type { EventsMessage } from '../queue/messages.js';
+import type { QueueSender } from '../queue/sender.js';
+import { QUEUES } from '../queue/names.js';
 
 /** Longest wait between two tries of a message (a Retry-After may ask for more, up to an hour). */
 const MAX_DEFER_SECONDS = 900;

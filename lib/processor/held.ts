@@ -4,9 +4,9 @@ import { createBlobStore, type BlobStore } from '../blob/store.js';
 import type { Clock } from '../clock.js';
 import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { heldMessageSchema, instanceId, readyMessageSchema, type HeldMessage, type InstanceRef, type ReadyMessage } from '../messages.js';
-import type { QueueSender } from '../queueSender.js';
-import { QUEUES } from '../queues.js';
+import { heldMessageSchema, instanceId, readyMessageSchema, type HeldMessage, type InstanceRef, type ReadyMessage } from '../queue/messages.js';
+import type { QueueSender } from '../queue/sender.js';
+import { QUEUES } from '../queue/names.js';
 import { manifestPath, readManifest, writeManifest, type Manifest } from './manifest.js';
 
 /**

@@ -2,7 +2,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { tryLease } from '../blob/lease.js';
 import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { instanceFolder, instanceId, type InstanceRef } from '../messages.js';
+import { instanceFolder, instanceId, type InstanceRef } from '../queue/messages.js';
 
 /**
  * One run per instance across processes: an exclusive blob lease on `{instance folder}/.lock`, held

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { DataElement } from '../altinn/instanceSchema.js';
 import type { BlobStore } from '../blob/store.js';
 import { ReceiverError } from '../errors.js';
-import { instanceFolder, type InstanceRef } from '../messages.js';
+import { instanceFolder, type InstanceRef } from '../queue/messages.js';
 
 /** manifest.json: written last, so a reader may trust an instance folder once it exists. */
 const manifestEntrySchema = z.object({

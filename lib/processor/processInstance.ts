@@ -7,9 +7,9 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { ReceiverError, type ErrorCode } from '../errors.js';
 import type { Fields, Logger } from '../log.js';
-import { decodeMessage, eventsMessageSchema, instanceId, readyMessageSchema, type EventsMessage, type InstanceRef, type PoisonEnvelope } from '../messages.js';
-import type { QueueSender } from '../queueSender.js';
-import { QUEUES } from '../queues.js';
+import { decodeMessage, eventsMessageSchema, instanceId, readyMessageSchema, type EventsMessage, type InstanceRef, type PoisonEnvelope } from '../queue/messages.js';
+import type { QueueSender } from '../queue/sender.js';
+import { QUEUES } from '../queue/names.js';
 import { isRetryable, withRetry, type RetryPolicy } from '../retry.js';
 import { createSemaphore } from '../semaphore.js';
 import { holdInstance } from './held.js';
@@ -17,7 +17,7 @@ import { deferMessage, pastHorizon, reasonOf, type Deferral } from './defer.js';
 import { limitElementStreams, MAX_ELEMENT_STREAMS } from './limits.js';
 import type { InstanceLease, InstanceLocks } from './lease.js';
 import { elementPath, instanceJsonPath, manifestEntry, manifestPath, readManifest, writeManifest, type Manifest, type ManifestEntry } from './manifest.js';
-import { mapLimit } from './pool.js';
+import { mapLimit } from '../pool.js';
 
 export interface ProcessorDeps {
   config: Pick<Config, 'org' | 'apps' | 'dataTypes' | 'downloadConcurrency' | 'confirmOnInfected' | 'substatusLabel' | 'deferHorizonHours' | 'deferBaseSeconds'>;

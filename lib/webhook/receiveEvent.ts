@@ -1,11 +1,11 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { eventsMessageSchema, instanceId, type EventsMessage } from '../messages.js';
-import type { QueueSender } from '../queueSender.js';
-import { QUEUES } from '../queues.js';
+import { eventsMessageSchema, instanceId, type EventsMessage, type InstanceRef } from '../queue/messages.js';
+import type { QueueSender } from '../queue/sender.js';
+import { QUEUES } from '../queue/names.js';
 import { acceptsContentType, readBody, type IncomingRequest } from './body.js';
-import { cloudEventSchema, VALIDATE_SUBSCRIPTION } from './cloudEvent.js';
+import { cloudEventSchema, VALIDATE_SUBSCRIPTION, type CloudEvent } from './cloudEvent.js';
 import { ok, problem, type WebhookResponse } from './problem.js';
 import { parseInstanceSource } from './source.js';
 
@@ -54,32 +54,12 @@ export async function receiveEvent(request: IncomingRequest, deps: WebhookDeps):
   return response;
 }
 
+const rejected = (response: WebhookResponse, fields?: Record<string, unknown>): Outcome => ({ response, decision: 'rejected', fields });
+
 async function decide(request: IncomingRequest, deps: WebhookDeps): Promise<Outcome> {
-  const rejected = (response: WebhookResponse, fields?: Record<string, unknown>): Outcome => ({ response, decision: 'rejected', fields });
-
-  if (request.method !== 'POST') {
-    return rejected(problem(405, 'method-not-allowed', 'Altinn Events delivers with POST', { allow: 'POST' }));
-  }
-  if (!acceptsContentType(request.headers.get('content-type'))) {
-    return rejected(
-      problem(415, 'unsupported-media-type', 'Content-Type must be application/json or application/cloudevents+json'),
-    );
-  }
-  const body = await readBody(request);
-  if (!body.ok) return rejected(body.response);
-
-  let json: unknown;
-  try {
-    json = JSON.parse(body.text);
-  } catch {
-    return rejected(problem(400, 'not-json', 'the body is not valid JSON'));
-  }
-  const parsed = cloudEventSchema.safeParse(json);
-  if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
-    return rejected(problem(400, 'not-a-cloudevent', detail));
-  }
-  const event = parsed.data;
+  const read = await readCloudEvent(request);
+  if (!read.ok) return read.outcome;
+  const event = read.event;
   const eventFields = { eventId: event.id, eventType: event.type };
   if (event.type === VALIDATE_SUBSCRIPTION) return { response: ok('validation'), decision: 'validation', fields: eventFields };
 
@@ -95,7 +75,37 @@ async function decide(request: IncomingRequest, deps: WebhookDeps): Promise<Outc
   if (!deps.config.eventTypes.includes(event.type)) {
     return { response: ok('ignored-type'), decision: 'ignored-type', fields: refFields };
   }
+  return enqueue(ref, event, refFields, deps);
+}
 
+/** Method, content type, body, JSON, CloudEvent: the request is an event or is rejected with the first thing wrong. */
+async function readCloudEvent(request: IncomingRequest): Promise<{ ok: true; event: CloudEvent } | { ok: false; outcome: Outcome }> {
+  const no = (response: WebhookResponse) => ({ ok: false as const, outcome: rejected(response) });
+  if (request.method !== 'POST') {
+    return no(problem(405, 'method-not-allowed', 'Altinn Events delivers with POST', { allow: 'POST' }));
+  }
+  if (!acceptsContentType(request.headers.get('content-type'))) {
+    return no(problem(415, 'unsupported-media-type', 'Content-Type must be application/json or application/cloudevents+json'));
+  }
+  const body = await readBody(request);
+  if (!body.ok) return no(body.response);
+
+  let json: unknown;
+  try {
+    json = JSON.parse(body.text);
+  } catch {
+    return no(problem(400, 'not-json', 'the body is not valid JSON'));
+  }
+  const parsed = cloudEventSchema.safeParse(json);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+    return no(problem(400, 'not-a-cloudevent', detail));
+  }
+  return { ok: true, event: parsed.data };
+}
+
+/** The events message for this instance on the queue within the timeout, or 503 so Altinn delivers again. */
+async function enqueue(ref: InstanceRef, event: CloudEvent, refFields: Record<string, unknown>, deps: WebhookDeps): Promise<Outcome> {
   const message: EventsMessage = eventsMessageSchema.parse({
     ...ref,
     eventId: event.id,

@@ -1,4 +1,4 @@
-import { instanceRefSchema, type InstanceRef } from '../messages.js';
+import { instanceRefSchema, type InstanceRef } from '../queue/messages.js';
 import { LOWER_CASE_GUID } from '../patterns.js';
 
 /**

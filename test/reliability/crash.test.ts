@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanForSecrets } from '../../dev/soak/secrets.js';
 import { startStack, type Stack } from '../../dev/soak/stack.js';
-import { encodeMessage } from '../../lib/messages.js';
+import { encodeMessage } from '../../lib/queue/messages.js';
 import { elementPath, manifestPath } from '../../lib/processor/manifest.js';
-import { QUEUES } from '../../lib/queues.js';
+import { QUEUES } from '../../lib/queue/names.js';
 import { stopAll } from '../support/processes.js';
 
 /**

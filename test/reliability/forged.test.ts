@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanForSecrets } from '../../dev/soak/secrets.js';
 import { startStack, type Stack } from '../../dev/soak/stack.js';
-import { mapLimit } from '../../lib/processor/pool.js';
+import { mapLimit } from '../../lib/pool.js';
 import { stopAll } from '../support/processes.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { QueueSender } from '../../lib/queueSender.js';
-import { QUEUES } from '../../lib/queues.js';
+import type { QueueSender } from '../../lib/queue/sender.js';
+import { QUEUES } from '../../lib/queue/names.js';
 
 /** The sender with `altinn-events` renamed to `name`: each test case gets its own events queue. */
 export function withEventsQueue(sender: QueueSender, name: string): QueueSender {

@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { mapLimit } from '../../../lib/processor/pool.js';
+import { mapLimit } from '../../../lib/pool.js';
 import { costWindowEdge, fail, report, specArg } from './report.js';
 
 export interface CopySpec {

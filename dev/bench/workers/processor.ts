@@ -3,8 +3,8 @@
  * blob store, queues), fed queue messages directly at the host's concurrency.
  */
 import { getProcessor } from '../../../lib/processor/fromRuntime.js';
-import { mapLimit } from '../../../lib/processor/pool.js';
-import type { EventsMessage } from '../../../lib/messages.js';
+import { mapLimit } from '../../../lib/pool.js';
+import type { EventsMessage } from '../../../lib/queue/messages.js';
 import { costWindowEdge, fail, report, specArg } from './report.js';
 
 export interface ProcessorSpec {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { APP, GUID, ORG } from './patterns.js';
+import { APP, GUID, ORG } from '../patterns.js';
 
 /** Queue message contracts (docs/contracts.md, Queues). Every producer and consumer goes through these schemas. */
 
