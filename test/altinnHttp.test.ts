@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../dev/simulator/index.js';
 import { createAltinnHttp, type AltinnHttp } from '../lib/altinn/http.js';
 import { ReceiverError } from '../lib/errors.js';
-import { fakeClock, providerFor, secretWatch } from './support/authHarness.js';
+import { providerFor, secretWatch } from './support/authHarness.js';
+import { fakeClock } from './support/clock.js';
 
 const clock = fakeClock();
 const watch = secretWatch();

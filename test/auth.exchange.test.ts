@@ -3,7 +3,8 @@ import { startSimulator, type Simulator, type SimulatorClient } from '../dev/sim
 import { createTokenProvider } from '../lib/auth/index.js';
 import { ReceiverError } from '../lib/errors.js';
 import { memoryLogger } from './support/log.js';
-import { configFor, fakeClock } from './support/authHarness.js';
+import { configFor } from './support/authHarness.js';
+import { fakeClock } from './support/clock.js';
 
 /**
  * The exchange as altinn-authentication's AuthenticationController answers it: 200 without

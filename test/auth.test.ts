@@ -15,7 +15,8 @@ import {
 import { ConfigError } from '../lib/config.js';
 import { ReceiverError } from '../lib/errors.js';
 import { createRuntime } from '../lib/runtime.js';
-import { configFor, fakeClock, providerFor, secretWatch } from './support/authHarness.js';
+import { configFor, providerFor, secretWatch } from './support/authHarness.js';
+import { fakeClock } from './support/clock.js';
 
 const clock = fakeClock();
 const watch = secretWatch();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { InstanceDoc, Simulator } from '../dev/simulator/index.js';
 import { QUEUES } from '../lib/queue/names.js';
-import { blobSha256, messageFor, processorFor, withSimulator } from './processor.harness.js';
+import { blobSha256, messageFor, processorFor, withSimulator } from './support/processor.js';
 
 /**
  * The processor against Altinn as Altinn's code behaves (dev/simulator/README.md, "Fidelity to Altinn"):

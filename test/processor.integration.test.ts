@@ -9,7 +9,7 @@ import type { InstanceRef } from '../lib/queue/messages.js';
 import { lockPath } from '../lib/processor/lease.js';
 import { MAX_ELEMENT_STREAMS } from '../lib/processor/limits.js';
 import { onRequest } from '../dev/soak/observe.js';
-import { blobSha256, messageFor, processorFor, withSimulator } from './processor.harness.js';
+import { blobSha256, messageFor, processorFor, withSimulator } from './support/processor.js';
 import { FIXTURES } from './support/fixtures.js';
 
 const instances = join(FIXTURES, 'instances');

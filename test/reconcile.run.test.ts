@@ -17,7 +17,7 @@ import { createQueueSender } from '../lib/queue/sender.js';
 import { runReconcile, type ReconcileDeps, type ReconcileOptions, type ReconcileProgress } from '../lib/reconcile/run.js';
 import { acquireRunLock } from '../lib/reconcile/state.js';
 import type { RetryPolicy } from '../lib/retry.js';
-import { fakeClock } from './support/authHarness.js';
+import { fakeClock } from './support/clock.js';
 import { azuriteConnectionString, storageClients, uniqueName } from './support/storage.js';
 import { withEventsQueue } from './support/queues.js';
 import { logLines, queuedMessages } from './support/webhook.js';

@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../lib/clock.js';
+import { fakeClock } from './support/clock.js';
 import { memoryLogger } from './support/log.js';
 import { acquireRunLock, enqueueMarks } from '../lib/reconcile/state.js';
 import { freshContainer } from './support/storage.js';
-
-function fakeClock(start = Date.parse('2026-01-01T00:00:00Z')): Clock & { advance(ms: number): void } {
-  let t = start;
-  return { now: () => t, sleep: () => Promise.resolve(), advance: (ms) => (t += ms) };
-}
 
 const GUID_A = '0b1f0d7e-6a53-4c4e-9d2e-3a7f1c2b4d5e';
 const GUID_B = '1c2f0d7e-6a53-4c4e-9d2e-3a7f1c2b4d5e';

@@ -24,7 +24,7 @@ const HINTS: Record<string, string> = {
   unauthorized_client: 'the client may not use this grant or scope: check its registration in Maskinporten',
 };
 
-export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const TIMEOUT_MS = 30_000;
 
 /**

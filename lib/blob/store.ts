@@ -10,7 +10,7 @@ export const BLOCK_SIZE = 4 * 1024 * 1024;
 /** Blocks staged at once per element: overlaps network reads with storage writes (4 x 4 MiB in memory at most). */
 const STAGE_PARALLELISM = 4;
 /** Blocks in memory being staged at once across all uploads of one store (one per process): 16 x 4 MiB. */
-export const MAX_STAGED_BLOCKS = 16;
+const MAX_STAGED_BLOCKS = 16;
 
 export interface StreamUpload {
   contentType: string;
@@ -48,7 +48,7 @@ export interface BlobStore {
  * and, at the end, when the count or the hash is wrong: a consumer that commits only after the stream
  * ended cleanly can never commit a short, long or corrupted copy.
  */
-export class VerifyingCounter extends Transform {
+class VerifyingCounter extends Transform {
   bytes = 0;
   sha256 = '';
   private readonly hash = createHash('sha256');
@@ -120,7 +120,7 @@ export function contentDisposition(filename: string | null | undefined): string 
  * Blob metadata travels as HTTP headers (printable ASCII; the service trims spaces): every other character, spaces and `%` are
  * percent-encoded as UTF-8, so plain values stay readable and `decodeURIComponent` restores any value.
  */
-export function encodeMetadataValue(value: string): string {
+function encodeMetadataValue(value: string): string {
   return wellFormed(value).replace(/[^\x21-\x24\x26-\x7e]/gu, (c) => encodeURIComponent(c));
 }
 
@@ -129,7 +129,7 @@ function wellFormed(s: string): string {
   return s.replace(/[\uD800-\uDFFF]/gu, '\uFFFD');
 }
 
-export function decodeMetadataValue(value: string): string {
+function decodeMetadataValue(value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {

@@ -9,7 +9,7 @@ import { instanceFolder, instanceId, type InstanceRef } from '../queue/messages.
  * around download → manifest → complete → ready and renewed while held. A holder that dies stops
  * renewing, and the lease lapses after LEASE_SECONDS.
  */
-export const LEASE_SECONDS = 30;
+const LEASE_SECONDS = 30;
 const RENEW_EVERY_MS = 10_000;
 
 export const lockPath = (ref: InstanceRef) => `${instanceFolder(ref)}/.lock`;

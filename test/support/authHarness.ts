@@ -4,9 +4,7 @@ import { memoryLogger } from './log.js';
 import { createTokenProvider } from '../../lib/auth/index.js';
 import type { Simulator, SimulatorClient } from '../../dev/simulator/index.js';
 
-import { fakeClock } from './clock.js';
 
-export { fakeClock };
 
 /**
  * Everything secret that crosses the wire in auth tests (assertions, access tokens, private keys) and

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 /** The compiled bin, exactly as `npx altinn-receiver` runs it (built by `npm test`'s pretest). */
-export const CLI_BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const CLI_BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 export interface CliRun {
   code: number | null;

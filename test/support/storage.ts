@@ -20,12 +20,6 @@ export function storageClients(connectionString = azuriteConnectionString()) {
   };
 }
 
-export async function freshQueue(prefix = 'q') {
-  const client = storageClients().queue.getQueueClient(uniqueName(prefix));
-  await client.create();
-  return client;
-}
-
 export async function freshContainer(prefix = 'c') {
   const client = storageClients().blob.getContainerClient(uniqueName(prefix));
   await client.create();

@@ -1,24 +1,22 @@
 import { createHash } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
-import { createApplicationCatalog } from '../lib/altinn/applications.js';
-import { createStorageClient } from '../lib/altinn/storageClient.js';
-import { createAltinnHttp } from '../lib/altinn/http.js';
-import { createTokenProvider } from '../lib/auth/index.js';
-import { createBlobStore } from '../lib/blob/store.js';
-import { systemClock } from '../lib/clock.js';
-import { loadConfig, type Config } from '../lib/config.js';
-import { memoryLogger } from './support/log.js';
-import { createQueueSender } from '../lib/queue/sender.js';
-import { blobInstanceLocks } from '../lib/processor/lease.js';
-import { createProcessor, type Processor } from '../lib/processor/processInstance.js';
-import type { RetryPolicy } from '../lib/retry.js';
+import { createApplicationCatalog } from '../../lib/altinn/applications.js';
+import { createStorageClient } from '../../lib/altinn/storageClient.js';
+import { createAltinnHttp } from '../../lib/altinn/http.js';
+import { createTokenProvider } from '../../lib/auth/index.js';
+import { createBlobStore } from '../../lib/blob/store.js';
+import { systemClock } from '../../lib/clock.js';
+import { loadConfig, type Config } from '../../lib/config.js';
+import { memoryLogger } from './log.js';
+import { createQueueSender } from '../../lib/queue/sender.js';
+import { blobInstanceLocks } from '../../lib/processor/lease.js';
+import { createProcessor, type Processor } from '../../lib/processor/processInstance.js';
+import type { RetryPolicy } from '../../lib/retry.js';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { startSimulator, type Simulator } from '../dev/simulator/index.js';
-import { azuriteConnectionString, storageClients, uniqueName } from './support/storage.js';
+import { startSimulator, type Simulator } from '../../dev/simulator/index.js';
+import { azuriteConnectionString, storageClients, uniqueName } from './storage.js';
 
-import { fakeClock } from './support/clock.js';
-
-export { fakeClock };
+import { fakeClock } from './clock.js';
 
 /** One simulator and client for a test file, its faults cleared before each test; `use` receives them. */
 export function withSimulator(use: (sim: Simulator, env: Record<string, string>) => void): void {
@@ -31,7 +29,7 @@ export function withSimulator(use: (sim: Simulator, env: Record<string, string>)
   beforeEach(() => sim?.faults.clear());
 }
 
-export const FAST_RETRY: RetryPolicy = { maxAttempts: 5, budgetMs: 60_000, baseDelayMs: 100, maxDelayMs: 1_000 };
+const FAST_RETRY: RetryPolicy = { maxAttempts: 5, budgetMs: 60_000, baseDelayMs: 100, maxDelayMs: 1_000 };
 
 /**
  * A processor wired like production (real token provider, AltinnHttp, Storage client, Azurite blobs and
