@@ -7,6 +7,7 @@ import { connectionString, startAzuriteService, type AzuriteProcess } from '../d
 import { definition } from '../functions/monitor.js';
 import { encodeMessage } from '../lib/queue/messages.js';
 import { MONITOR_MSG } from '../lib/ops/monitor.js';
+import { CREDENTIALS_REFUSED } from '../lib/processor/processInstance.js';
 import { DEFAULT_LIMITS, measureStatus, problems } from '../lib/ops/status.js';
 import { QUEUES } from '../lib/queue/names.js';
 import { saveRunSummary } from '../lib/reconcile/summary.js';
@@ -119,12 +120,14 @@ describe.runIf(hasDotnet)('alert rules (infra/modules/alerts.bicep, compiled)', 
   it('name only fields the monitor really logs, under its category and message', async () => {
     const { stdout } = await promisify(execFile)(join(root, 'infra', 'tools', 'bicep'), ['build', 'infra/modules/alerts.bicep', '--stdout'], { cwd: root, maxBuffer: 8 * 1024 * 1024 });
     const rules = (JSON.parse(stdout) as { variables: { rules: { name: string; query: string }[] } }).variables.rules;
-    expect(rules.map((r) => r.name)).toEqual(['poison-not-empty', 'pending-too-old', 'reconcile-not-complete', 'held-waiting', 'unhealthy', 'function-failures', 'monitor-silent']);
+    expect(rules.map((r) => r.name)).toEqual(['poison-not-empty', 'pending-too-old', 'reconcile-not-complete', 'held-waiting', 'unhealthy', 'credentials-refused', 'function-failures', 'monitor-silent']);
     const named = new Set([...stdout.matchAll(/\bm\.(\w+)/g)].map((m) => m[1]!));
     expect([...named].sort()).toEqual(['healthy', 'heldCount', 'msg', 'pendingOldestAgeSeconds', 'poisonCount', 'reconcileLastCompleteAgeSeconds']);
     expect(logged, 'the monitor test above ran').toBeDefined();
     for (const field of named) expect(Object.keys(logged), field).toContain(field);
     expect(stdout).toContain(`Category == \\"${userCategory('monitor')}\\"`);
     expect(stdout).toContain(`tostring(m.msg) == \\"${MONITOR_MSG}\\"`);
+    // The processor's line for refused credentials, under its own category.
+    expect(stdout).toContain(`Category == \\"${userCategory('instanceProcessor')}\\" | extend m = parse_json(message) | where tostring(m.msg) == \\"${CREDENTIALS_REFUSED}\\"`);
   }, 120_000);
 });

@@ -8,6 +8,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import type { InstanceRef } from '../lib/queue/messages.js';
 import { lockPath } from '../lib/processor/lease.js';
 import { MAX_ELEMENT_STREAMS } from '../lib/processor/limits.js';
+import { CREDENTIALS_REFUSED } from '../lib/processor/processInstance.js';
 import { onRequest } from '../dev/soak/observe.js';
 import { blobSha256, messageFor, processorFor, withSimulator } from './support/processor.js';
 import { FIXTURES } from './support/fixtures.js';
@@ -305,6 +306,28 @@ describe('instance processor (simulator + Azurite)', () => {
     await expect(h.processor.handle(old)).resolves.toMatchObject({ kind: 'poisoned', reason: expect.stringMatching(/over 2 h \(DEFER_HORIZON_HOURS\), 9 deferrals; last: altinn-http-503/) as unknown });
     expect(h.sent(QUEUES.events)).toEqual([]);
     expect(await h.messages(QUEUES.poison)).toMatchObject([{ original: old }]);
+  });
+
+  it('refused credentials (exchange 401 that persists, an unknown Maskinporten client) defer for 10 min with an error line, never poison inside the horizon', async () => {
+    const h = await processorFor(sim, env);
+    const doc = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });
+    const guid = doc.id.split('/')[1]!;
+    const exchange = sim.faults.add({ route: 'authentication.exchange', status: 401, times: Infinity });
+    const first = messageFor(doc);
+    await expect(h.processor.handle(first)).resolves.toEqual({ kind: 'deferred', reason: 'altinn-exchange-401', delaySeconds: 600, deferrals: 1 });
+    expect(h.lines(CREDENTIALS_REFUSED)).toMatchObject([{ level: 'error', error: { code: 'altinn-exchange-401' }, instanceId: doc.id }]);
+    sim.faults.remove(exchange);
+
+    const unknownClient = await processorFor(sim, env, { MASKINPORTEN_CLIENT_ID: 'no-such-client' });
+    const again = h.sent(QUEUES.events)[0]?.message;
+    await expect(unknownClient.processor.handle(again)).resolves.toMatchObject({ kind: 'deferred', reason: 'maskinporten-invalid_client', delaySeconds: 600, deferrals: 2 });
+    const late = messageFor(doc, { enqueuedAt: new Date(h.clock.now() - 49 * 3_600_000).toISOString(), deferrals: 200 });
+    await expect(unknownClient.processor.handle(late)).resolves.toMatchObject({ kind: 'poisoned', reason: expect.stringMatching(/^refused credentials for over 48 h .*maskinporten-invalid_client/) as unknown });
+
+    // The settings fixed: the deferred message confirms the instance.
+    await expect(h.another().handle(again)).resolves.toMatchObject({ kind: 'confirmed' });
+    expect(await h.messages(QUEUES.poison)).toEqual([]);
+    expect(effective(guid)).toBe(1);
   });
 
   it('element streams in one process stay within MAX_ELEMENT_STREAMS however many instances and DOWNLOAD_CONCURRENCY=64 allow', async () => {

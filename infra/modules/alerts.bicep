@@ -53,7 +53,7 @@ type Rule = {
 var rules Rule[] = [
   {
     name: 'poison-not-empty'
-    description: 'Messages in altinn-events-poison: instances that failed permanently or repeatedly. Runbook: README "Operations".'
+    description: 'Messages in altinn-events-poison: instances that failed permanently or repeatedly. Runbook: docs/operations.md, "Monitor and alerts".'
     severity: 1
     query: '${monitorLines} | where toint(m.poisonCount) > 0'
     frequency: 'PT5M'
@@ -88,6 +88,14 @@ var rules Rule[] = [
     description: 'Settings invalid or storage unreachable (the monitor\'s health check, or /api/health answering 503).'
     severity: 1
     query: 'union (${monitorLines} | where tobool(m.healthy) == false), (requests | where name == "health" and resultCode == "503")'
+    frequency: 'PT5M'
+    window: 'PT10M'
+  }
+  {
+    name: 'credentials-refused'
+    description: 'Maskinporten or Altinn refused our credentials (client id, key, scopes, org): every instance waits, 10 minutes at a time, until the settings are fixed.'
+    severity: 1
+    query: 'traces | where customDimensions.Category == "Function.instanceProcessor.User" | extend m = parse_json(message) | where tostring(m.msg) == "Maskinporten or Altinn refused our credentials; fix the settings"'
     frequency: 'PT5M'
     window: 'PT10M'
   }

@@ -3,8 +3,8 @@ import { ConfigError, type CoreConfig } from '../config.js';
 import { ReceiverError } from '../errors.js';
 import { createStorageClient, type StorageClient } from './storageClient.js';
 
-/** How long a message waits while the Maskinporten settings are broken (an operator has to fix them). */
-const SETTINGS_RETRY_AFTER_SECONDS = 600;
+/** How long a message waits while only an operator can help: broken Maskinporten settings, refused credentials. */
+export const OPERATOR_WAIT_SECONDS = 600;
 
 /**
  * The Altinn Storage client, built at the first call. While the Maskinporten settings (key, certificate,
@@ -21,7 +21,7 @@ export function storageClientWhenConfigured(getHttp: () => Promise<AltinnHttp>, 
       throw new ReceiverError(`cannot call Altinn: invalid ${settings} (see GET /api/health)`, {
         code: 'settings-invalid',
         retryable: true,
-        retryAfterSeconds: SETTINGS_RETRY_AFTER_SECONDS,
+        retryAfterSeconds: OPERATOR_WAIT_SECONDS,
         instanceId: `${ref.partyId}/${ref.instanceGuid}`,
       });
     }

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { unknownDataTypesReason, type ApplicationCatalog } from '../altinn/applications.js';
 import { confirmationBy, type DataElement, type Instance } from '../altinn/instanceSchema.js';
 import type { StorageClient } from '../altinn/storageClient.js';
+import { OPERATOR_WAIT_SECONDS } from '../altinn/whenConfigured.js';
 import { hashMatches, isSha256Hash, type BlobStore } from '../blob/store.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
@@ -53,10 +54,21 @@ export interface Processor {
 
 /** HTTP statuses on the instance that no retry can fix. */
 const PERMANENT_STATUS = new Set([403, 404, 410]);
+/** The line an alert selects on (infra/modules/alerts.bicep, credentials-refused). */
+export const CREDENTIALS_REFUSED = 'Maskinporten or Altinn refused our credentials; fix the settings';
 const PERMANENT_CODES = new Set<ErrorCode>(['altinn-instance-invalid', 'altinn-instance-mismatch', 'instance-foreign-org', 'config-data-types', 'element-unavailable']);
 
 function isPermanent(e: unknown): e is ReceiverError {
   return e instanceof ReceiverError && !e.retryable && (PERMANENT_STATUS.has(e.status ?? 0) || PERMANENT_CODES.has(e.code));
+}
+
+/**
+ * Maskinporten or Altinn refused our credentials (client id, key, scopes, org): no instance can be
+ * fetched until an operator fixes the settings, so every message waits (as for broken settings) instead
+ * of failing into poison within minutes.
+ */
+function isCredentialRefusal(e: unknown): e is ReceiverError {
+  return e instanceof ReceiverError && !e.retryable && (/^(maskinporten|altinn-exchange)-/.test(e.code) || e.code === 'altinn-http-401');
 }
 
 /**
@@ -115,18 +127,20 @@ async function poison(deps: ProcessorDeps, log: Logger, raw: unknown, reason: st
 
 const deferDeps = (deps: ProcessorDeps, log: Logger) => ({ queues: deps.queues, log, baseSeconds: deps.config.deferBaseSeconds, random: deps.retry?.random });
 
-/** Transient: defer, unless the horizon has passed; anything else the host retries (and poisons after maxDequeueCount). */
+/** Transient or refused credentials: defer, unless the horizon has passed; anything else the host retries (and poisons after maxDequeueCount). */
 async function settle(deps: ProcessorDeps, log: Logger, raw: unknown, msg: EventsMessage, e: unknown): Promise<Outcome> {
   if (isPermanent(e)) return poison(deps, log, raw, `${e.code}: ${e.message}`);
-  if (!isRetryable(e)) {
+  const refused = isCredentialRefusal(e);
+  if (!refused && !isRetryable(e)) {
     log.error('processing failed; the host will retry', { stage: 'failed', error: e });
     throw e;
   }
   if (pastHorizon(msg, deps.clock.now(), deps.config.deferHorizonHours)) {
-    return poison(deps, log, raw, `transient failures for over ${deps.config.deferHorizonHours} h (DEFER_HORIZON_HOURS), ${msg.deferrals ?? 0} deferrals; last: ${reasonOf(e)}: ${(e as Error).message}`);
+    return poison(deps, log, raw, `${refused ? 'refused credentials' : 'transient failures'} for over ${deps.config.deferHorizonHours} h (DEFER_HORIZON_HOURS), ${msg.deferrals ?? 0} deferrals; last: ${reasonOf(e)}: ${(e as Error).message}`);
   }
-  log.warn('transient failure outlasted the retries', { stage: 'failed', error: e });
-  const retryAfterSeconds = e instanceof ReceiverError ? e.retryAfterSeconds : undefined;
+  if (refused) log.error(CREDENTIALS_REFUSED, { stage: 'failed', error: e });
+  else log.warn('transient failure outlasted the retries', { stage: 'failed', error: e });
+  const retryAfterSeconds = refused ? OPERATOR_WAIT_SECONDS : e instanceof ReceiverError ? e.retryAfterSeconds : undefined;
   return deferMessage(deferDeps(deps, log), msg, { reason: reasonOf(e), retryAfterSeconds });
 }
 
