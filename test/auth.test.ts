@@ -321,6 +321,20 @@ describe('the token cache', () => {
     expect(hits('authentication.exchange') - before.exchanges).toBe(2);
   });
 
+  it('remembers a refusal no retry can fix for 60 s: one grant however many callers ask in that time', async () => {
+    const tokens = providerFor(sim, client, clock, watch, { MASKINPORTEN_CLIENT_ID: 'no-such-client' });
+    const hits = () => sim.requests.filter((r) => r.route === 'maskinporten.token').length;
+    const before = hits();
+    const first = await refusal(() => tokens.getToken());
+    expect(first).toMatchObject({ code: 'maskinporten-invalid_client', retryable: false });
+    clock.advance(59_999);
+    expect(await refusal(() => tokens.getToken())).toBe(first);
+    expect(hits() - before).toBe(1);
+    clock.advance(1);
+    expect(await refusal(() => tokens.getToken())).toMatchObject({ code: 'maskinporten-invalid_client' });
+    expect(hits() - before).toBe(2);
+  });
+
   it('rides out a failed refresh inside the margin on the still-valid token, and fails once it has expired', async () => {
     const tokens = providerFor(sim, client, clock, watch);
     const first = await tokens.getToken();

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { exchangeForAltinnToken, type AltinnToken } from './exchange.js';
 import { grantClaims, signGrant } from './grant.js';
@@ -26,6 +27,13 @@ export interface TokenProviderOptions {
 }
 
 /**
+ * How long a refusal that no retry can fix (unknown client, scope not granted, a token without our org)
+ * is answered from memory: a backlog of deferred messages then costs Maskinporten one grant a minute per
+ * process, not one per message. Changed app settings restart the app, so a fix is never kept waiting.
+ */
+const REFUSAL_MEMORY_MS = 60_000;
+
+/**
  * Maskinporten grant → Maskinporten token → Altinn token, once per token lifetime per process.
  * The key is parsed here, so a bad MASKINPORTEN_KEY/CERTIFICATE throws a ConfigError at start-up.
  */
@@ -38,6 +46,7 @@ export function createTokenProvider(opts: TokenProviderOptions): TokenProvider {
 
   let current: (AltinnToken & { refreshAt: number }) | undefined;
   let inFlight: Promise<AltinnToken & { refreshAt: number }> | undefined;
+  let refused: { error: ReceiverError; until: number } | undefined;
 
   async function fetchNew() {
     const assertion = await signGrant(key, grantClaims(opts.maskinporten, clock.now()));
@@ -61,6 +70,7 @@ export function createTokenProvider(opts: TokenProviderOptions): TokenProvider {
       .then((t) => (current = t))
       .catch((e: unknown) => {
         log.warn('Altinn token refresh failed', { err: e });
+        if (e instanceof ReceiverError && !e.retryable) refused = { error: e, until: clock.now() + REFUSAL_MEMORY_MS };
         throw e;
       })
       .finally(() => (inFlight = undefined));
@@ -71,10 +81,11 @@ export function createTokenProvider(opts: TokenProviderOptions): TokenProvider {
     async getToken() {
       const now = clock.now();
       if (current && now < current.refreshAt) return current.token;
+      if (refused && now < refused.until && !current) throw refused.error;
       try {
         return (await refresh()).token;
       } catch (e) {
-        // Inside the margin the old token still works: ride out a Maskinporten hiccup on it. Failures are never cached.
+        // Inside the margin the old token still works: ride out a Maskinporten hiccup on it. Transient failures are never cached.
         if (current && clock.now() < current.expiresAt) return current.token;
         throw e;
       }
