@@ -1,5 +1,5 @@
 import type { Core } from './core.js';
-import { HttpError, sendJson, type Route } from './http.js';
+import { HttpError, sendJson, type Ctx, type Route } from './http.js';
 
 /** A data type of an app's metadata; `form` = it has a data model (appLogic.classRef). */
 export interface DataTypeSpec {
@@ -23,95 +23,108 @@ export interface AppMetadata {
 /** Declared by every app Studio builds: the receipt PDF. */
 const ALWAYS = 'ref-data-as-pdf';
 
+/** The applications Storage knows, and the data types tests retired from them. */
+interface ApplicationsState {
+  core: Core;
+  apps: Map<string, AppMetadata>;
+  /** Types a test retired per app: seeding another instance holding one does not declare it again. */
+  retired: Map<string, Set<string>>;
+}
+
 /**
  * Application metadata as Storage keeps it (altinn-storage src/Storage/Controllers/ApplicationsController.cs).
  * An app is registered with the data types of the instances seeded for it, unless a test declares it first.
  */
 export function createApplications(core: Core) {
-  const apps = new Map<string, AppMetadata>();
-  /** Types a test retired per app: seeding another instance holding one does not declare it again. */
-  const retired = new Map<string, Set<string>>();
-
-  function ensure(app: string): AppMetadata {
-    let meta = apps.get(app);
-    if (!meta) {
-      meta = { dataTypes: new Map([[ALWAYS, { id: ALWAYS }]]), retired: false };
-      apps.set(app, meta);
-    }
-    return meta;
-  }
-
-  /** Adds a data type seen in a seeded instance, unless the app already knows (or retired) it. */
-  function noteDataType(app: string, spec: DataTypeSpec): void {
-    const meta = ensure(app);
-    if (!meta.dataTypes.has(spec.id) && !retired.get(app)?.has(spec.id)) meta.dataTypes.set(spec.id, spec);
-  }
-
-  function document(app: string, meta: AppMetadata): Record<string, unknown> {
-    const created = new Date(core.now() - 86_400_000).toISOString();
-    return {
-      id: `${core.org}/${app}`,
-      org: core.org,
-      title: { nb: app },
-      versionId: 'sim',
-      created,
-      createdBy: 'studio',
-      lastChanged: created,
-      lastChangedBy: 'studio',
-      validFrom: created,
-      ...(meta.retired ? { validTo: new Date(core.now()).toISOString() } : {}),
-      dataTypes: [...meta.dataTypes.values()].map((d) => ({
-        id: d.id,
-        allowedContentTypes: d.form ? ['application/xml'] : null,
-        ...(d.form ? { appLogic: { autoCreate: true, classRef: `Altinn.App.Models.${d.id}` } } : {}),
-        minCount: 0,
-        maxCount: 1,
-      })),
-      partyTypesAllowed: { bankruptcyEstate: false, organisation: false, person: false, subUnit: false },
-      ...(meta.apiScopes
-        ? { apiScopes: { serviceOwners: { read: meta.apiScopes.read, write: meta.apiScopes.write } } }
-        : {}),
-    };
-  }
-
+  const state: ApplicationsState = { core, apps: new Map(), retired: new Map() };
   const routes: Route[] = [
     {
       // AllowAnonymous in Storage: no token needed.
       name: 'storage.application',
       method: 'GET',
       path: /^\/storage\/api\/v1\/applications\/(?<org>[^/]+)\/(?<app>[^/]+)$/,
-      handle: (ctx) => {
-        const meta = ctx.params.org === core.org ? apps.get(ctx.params.app!) : undefined;
-        if (!meta) throw new HttpError(404, `Could not find an application with appId=${ctx.params.org}/${ctx.params.app}`);
-        sendJson(ctx.res, 200, document(ctx.params.app!, meta));
-      },
+      handle: (ctx) => sendApplication(state, ctx),
     },
   ];
 
   return {
     routes,
-    get: (app: string) => apps.get(app),
+    get: (app: string) => state.apps.get(app),
     /** Registers the app of a stored instance (deployed, with the receipt type) unless known. */
-    register: (app: string): void => void ensure(app),
-    noteDataType,
+    register: (app: string): void => void ensure(state, app),
+    noteDataType: (app: string, spec: DataTypeSpec): void => noteDataType(state, app, spec),
     /** Declares (or redeclares) an app's data types and app-defined scopes. */
-    declare: (app: string, o: { dataTypes?: DataTypeSpec[]; apiScopes?: AppScopes }): void => {
-      const meta = ensure(app);
-      if (o.dataTypes) meta.dataTypes = new Map(o.dataTypes.map((d) => [d.id, d]));
-      if (o.apiScopes) meta.apiScopes = o.apiScopes;
-    },
+    declare: (app: string, o: { dataTypes?: DataTypeSpec[]; apiScopes?: AppScopes }): void => declare(state, app, o),
     /** A new app version without this data type: instances that hold it remain. */
-    retireDataType: (app: string, dataType: string): void => {
-      ensure(app).dataTypes.delete(dataType);
-      let set = retired.get(app);
-      if (!set) retired.set(app, (set = new Set()));
-      set.add(dataType);
-    },
+    retireDataType: (app: string, dataType: string): void => retireDataType(state, app, dataType),
     /** The app is no longer deployed. */
     retireApp: (app: string): void => {
-      ensure(app).retired = true;
+      ensure(state, app).retired = true;
     },
   };
 }
 
 export type Applications = ReturnType<typeof createApplications>;
+
+function ensure({ apps }: ApplicationsState, app: string): AppMetadata {
+  let meta = apps.get(app);
+  if (!meta) {
+    meta = { dataTypes: new Map([[ALWAYS, { id: ALWAYS }]]), retired: false };
+    apps.set(app, meta);
+  }
+  return meta;
+}
+
+/** Adds a data type seen in a seeded instance, unless the app already knows (or retired) it. */
+function noteDataType(state: ApplicationsState, app: string, spec: DataTypeSpec): void {
+  const meta = ensure(state, app);
+  if (!meta.dataTypes.has(spec.id) && !state.retired.get(app)?.has(spec.id)) meta.dataTypes.set(spec.id, spec);
+}
+
+function declare(state: ApplicationsState, app: string, o: { dataTypes?: DataTypeSpec[]; apiScopes?: AppScopes }): void {
+  const meta = ensure(state, app);
+  if (o.dataTypes) meta.dataTypes = new Map(o.dataTypes.map((d) => [d.id, d]));
+  if (o.apiScopes) meta.apiScopes = o.apiScopes;
+}
+
+function retireDataType(state: ApplicationsState, app: string, dataType: string): void {
+  ensure(state, app).dataTypes.delete(dataType);
+  let set = state.retired.get(app);
+  if (!set) state.retired.set(app, (set = new Set()));
+  set.add(dataType);
+}
+
+/** GET the app's metadata: 404 for an app of another org or one never registered. */
+function sendApplication({ core, apps }: ApplicationsState, ctx: Ctx): void {
+  const meta = ctx.params.org === core.org ? apps.get(ctx.params.app!) : undefined;
+  if (!meta) throw new HttpError(404, `Could not find an application with appId=${ctx.params.org}/${ctx.params.app}`);
+  sendJson(ctx.res, 200, applicationDocument(core, ctx.params.app!, meta));
+}
+
+/** The metadata document Storage answers with; a retired app keeps it, with validTo set. */
+function applicationDocument(core: Core, app: string, meta: AppMetadata): Record<string, unknown> {
+  const created = new Date(core.now() - 86_400_000).toISOString();
+  return {
+    id: `${core.org}/${app}`,
+    org: core.org,
+    title: { nb: app },
+    versionId: 'sim',
+    created,
+    createdBy: 'studio',
+    lastChanged: created,
+    lastChangedBy: 'studio',
+    validFrom: created,
+    ...(meta.retired ? { validTo: new Date(core.now()).toISOString() } : {}),
+    dataTypes: [...meta.dataTypes.values()].map((d) => ({
+      id: d.id,
+      allowedContentTypes: d.form ? ['application/xml'] : null,
+      ...(d.form ? { appLogic: { autoCreate: true, classRef: `Altinn.App.Models.${d.id}` } } : {}),
+      minCount: 0,
+      maxCount: 1,
+    })),
+    partyTypesAllowed: { bankruptcyEstate: false, organisation: false, person: false, subUnit: false },
+    ...(meta.apiScopes
+      ? { apiScopes: { serviceOwners: { read: meta.apiScopes.read, write: meta.apiScopes.write } } }
+      : {}),
+  };
+}

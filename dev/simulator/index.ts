@@ -1,7 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
+import type { Server } from 'node:http';
 import { createAuthentication, type ExchangeFormat } from './authentication.js';
 import { createClient, type ClientCredentials, type NewClientOptions } from './clients.js';
 import { newCounters, type Core } from './core.js';
@@ -13,8 +11,9 @@ import { createApplications } from './applications.js';
 import { appRoutes } from './apps.js';
 import { storageRoutes } from './storage.js';
 import { createStore, guidFrom, type StoredInstance } from './store.js';
-import { HttpError, matchRoute, sendProblem, type Role, type Route } from './http.js';
+import type { Role, Route } from './http.js';
 import { createMaskinporten } from './maskinporten.js';
+import { close, serveRoles, type RequestLogEntry } from './serve.js';
 
 export interface SimulatorOptions {
   /** First of three consecutive ports (maskinporten, platform, apps); 0 or absent = any free ports. */
@@ -33,23 +32,6 @@ export interface SimulatorOptions {
   exchangeFormat?: ExchangeFormat;
 }
 
-export interface RequestLogEntry {
-  method: string;
-  role: Role;
-  host: string;
-  /** Path and query. */
-  path: string;
-  /** Route name, or undefined when no route matched. */
-  route: string | undefined;
-  hasAuth: boolean;
-  /** Status sent (0 until the response is sent). */
-  readonly status: number;
-  /** False while sending, or when the connection closed before the whole response was sent. */
-  readonly completed: boolean;
-  /** Simulator clock (ms) when the request arrived. */
-  time: number;
-}
-
 /** Named keys survive object spreads (an index signature alone does not). */
 export type SimulatorEnv = Record<string, string> &
   Record<'ALTINN_ENV' | 'ALTINN_ORG' | 'MASKINPORTEN_URL' | 'ALTINN_PLATFORM_URL' | 'ALTINN_APPS_URL' | 'MASKINPORTEN_CLIENT_ID' | 'MASKINPORTEN_SCOPES' | 'MASKINPORTEN_KEY', string>;
@@ -57,70 +39,6 @@ export type SimulatorEnv = Record<string, string> &
 export interface SimulatorClient extends ClientCredentials {
   /** Complete settings for our app (ALTINN_ENV=custom, URLs, org, MASKINPORTEN_*); add AzureWebJobsStorage yourself. */
   env: SimulatorEnv;
-}
-
-async function listen(server: Server, port: number): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-/** What the request handler needs: the simulator's state, its routes and faults, and the request log. */
-interface Served {
-  core: Core;
-  routes: Record<Role, Route[]>;
-  faults: ReturnType<typeof createFaults>;
-  requests: RequestLogEntry[];
-}
-
-/** One request: logged, matched to a route, a planned fault injected, or handled; errors answered as problem details. */
-async function handle(sim: Served, role: Role, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const { core, routes, faults, requests } = sim;
-  const url = new URL(req.url ?? '/', core.urls[role]);
-  const method = req.method ?? 'GET';
-  const match = matchRoute(routes[role], method, url.pathname);
-  // Status and completion are read live from the response, so the log is current the moment a client has its answer.
-  const entry: RequestLogEntry = {
-    method,
-    role,
-    host: req.headers.host ?? '',
-    path: url.pathname + url.search,
-    route: typeof match === 'object' ? match.route.name : undefined,
-    hasAuth: req.headers.authorization !== undefined,
-    get status() {
-      return res.headersSent ? res.statusCode : 0;
-    },
-    get completed() {
-      return res.writableFinished;
-    },
-    time: core.now(),
-  };
-  requests.push(entry);
-  try {
-    if (match === undefined) throw new HttpError(404, `no route for ${url.pathname}`);
-    if (match === 'method') throw new HttpError(405, `${method} is not allowed here`);
-    const fault = faults.take({ role, route: match.route.name, method, instanceGuid: match.params.instanceGuid, dataGuid: match.params.dataGuid });
-    if (fault?.latencyMs) await delay(fault.latencyMs);
-    if (fault?.status) {
-      req.resume();
-      return sendProblem(res, fault.status, 'injected fault', fault.retryAfter ? { 'Retry-After': fault.retryAfter } : {});
-    }
-    await match.route.handle({ req, res, url, role, route: match.route.name, params: match.params, fault });
-  } catch (e) {
-    req.resume();
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (e instanceof HttpError) return sendProblem(res, e.status, e.message, e.headers);
-    console.error('simulator: handler failed', e);
-    sendProblem(res, 500, 'simulator error');
-  }
 }
 
 /** The app settings that point the receiver at this simulator as the client just registered. */
@@ -145,16 +63,16 @@ function clientEnv(
   };
 }
 
-function close(server: Server): Promise<void> {
-  return new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
+export async function startSimulator(options: SimulatorOptions = {}) {
+  const parts = createParts(newCore(options), options);
+  const requests: RequestLogEntry[] = [];
+  const servers = await serveRoles({ core: parts.core, routes: routesOf(parts), faults: parts.faults, requests }, options.port ?? 0);
+  return simulatorApi(parts, requests, servers);
 }
 
-export async function startSimulator(options: SimulatorOptions = {}) {
+function newCore(options: SimulatorOptions): Core {
   const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const core: Core = {
+  return {
     org: options.org ?? 'ttd',
     orgNumber: options.orgNumber ?? '991825827',
     now: options.now ?? (() => Date.now()),
@@ -163,66 +81,34 @@ export async function startSimulator(options: SimulatorOptions = {}) {
     verifyKey: keys.publicKey,
     counters: newCounters(),
   };
+}
+
+/** The simulated services on one core: Maskinporten, Authentication, Storage (applications, instances), Events; and the faults. */
+function createParts(core: Core, options: SimulatorOptions) {
   const settings: { exchangeFormat: ExchangeFormat } = { exchangeFormat: options.exchangeFormat ?? 'text' };
   const faults = createFaults(core.now, options.seed ?? 1);
-  const requests: RequestLogEntry[] = [];
   const maskinporten = createMaskinporten(core);
   const authentication = createAuthentication(core, maskinporten, settings);
-
   const random = seededRandom((options.seed ?? 1) ^ 0x5eed);
   const applications = createApplications(core);
   const store = createStore(core, random, applications);
   const events = createEvents(core, authentication, random, options.eventRetryScale ?? 1);
+  return { core, settings, faults, random, maskinporten, authentication, applications, store, events };
+}
 
-  const routes: Record<Role, Route[]> = {
+type Parts = ReturnType<typeof createParts>;
+
+function routesOf({ core, maskinporten, authentication, applications, store, events }: Parts): Record<Role, Route[]> {
+  return {
     maskinporten: maskinporten.routes,
     platform: [...authentication.routes, ...storageRoutes(core, store, authentication, applications), ...events.routes],
     apps: appRoutes(core, store, authentication, applications),
   };
+}
 
-  function stored(instanceGuid: string): StoredInstance {
-    const s = store.get(instanceGuid);
-    if (!s) throw new Error(`simulator: no instance ${instanceGuid}`);
-    return s;
-  }
-  function spec(instanceGuid: string, elementId: string) {
-    const c = stored(instanceGuid).content.get(elementId);
-    if (!c) throw new Error(`simulator: no data element ${elementId} in instance ${instanceGuid}`);
-    return c;
-  }
-
-  /**
-   * Emits an app event of any type for an instance (as the app would); returns the event. The app sends source,
-   * subject and alternativesubject (`/person/{ssn}` over `/org/{orgNo}`: app-lib
-   * src/Altinn.App.Core/Infrastructure/Clients/Events/EventsClient.cs AddEvent); Events adds resource and
-   * resourceinstance `{partyId}/{guid}` (altinn-events src/Events/Extensions/AppCloudEventExtensions.cs).
-   */
-  function emitEvent(instanceGuid: string, type: string): CloudEvent {
-    const s = stored(instanceGuid);
-    const alternativesubject = alternativeSubjectOf(s.doc.instanceOwner);
-    const event: CloudEvent = {
-      id: guidFrom(random),
-      source: `${core.urls.apps}/${s.org}/${s.app}/instances/${s.partyId}/${s.guid}`,
-      specversion: '1.0',
-      type,
-      resource: appResource(s.org, s.app),
-      resourceinstance: `${s.partyId}/${s.guid}`,
-      subject: `/party/${s.partyId}`,
-      ...(alternativesubject ? { alternativesubject } : {}),
-      time: new Date(core.now()).toISOString(),
-    };
-    events.publish(event);
-    return event;
-  }
-
-  const servers = {} as Record<Role, Server>;
-  const base = options.port ?? 0;
-  for (const [i, role] of (['maskinporten', 'platform', 'apps'] as const).entries()) {
-    const server = createServer((req, res) => void handle({ core, routes, faults, requests }, role, req, res));
-    servers[role] = server;
-    core.urls[role] = await listen(server, base === 0 ? 0 : base + i);
-  }
-
+/** What tests, the demo and the soak drive the simulator with. */
+function simulatorApi(parts: Parts, requests: RequestLogEntry[], servers: Record<Role, Server>) {
+  const { core, maskinporten, applications, store, events, authentication } = parts;
   return {
     maskinportenUrl: core.urls.maskinporten,
     platformUrl: core.urls.platform,
@@ -231,8 +117,8 @@ export async function startSimulator(options: SimulatorOptions = {}) {
     orgNumber: core.orgNumber,
     counters: core.counters,
     requests,
-    faults,
-    settings,
+    faults: parts.faults,
+    settings: parts.settings,
     /** Registers a new Maskinporten client with generated keys (and a certificate chain when asked). */
     async newClient(opts: NewClientOptions = {}): Promise<SimulatorClient> {
       const { registered, credentials } = await createClient(opts, core.orgNumber);
@@ -249,19 +135,14 @@ export async function startSimulator(options: SimulatorOptions = {}) {
     /** Adds an instance from a fixture file (app-lib test data layout); returns the document as loaded. */
     loadInstanceFixture: store.loadInstanceFixture,
     /** The stored (Storage-shaped) document, live: tests may inspect or edit it. */
-    instance: (instanceGuid: string) => stored(instanceGuid).doc,
+    instance: (instanceGuid: string) => stored(parts, instanceGuid).doc,
     /** Lower-case hex SHA-256 of an element's content. */
-    elementSha256: (instanceGuid: string, elementId: string): Promise<string> => contentSha256(spec(instanceGuid, elementId)),
+    elementSha256: (instanceGuid: string, elementId: string): Promise<string> => contentSha256(spec(parts, instanceGuid, elementId)),
     /** The element's content, as the data routes serve it. */
-    elementStream: (instanceGuid: string, elementId: string) => contentStream(spec(instanceGuid, elementId)),
+    elementStream: (instanceGuid: string, elementId: string) => contentStream(spec(parts, instanceGuid, elementId)),
     /** Ends the instance's process and emits `app.instance.process.completed` to matching subscriptions; returns the event. */
-    completeProcess(partyId: string | number, instanceGuid: string): CloudEvent {
-      const s = stored(instanceGuid);
-      if (s.partyId !== String(partyId)) throw new Error(`simulator: instance ${instanceGuid} belongs to party ${s.partyId}`);
-      store.endProcess(s);
-      return emitEvent(instanceGuid, 'app.instance.process.completed');
-    },
-    emitEvent,
+    completeProcess: (partyId: string | number, instanceGuid: string): CloudEvent => completeProcess(parts, partyId, instanceGuid),
+    emitEvent: (instanceGuid: string, type: string): CloudEvent => emitEvent(parts, instanceGuid, type),
     /** Subscriptions, deliveries, dropping and waiting for deliveries. */
     events: events.handle,
     /** Verifies a token as the Altinn APIs do; for tests that inspect what a client got. */
@@ -275,7 +156,52 @@ export async function startSimulator(options: SimulatorOptions = {}) {
   };
 }
 
+function stored({ store }: Parts, instanceGuid: string): StoredInstance {
+  const s = store.get(instanceGuid);
+  if (!s) throw new Error(`simulator: no instance ${instanceGuid}`);
+  return s;
+}
+
+function spec(parts: Parts, instanceGuid: string, elementId: string) {
+  const c = stored(parts, instanceGuid).content.get(elementId);
+  if (!c) throw new Error(`simulator: no data element ${elementId} in instance ${instanceGuid}`);
+  return c;
+}
+
+function completeProcess(parts: Parts, partyId: string | number, instanceGuid: string): CloudEvent {
+  const s = stored(parts, instanceGuid);
+  if (s.partyId !== String(partyId)) throw new Error(`simulator: instance ${instanceGuid} belongs to party ${s.partyId}`);
+  parts.store.endProcess(s);
+  return emitEvent(parts, instanceGuid, 'app.instance.process.completed');
+}
+
+/**
+ * Emits an app event of any type for an instance (as the app would); returns the event. The app sends source,
+ * subject and alternativesubject (`/person/{ssn}` over `/org/{orgNo}`: app-lib
+ * src/Altinn.App.Core/Infrastructure/Clients/Events/EventsClient.cs AddEvent); Events adds resource and
+ * resourceinstance `{partyId}/{guid}` (altinn-events src/Events/Extensions/AppCloudEventExtensions.cs).
+ */
+function emitEvent(parts: Parts, instanceGuid: string, type: string): CloudEvent {
+  const { core, random, events } = parts;
+  const s = stored(parts, instanceGuid);
+  const alternativesubject = alternativeSubjectOf(s.doc.instanceOwner);
+  const event: CloudEvent = {
+    id: guidFrom(random),
+    source: `${core.urls.apps}/${s.org}/${s.app}/instances/${s.partyId}/${s.guid}`,
+    specversion: '1.0',
+    type,
+    resource: appResource(s.org, s.app),
+    resourceinstance: `${s.partyId}/${s.guid}`,
+    subject: `/party/${s.partyId}`,
+    ...(alternativesubject ? { alternativesubject } : {}),
+    time: new Date(core.now()).toISOString(),
+  };
+  events.publish(event);
+  return event;
+}
+
 export type Simulator = Awaited<ReturnType<typeof startSimulator>>;
+export type { RequestLogEntry } from './serve.js';
 export type { FaultRule, RandomFaults } from './faults.js';
 export type { NewClientOptions } from './clients.js';
 export type { CloudEvent, Delivery, Subscription } from './events.js';
