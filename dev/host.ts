@@ -6,38 +6,29 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { FunctionDefinition } from '../lib/functionDefinition.js';
+import { readLocalSettings } from '../lib/localSettings.js';
 import { createLogger } from '../lib/log.js';
 import { registerSecret } from '../lib/redact.js';
 import { batchedSink } from './host/batchedSink.js';
-import { httpTriggers, listen } from './host/http.js';
 import { loadHostJson } from './host/hostJson.js';
+import { httpTriggers, listen } from './host/http.js';
 import { Invoker } from './host/invoke.js';
 import { loadFunctions } from './host/load.js';
-import { parseHostOptions, projectRoot, USAGE } from './host/options.js';
-import { startQueueListener, type QueueListener } from './host/queue.js';
-import { readLocalSettings } from '../lib/localSettings.js';
-import { mergeSettings, resolveAppSettings } from './host/settings.js';
+import { parseHostOptions, projectRoot, USAGE, type HostOptions } from './host/options.js';
+import { mergeSettings, type Env } from './host/settings.js';
+import { createShutdown } from './host/shutdown.js';
 import { queueServices } from './host/storageClients.js';
-import { scheduleFn, startTimer, type TimerRunner } from './host/timer.js';
+import { describeTriggers, resolveQueueTriggers, resolveTimerTriggers, startQueueListeners, startTimers } from './host/triggers.js';
 
 const log = createLogger(batchedSink(), { component: 'host' });
 
 async function main(): Promise<void> {
-  const root = projectRoot(import.meta.dirname);
-  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { main?: string };
-  const options = parseHostOptions(process.argv.slice(2), process.env, root, process.cwd(), pkg.main);
+  const options = await readOptions();
   if (options.help) return void console.log(USAGE);
-
-  // App settings reach the functions as environment variables, as in Azure; the environment wins.
-  const values = options.settings ? await readLocalSettings(options.settings) : undefined;
-  const env = mergeSettings(values, process.env);
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) process.env[k] = v;
-  if (env.AzureWebJobsStorage) registerSecret(env.AzureWebJobsStorage);
-
+  const env = await applySettings(options.settings);
   const host = await loadHostJson(options.hostJson);
-  const { definitions, skipped } = await loadFunctions(options.functions.pattern, options.functions.cwd);
-  for (const file of skipped) log.warn('file exports no function definition; skipped', { file });
-  if (definitions.length === 0) throw new Error(`no functions found in ${options.functions.pattern}`);
+  const definitions = await loadDefinitions(options.functions);
 
   const invoker = new Invoker(log, host.logLevel);
   const queueService = queueServices(env);
@@ -47,78 +38,42 @@ async function main(): Promise<void> {
     invoker,
     log,
   );
-
   // Resolve and check every trigger before anything starts, so a bad setting stops start-up with one clear line.
-  const queues = await Promise.all(
-    definitions.flatMap((d) =>
-      d.kind === 'storageQueue'
-        ? [
-            (async () => {
-              const queueName = resolveAppSettings(d.options.queueName, env, `function ${d.name} queueName`);
-              return { d, queueName, service: await queueService(d.options.connection) };
-            })(),
-          ]
-        : [],
-    ),
-  );
-  const tz = env.WEBSITE_TIME_ZONE?.trim() || 'UTC';
-  const timers = definitions.flatMap((d) => {
-    if (d.kind !== 'timer') return [];
-    const schedule = resolveAppSettings(d.options.schedule, env, `function ${d.name} schedule`);
-    return [{ d, schedule, next: scheduleFn(schedule, tz) }];
-  });
-  const described = [
-    ...http.describe(),
-    ...queues.map(({ d, queueName }) => ({
-      name: d.name,
-      trigger: 'queue',
-      queue: queueName,
-      connection: d.options.connection || 'AzureWebJobsStorage',
-    })),
-    ...timers.map(({ d, schedule }) => ({ name: d.name, trigger: 'timer', schedule, runOnStartup: d.options.runOnStartup ?? false })),
-  ];
+  const queues = await resolveQueueTriggers(definitions, env, queueService);
+  const timers = resolveTimerTriggers(definitions, env);
 
   const { server, port } = await listen(http, options.port, log);
-  log.info('host started', { url: `http://localhost:${port}`, port, functions: described, queues: host.queues });
-  const listeners: QueueListener[] = queues.map(({ d, queueName, service }) =>
-    startQueueListener({
-      name: d.name,
-      options: d.options,
-      queue: service.getQueueClient(queueName),
-      poison: service.getQueueClient(`${queueName}-poison`),
-      settings: host.queues,
-      invoker,
-      log,
-    }),
-  );
-  const runners: TimerRunner[] = timers.map(({ d, next }) => startTimer({ name: d.name, options: d.options, next, invoker, log }));
+  const functions = describeTriggers(http, queues, timers);
+  log.info('host started', { url: `http://localhost:${port}`, port, functions, queues: host.queues });
+  const listeners = startQueueListeners(queues, host.queues, invoker, log);
+  const runners = startTimers(timers, invoker, log);
 
-  let stopping = false;
-  const shutdown = async (signal: NodeJS.Signals) => {
-    // Ctrl+C often arrives twice (from the terminal and forwarded by npm): shutdown is bounded anyway.
-    if (stopping) return;
-    stopping = true;
-    log.info('host stopping', { signal, inFlight: invoker.inFlight });
-    for (const l of listeners) l.stop();
-    for (const t of runners) t.stop();
-    const closed = new Promise((r) => server.close(r));
-    server.closeIdleConnections();
-    const finished = await invoker.drain(options.shutdownTimeoutMs);
-    if (finished) {
-      await Promise.all(listeners.map((l) => l.settled()));
-    } else {
-      const released = (await Promise.all(listeners.map((l) => l.release()))).reduce((a, b) => a + b, 0);
-      log.warn('shutdown timeout: abandoning unfinished invocations; their messages are visible again', {
-        inFlight: invoker.inFlight,
-        released,
-      });
-      server.closeAllConnections();
-    }
-    await Promise.all([closed, ...listeners.map((l) => l.stopped)]);
-    log.info('host stopped');
-    process.exit(0);
-  };
+  const shutdown = createShutdown({ server, invoker, listeners, runners, timeoutMs: options.shutdownTimeoutMs, log });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, (s) => void shutdown(s));
+}
+
+/** The command line, with package.json "main" as the default function glob. */
+async function readOptions(): Promise<HostOptions> {
+  const root = projectRoot(import.meta.dirname);
+  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { main?: string };
+  return parseHostOptions(process.argv.slice(2), process.env, root, process.cwd(), pkg.main);
+}
+
+/** App settings reach the functions as environment variables, as in Azure; the environment wins. */
+async function applySettings(settings: string | undefined): Promise<Env> {
+  const values = settings ? await readLocalSettings(settings) : undefined;
+  const env = mergeSettings(values, process.env);
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) process.env[k] = v;
+  if (env.AzureWebJobsStorage) registerSecret(env.AzureWebJobsStorage);
+  return env;
+}
+
+/** The function definitions the glob's files export; none at all stops start-up. */
+async function loadDefinitions(functions: HostOptions['functions']): Promise<FunctionDefinition[]> {
+  const { definitions, skipped } = await loadFunctions(functions.pattern, functions.cwd);
+  for (const file of skipped) log.warn('file exports no function definition; skipped', { file });
+  if (definitions.length === 0) throw new Error(`no functions found in ${functions.pattern}`);
+  return definitions;
 }
 
 main().catch((error: unknown) => {

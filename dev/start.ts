@@ -142,6 +142,37 @@ function nextSteps(stack: SimulatedAltinn, url: string, azurite: Azurite | undef
   ].join('\n');
 }
 
+/** `func start` when Core Tools are on PATH, else the local host; its stdout goes on to ours. `exited` resolves with the exit code. */
+function spawnHost(p: { root: string; env: Env; hostEnv: Env; settingsPath: string; rest: string[] }): {
+  host: ChildProcess;
+  local: boolean;
+  exited: Promise<number>;
+} {
+  const func = onPath('func', p.env);
+  // func reads local.settings.json from its folder itself; the merged settings in env win over it either way.
+  const [command, args] = func
+    ? [func, ['start', ...p.rest]]
+    : [process.execPath, [join(p.root, 'dist', 'dev', 'host.js'), '--settings', p.settingsPath, ...p.rest]];
+  if (!func) console.log('Azure Functions Core Tools (func) not found on PATH: starting the local host (dev/host.ts) instead');
+  const host = spawn(command, args, { cwd: p.root, env: p.hostEnv, stdio: ['inherit', 'pipe', 'inherit'] });
+  host.stdout.pipe(process.stdout);
+  const exited = new Promise<number>((resolve) => {
+    host.once('error', (e) => {
+      console.error(`could not start ${command}: ${e.message}`);
+      resolve(1);
+    });
+    host.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0)));
+  });
+  return { host, local: !func, exited };
+}
+
+/** Once the host answers: the simulator's webhook subscribed to it, and what to do next printed. */
+async function announceReady(stack: SimulatedAltinn, host: ChildProcess, local: boolean, args: string[], azurite: Azurite | undefined): Promise<void> {
+  const url = await hostUrl(host, local, args);
+  const subscribed = await subscribeWebhook(stack, url, (line) => console.log(line));
+  console.log(nextSteps(stack, url, azurite, subscribed));
+}
+
 async function main(): Promise<number> {
   const root = projectRoot(import.meta.dirname);
   const { settingsPath, simulatorPort: portOption, rest } = splitArgs(process.argv.slice(2), root);
@@ -179,30 +210,11 @@ async function main(): Promise<number> {
       console.log(`Altinn simulator (settings name no Maskinporten client): Maskinporten ${stack.urls.maskinporten}, platform ${stack.urls.platform}, apps ${stack.urls.apps}`);
     }
 
-    const func = onPath('func', env);
-    // func reads local.settings.json from its folder itself; the merged settings in env win over it either way.
-    const [command, args] = func
-      ? [func, ['start', ...rest]]
-      : [process.execPath, [join(root, 'dist', 'dev', 'host.js'), '--settings', settingsPath, ...rest]];
-    if (!func) console.log('Azure Functions Core Tools (func) not found on PATH: starting the local host (dev/host.ts) instead');
-    const host = spawn(command, args, { cwd: root, env: stack?.hostEnv ?? env, stdio: ['inherit', 'pipe', 'inherit'] });
+    const { host, local, exited } = spawnHost({ root, env, hostEnv: stack?.hostEnv ?? env, settingsPath, rest });
     child = host;
-    host.stdout.pipe(process.stdout);
-    const exited = new Promise<number>((resolve) => {
-      host.once('error', (e) => {
-        console.error(`could not start ${command}: ${e.message}`);
-        resolve(1);
-      });
-      host.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0)));
-    });
     if (stack) {
-      const ready = (async () => {
-        const url = await hostUrl(host, !func, rest);
-        const subscribed = await subscribeWebhook(stack, url, (line) => console.log(line));
-        console.log(nextSteps(stack, url, azurite, subscribed));
-      })();
       // A host that dies during start-up ends npm start through `exited`; the message says why.
-      ready.catch((e: unknown) => console.error(`npm start: ${(e as Error).message}`));
+      announceReady(stack, host, local, rest, azurite).catch((e: unknown) => console.error(`npm start: ${(e as Error).message}`));
     }
     return await exited;
   }

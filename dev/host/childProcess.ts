@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { projectRoot } from './options.js';
 
 /**
@@ -46,6 +47,14 @@ export function parseJsonLine(line: string): Record<string, unknown> | undefined
   }
 }
 
+/** A process's output so far, the waiters to tell about each new line, and its exit once known. */
+interface Output {
+  name: string;
+  lines: string[];
+  waiters: Set<() => void>;
+  exit?: Exit;
+}
+
 /**
  * Spawns a process and collects its output line by line. Tracked until it exits, so `stopAll()`
  * (in a test's afterAll, a script's exit path) never leaves one behind. `timeoutMs` is only a guard that turns a
@@ -58,70 +67,19 @@ export function startProcess(
   opts: { env?: Record<string, string | undefined>; cwd?: string } = {},
 ): Proc {
   const child = spawn(command, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  const waiters = new Set<() => void>();
-  const notify = () => waiters.forEach((w) => w());
-  for (const stream of [child.stdout, child.stderr]) {
-    let partial = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
-      lines.push(...parts);
-      notify();
-    });
-    stream.on('end', () => {
-      if (partial) lines.push(partial);
-      partial = '';
-      notify();
-    });
-  }
-  let exit: Exit | undefined;
-  const exited = new Promise<Exit>((resolve) => {
-    child.once('error', (e) => {
-      lines.push(`spawn error: ${e.message}`);
-      exit = { code: null, signal: null };
-      resolve(exit);
-    });
-    child.once('close', (code, signal) => {
-      exit = { code, signal };
-      resolve(exit);
-    });
-  }).finally(() => {
+  const output: Output = { name, lines: [], waiters: new Set() };
+  const notify = () => output.waiters.forEach((w) => w());
+  for (const stream of [child.stdout, child.stderr]) collectLines(stream, output.lines, notify);
+  const exited = watchExit(child, output).finally(() => {
     running.delete(proc);
     notify();
   });
-
-  const tail = (n = 40) => lines.slice(-n).join('\n');
-
-  const waitFor: Proc['waitFor'] = (match, { since = 0, timeoutMs = 30_000 } = {}) => {
-    const test = typeof match === 'function' ? match : (l: string) => match.test(l);
-    return new Promise((resolve, reject) => {
-      let next = since;
-      const check = () => {
-        for (; next < lines.length; next++) {
-          if (test(lines[next]!)) return done(() => resolve(lines[next]!));
-        }
-        if (exit) done(() => reject(new Error(`${name} exited (${exit?.code ?? exit?.signal}) before ${String(match)}:\n${tail()}`)));
-      };
-      const timer = setTimeout(
-        () => done(() => reject(new Error(`${name}: no line ${String(match)} within ${timeoutMs} ms:\n${tail()}`))),
-        timeoutMs,
-      );
-      const done = (settle: () => void) => {
-        clearTimeout(timer);
-        waiters.delete(check);
-        settle();
-      };
-      waiters.add(check);
-      check();
-    });
-  };
+  const waitFor: Proc['waitFor'] = (match, waitOpts) => waitForLine(output, match, waitOpts);
 
   const proc: Proc = {
     name,
     child,
-    lines,
+    lines: output.lines,
     exited,
     waitFor,
     async waitForJson(match, opts) {
@@ -131,15 +89,82 @@ export function startProcess(
       }, opts);
       return parseJsonLine(line)!;
     },
-    records: (match = () => true) => lines.map(parseJsonLine).filter((r): r is Record<string, unknown> => r !== undefined && match(r)),
+    records: (match = () => true) => output.lines.map(parseJsonLine).filter((r): r is Record<string, unknown> => r !== undefined && match(r)),
     kill(signal = 'SIGTERM') {
-      if (!exit) child.kill(signal);
+      if (!output.exit) child.kill(signal);
       return exited;
     },
-    tail,
+    tail: (n) => tail(output, n),
   };
   running.add(proc);
   return proc;
+}
+
+/** Appends a stream's text to `lines` line by line (a last unterminated line at its end), notifying on each chunk. */
+function collectLines(stream: Readable, lines: string[], notify: () => void): void {
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+    notify();
+  });
+  stream.on('end', () => {
+    if (partial) lines.push(partial);
+    partial = '';
+    notify();
+  });
+}
+
+/** Resolves with the exit (a spawn error counts as one, recorded as a line); records it in `output` first. */
+function watchExit(child: ChildProcess, output: Output): Promise<Exit> {
+  return new Promise<Exit>((resolve) => {
+    child.once('error', (e) => {
+      output.lines.push(`spawn error: ${e.message}`);
+      output.exit = { code: null, signal: null };
+      resolve(output.exit);
+    });
+    child.once('close', (code, signal) => {
+      output.exit = { code, signal };
+      resolve(output.exit);
+    });
+  });
+}
+
+function tail({ lines }: Output, n = 40): string {
+  return lines.slice(-n).join('\n');
+}
+
+/** `Proc.waitFor`: checks the lines from `since` on now and on every notification until one matches, the process exits or time runs out. */
+function waitForLine(
+  output: Output,
+  match: RegExp | ((line: string) => boolean),
+  { since = 0, timeoutMs = 30_000 }: { since?: number; timeoutMs?: number } = {},
+): Promise<string> {
+  const { name, lines, waiters } = output;
+  const test = typeof match === 'function' ? match : (l: string) => match.test(l);
+  return new Promise((resolve, reject) => {
+    let next = since;
+    const check = () => {
+      for (; next < lines.length; next++) {
+        if (test(lines[next]!)) return done(() => resolve(lines[next]!));
+      }
+      const exit = output.exit;
+      if (exit) done(() => reject(new Error(`${name} exited (${exit.code ?? exit.signal}) before ${String(match)}:\n${tail(output)}`)));
+    };
+    const timer = setTimeout(
+      () => done(() => reject(new Error(`${name}: no line ${String(match)} within ${timeoutMs} ms:\n${tail(output)}`))),
+      timeoutMs,
+    );
+    const done = (settle: () => void) => {
+      clearTimeout(timer);
+      waiters.delete(check);
+      settle();
+    };
+    waiters.add(check);
+    check();
+  });
 }
 
 /** Runs a built script of this repository (e.g. `dist/dev/host.js`) with the current Node. */

@@ -46,6 +46,18 @@ export function decodeQueueMessage(raw: string, encoding: QueueSettings['message
   return text;
 }
 
+/** What a listener's message handling needs: the function, its queue, and the messages in flight by id. */
+interface Listener {
+  name: string;
+  options: StorageQueueFunctionOptions;
+  queue: QueueClient;
+  settings: QueueSettings;
+  invoker: Invoker;
+  log: Logger;
+  active: Map<string, Active>;
+  toPoison: (m: DequeuedMessageItem, popReceipt: string) => Promise<void>;
+}
+
 export function startQueueListener(args: {
   name: string;
   options: StorageQueueFunctionOptions;
@@ -58,47 +70,10 @@ export function startQueueListener(args: {
   const { name, options, queue, poison, settings, invoker } = args;
   const log = args.log.child({ function: name, queue: queue.name });
   const active = new Map<string, Active>();
+  const listener: Listener = { name, options, queue, settings, invoker, log, active, toPoison: poisoner(queue, poison, log) };
   const stopping = new AbortController();
   const stopped = new Promise<void>((r) => stopping.signal.addEventListener('abort', () => r(), { once: true }));
-  const toPoison = poisoner(queue, poison, log);
-
-  const handle = async (m: DequeuedMessageItem) => {
-    const entry = active.get(m.messageId)!;
-    if (m.dequeueCount > settings.maxDequeueCount) {
-      // Dequeued too often without an outcome (e.g. the process died mid-invocation): never invoked again.
-      return toPoison(m, entry.popReceipt);
-    }
-    const outcome = await invoker.invoke(
-      name,
-      { trigger: 'queue', queue: queue.name, messageId: m.messageId, dequeueCount: m.dequeueCount },
-      triggerMetadata(m),
-      (context) => options.handler(decodeQueueMessage(m.messageText, settings.messageEncoding), context),
-    );
-    clearInterval(entry.renew);
-    if (outcome.ok) return void (await queue.deleteMessage(m.messageId, entry.popReceipt));
-    if (m.dequeueCount >= settings.maxDequeueCount) return toPoison(m, entry.popReceipt);
-    await queue.updateMessage(m.messageId, entry.popReceipt, undefined, Math.round(settings.visibilityTimeout / 1000));
-  };
-
-  const begin = (m: DequeuedMessageItem) => {
-    const entry: Active = {
-      popReceipt: m.popReceipt,
-      renew: setInterval(() => {
-        queue
-          .updateMessage(m.messageId, entry.popReceipt, undefined, LEASE_SECONDS)
-          .then((r) => (entry.popReceipt = r.popReceipt ?? entry.popReceipt))
-          .catch((error: unknown) => log.warn('could not extend message visibility', { messageId: m.messageId, error }));
-      }, (LEASE_SECONDS * 1000) / 2),
-      done: Promise.resolve(),
-    };
-    active.set(m.messageId, entry);
-    entry.done = handle(m)
-      .catch((error: unknown) => log.error('could not settle message', { messageId: m.messageId, error }))
-      .finally(() => {
-        clearInterval(entry.renew);
-        active.delete(m.messageId);
-      });
-  };
+  const begin = (m: DequeuedMessageItem) => beginMessage(listener, m);
 
   const polling = poll({ queue, settings, active, stopping: stopping.signal, stopped, begin, log }).catch((error: unknown) => log.error('queue listener stopped', { error }));
 
@@ -108,19 +83,64 @@ export function startQueueListener(args: {
     settled: async () => {
       while (active.size > 0) await Promise.all([...active.values()].map((a) => a.done));
     },
-    async release() {
-      const unfinished = [...active.entries()];
-      await Promise.all(
-        unfinished.map(([id, a]) => {
-          clearInterval(a.renew);
-          return queue
-            .updateMessage(id, a.popReceipt, undefined, 0)
-            .catch((error: unknown) => log.warn('could not release message', { messageId: id, error }));
-        }),
-      );
-      return unfinished.length;
-    },
+    release: () => releaseMessages(listener),
   };
+}
+
+/** Takes a received message into flight: its lease renewed at half-time until it is settled. */
+function beginMessage(listener: Listener, m: DequeuedMessageItem): void {
+  const { queue, active, log } = listener;
+  const entry: Active = {
+    popReceipt: m.popReceipt,
+    renew: setInterval(() => {
+      queue
+        .updateMessage(m.messageId, entry.popReceipt, undefined, LEASE_SECONDS)
+        .then((r) => (entry.popReceipt = r.popReceipt ?? entry.popReceipt))
+        .catch((error: unknown) => log.warn('could not extend message visibility', { messageId: m.messageId, error }));
+    }, (LEASE_SECONDS * 1000) / 2),
+    done: Promise.resolve(),
+  };
+  active.set(m.messageId, entry);
+  entry.done = handleMessage(listener, m)
+    .catch((error: unknown) => log.error('could not settle message', { messageId: m.messageId, error }))
+    .finally(() => {
+      clearInterval(entry.renew);
+      active.delete(m.messageId);
+    });
+}
+
+/** Invokes the function with a message and settles it: deleted on success, else visible again after visibilityTimeout or poisoned. */
+async function handleMessage(listener: Listener, m: DequeuedMessageItem): Promise<void> {
+  const { name, options, queue, settings, invoker, toPoison } = listener;
+  const entry = listener.active.get(m.messageId)!;
+  if (m.dequeueCount > settings.maxDequeueCount) {
+    // Dequeued too often without an outcome (e.g. the process died mid-invocation): never invoked again.
+    return toPoison(m, entry.popReceipt);
+  }
+  const outcome = await invoker.invoke(
+    name,
+    { trigger: 'queue', queue: queue.name, messageId: m.messageId, dequeueCount: m.dequeueCount },
+    triggerMetadata(m),
+    (context) => options.handler(decodeQueueMessage(m.messageText, settings.messageEncoding), context),
+  );
+  clearInterval(entry.renew);
+  if (outcome.ok) return void (await queue.deleteMessage(m.messageId, entry.popReceipt));
+  if (m.dequeueCount >= settings.maxDequeueCount) return toPoison(m, entry.popReceipt);
+  await queue.updateMessage(m.messageId, entry.popReceipt, undefined, Math.round(settings.visibilityTimeout / 1000));
+}
+
+/** Makes every message still in flight visible again at once; resolves with how many there were. */
+async function releaseMessages({ queue, active, log }: Listener): Promise<number> {
+  const unfinished = [...active.entries()];
+  await Promise.all(
+    unfinished.map(([id, a]) => {
+      clearInterval(a.renew);
+      return queue
+        .updateMessage(id, a.popReceipt, undefined, 0)
+        .catch((error: unknown) => log.warn('could not release message', { messageId: id, error }));
+    }),
+  );
+  return unfinished.length;
 }
 
 /** Receives batches while not stopped: the next once in-flight work drops to newBatchThreshold, backing off when idle. */
