@@ -75,100 +75,118 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+interface Outage {
+  roles: readonly Role[];
+  from: number;
+  until: number;
+  status: number;
+  retryAfter?: string;
+}
+
+/** The rules, the random mode with its PRNG and the outage windows; `now` is the simulator clock. */
+interface FaultState {
+  now: () => number;
+  rules: LiveRule[];
+  nextId: number;
+  randomMode: RandomFaults | undefined;
+  random: () => number;
+  outages: Outage[];
+}
+
 export function createFaults(now: () => number, seed: number) {
-  let rules: LiveRule[] = [];
-  let nextId = 1;
-  let randomMode: RandomFaults | undefined;
-  let random = seededRandom(seed);
-  const outages: { roles: readonly Role[]; from: number; until: number; status: number; retryAfter?: string }[] = [];
-
-  /**
-   * Every request to these roles answers `status` (with `Retry-After` when given) from now (simulator
-   * clock) for `durationMs`, before any rule is consulted (rules are not used up meanwhile).
-   */
-  function outage(roles: readonly Role[], durationMs: number, status = 503, retryAfter?: number): void {
-    const from = now();
-    outages.push({ roles, from, until: from + durationMs, status, ...(retryAfter !== undefined ? { retryAfter: String(retryAfter) } : {}) });
-  }
-
-  const matches = (r: FaultRule, q: FaultQuery) =>
-    (r.role === undefined || r.role === q.role) &&
-    (r.route === undefined || r.route === q.route) &&
-    (r.method === undefined || r.method.toUpperCase() === q.method) &&
-    (r.instanceGuid === undefined || r.instanceGuid === q.instanceGuid) &&
-    (r.dataGuid === undefined || r.dataGuid === q.dataGuid);
-
-  function fromRule(live: LiveRule): ActiveFault | undefined {
-    const r = live.rule;
-    const status = live.statuses ? live.statuses.shift() : r.status as number | undefined;
-    live.remaining--;
-    if (status === 200) return undefined;
-    return {
-      ...(status !== undefined ? { status } : {}),
-      ...(r.retryAfter !== undefined ? { retryAfter: String(r.retryAfter) } : {}),
-      ...(r.latencyMs !== undefined ? { latencyMs: r.latencyMs } : {}),
-      ...(r.resetAfterBytes !== undefined ? { resetAfterBytes: r.resetAfterBytes } : {}),
-      ...(r.truncateAfterBytes !== undefined ? { truncateAfterBytes: r.truncateAfterBytes } : {}),
-      ...(r.sizeDelta !== undefined ? { sizeDelta: r.sizeDelta } : {}),
-    };
-  }
-
-  function fromRandom(q: FaultQuery): ActiveFault | undefined {
-    const m = randomMode;
-    if (!m || (m.roles && !m.roles.includes(q.role)) || (m.routes && !m.routes.includes(q.route))) return undefined;
-    if (random() >= m.rate) return undefined;
-    const statuses = m.statuses ?? [500, 502, 503, 429];
-    const dataRoute = q.route.endsWith('.data');
-    const pick = Math.floor(random() * (statuses.length + (m.resets && dataRoute ? 1 : 0)));
-    const status = statuses[pick];
-    if (status === undefined) return { resetAfterBytes: Math.floor(random() * 65536) };
-    return status === 429 ? { status, retryAfter: '1' } : { status };
-  }
-
+  const st: FaultState = { now, rules: [], nextId: 1, randomMode: undefined, random: seededRandom(seed), outages: [] };
   return {
     /** Adds a rule; returns its id (for `remove`). */
-    add(rule: FaultRule): number {
-      const statuses = Array.isArray(rule.status) ? [...rule.status] : undefined;
-      const live: LiveRule = { id: nextId++, rule, remaining: statuses ? statuses.length : rule.times ?? 1, ...(statuses ? { statuses } : {}) };
-      rules.push(live);
-      return live.id;
-    },
+    add: (rule: FaultRule): number => addRule(st, rule),
     remove(id: number): void {
-      rules = rules.filter((r) => r.id !== id);
+      st.rules = st.rules.filter((r) => r.id !== id);
     },
     /** Removes every rule, random mode and outage window. */
     clear(): void {
-      rules = [];
-      randomMode = undefined;
-      outages.length = 0;
+      st.rules = [];
+      st.randomMode = undefined;
+      st.outages.length = 0;
     },
     /** Random faults from the seeded PRNG (pass `seed` to restart the sequence); `undefined` turns them off. */
     random(mode: (RandomFaults & { seed?: number }) | undefined): void {
-      randomMode = mode;
-      if (mode?.seed !== undefined) random = seededRandom(mode.seed);
+      st.randomMode = mode;
+      if (mode?.seed !== undefined) st.random = seededRandom(mode.seed);
     },
     /** Maskinporten answers `status` (default 503) to everything from now (simulator clock) for `durationMs`. */
     maskinportenOutage(durationMs: number, status = 503): void {
-      outage(['maskinporten'], durationMs, status);
+      addOutage(st, ['maskinporten'], durationMs, status);
     },
-    outage,
+    /** An outage window: every request to these roles answers `status` (default 503) for `durationMs` (see `addOutage`). */
+    outage: (roles: readonly Role[], durationMs: number, status?: number, retryAfter?: number): void => addOutage(st, roles, durationMs, status, retryAfter),
     /** Rules not used up yet. */
     pending(): number {
-      return rules.filter((r) => r.remaining > 0).length;
+      return st.rules.filter((r) => r.remaining > 0).length;
     },
     /** The fault for one request (consumes rule applications). */
-    take(q: FaultQuery): ActiveFault | undefined {
-      const t = now();
-      // An outage window beats every rule: nothing of that service answers, whatever else was planned.
-      const outage = outages.find((o) => o.roles.includes(q.role) && t >= o.from && t < o.until);
-      if (outage) return { status: outage.status, ...(outage.retryAfter !== undefined ? { retryAfter: outage.retryAfter } : {}) };
-      const live = rules.find((r) => r.remaining > 0 && matches(r.rule, q));
-      if (live) {
-        const fault = fromRule(live);
-        rules = rules.filter((r) => r.remaining > 0);
-        return fault;
-      }
-      return fromRandom(q);
-    },
+    take: (q: FaultQuery): ActiveFault | undefined => take(st, q),
   };
+}
+
+function addRule(st: FaultState, rule: FaultRule): number {
+  const statuses = Array.isArray(rule.status) ? [...rule.status] : undefined;
+  const live: LiveRule = { id: st.nextId++, rule, remaining: statuses ? statuses.length : rule.times ?? 1, ...(statuses ? { statuses } : {}) };
+  st.rules.push(live);
+  return live.id;
+}
+
+/**
+ * Every request to these roles answers `status` (with `Retry-After` when given) from now (simulator
+ * clock) for `durationMs`, before any rule is consulted (rules are not used up meanwhile).
+ */
+function addOutage(st: FaultState, roles: readonly Role[], durationMs: number, status = 503, retryAfter?: number): void {
+  const from = st.now();
+  st.outages.push({ roles, from, until: from + durationMs, status, ...(retryAfter !== undefined ? { retryAfter: String(retryAfter) } : {}) });
+}
+
+function take(st: FaultState, q: FaultQuery): ActiveFault | undefined {
+  const t = st.now();
+  // An outage window beats every rule: nothing of that service answers, whatever else was planned.
+  const outage = st.outages.find((o) => o.roles.includes(q.role) && t >= o.from && t < o.until);
+  if (outage) return { status: outage.status, ...(outage.retryAfter !== undefined ? { retryAfter: outage.retryAfter } : {}) };
+  const live = st.rules.find((r) => r.remaining > 0 && matches(r.rule, q));
+  if (live) {
+    const fault = fromRule(live);
+    st.rules = st.rules.filter((r) => r.remaining > 0);
+    return fault;
+  }
+  return fromRandom(st, q);
+}
+
+const matches = (r: FaultRule, q: FaultQuery) =>
+  (r.role === undefined || r.role === q.role) &&
+  (r.route === undefined || r.route === q.route) &&
+  (r.method === undefined || r.method.toUpperCase() === q.method) &&
+  (r.instanceGuid === undefined || r.instanceGuid === q.instanceGuid) &&
+  (r.dataGuid === undefined || r.dataGuid === q.dataGuid);
+
+function fromRule(live: LiveRule): ActiveFault | undefined {
+  const r = live.rule;
+  const status = live.statuses ? live.statuses.shift() : r.status as number | undefined;
+  live.remaining--;
+  if (status === 200) return undefined;
+  return {
+    ...(status !== undefined ? { status } : {}),
+    ...(r.retryAfter !== undefined ? { retryAfter: String(r.retryAfter) } : {}),
+    ...(r.latencyMs !== undefined ? { latencyMs: r.latencyMs } : {}),
+    ...(r.resetAfterBytes !== undefined ? { resetAfterBytes: r.resetAfterBytes } : {}),
+    ...(r.truncateAfterBytes !== undefined ? { truncateAfterBytes: r.truncateAfterBytes } : {}),
+    ...(r.sizeDelta !== undefined ? { sizeDelta: r.sizeDelta } : {}),
+  };
+}
+
+function fromRandom(st: FaultState, q: FaultQuery): ActiveFault | undefined {
+  const m = st.randomMode;
+  if (!m || (m.roles && !m.roles.includes(q.role)) || (m.routes && !m.routes.includes(q.route))) return undefined;
+  if (st.random() >= m.rate) return undefined;
+  const statuses = m.statuses ?? [500, 502, 503, 429];
+  const dataRoute = q.route.endsWith('.data');
+  const pick = Math.floor(st.random() * (statuses.length + (m.resets && dataRoute ? 1 : 0)));
+  const status = statuses[pick];
+  if (status === undefined) return { resetAfterBytes: Math.floor(st.random() * 65536) };
+  return status === 429 ? { status, retryAfter: '1' } : { status };
 }

@@ -63,114 +63,129 @@ export function guidFrom(random: () => number): string {
 const text = (v: unknown) => (typeof v === 'string' ? v : '');
 const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '0000Z');
 
+/** The instances, and what the store reads: the clock and URLs, the seeded PRNG, app metadata. */
+interface StoreState {
+  core: Core;
+  random: () => number;
+  applications: Applications;
+  instances: Map<string, StoredInstance>;
+}
+
 export function createStore(core: Core, random: () => number, applications: Applications) {
-  const instances = new Map<string, StoredInstance>();
-  const links = (org: string, app: string, partyId: string, guid: string, tail = '') => ({
-    apps: `${core.urls.apps}/${org}/${app}/instances/${partyId}/${guid}${tail}`,
-    platform: `${core.urls.platform}/storage/api/v1/instances/${partyId}/${guid}${tail}`,
-  });
-
-  function put(doc: InstanceDoc, content: Map<string, ContentSpec>): StoredInstance {
-    const [partyId, guid] = doc.id.split('/') as [string, string];
-    const [org, app] = doc.appId.split('/') as [string, string];
-    if (!guid || !app) throw new Error(`instance id must be {partyId}/{guid} and appId {org}/{app}: ${doc.id}, ${doc.appId}`);
-    const stored: StoredInstance = { doc, guid, partyId, org, app, content, changedMs: Date.parse(text(doc.lastChanged) || text(doc.created)) || 0 };
-    applications.register(app);
-    instances.set(guid, stored);
-    return stored;
-  }
-
-  async function seedInstance(o: SeedInstanceOptions): Promise<SeededInstance> {
-    const t = o.lastChanged === undefined ? core.now() : new Date(o.lastChanged).getTime();
-    const org = core.org;
-    const partyId = String(o.partyId ?? 50000000 + Math.floor(random() * 1000000));
-    const guid = o.instanceGuid ?? guidFrom(random);
-    const content = new Map<string, ContentSpec>();
-    const data: ElementDoc[] = [];
-    const seed: Seed = { org, app: o.app, partyId, guid, t, completed: o.completed ?? false, links: (tail) => links(org, o.app, partyId, guid, tail) };
-    for (const e of o.elements ?? []) {
-      applications.noteDataType(o.app, { id: e.dataType, form: e.form ?? e.contentType === 'application/xml' });
-      const id = guidFrom(random);
-      const bytes = e.content === undefined ? undefined : Buffer.from(e.content);
-      const spec: ContentSpec = { seed: `${guid}/${id}`, size: bytes?.length ?? e.size, ...(bytes ? { bytes } : {}) };
-      content.set(id, spec);
-      const contentHash = e.withContentHash ? await contentSha256(spec) : undefined;
-      data.push(seededElementDoc(e, id, spec, contentHash, seed));
-    }
-    const doc = seededInstanceDoc(o, data, seed);
-    put(doc, content);
-    return structuredClone(doc);
-  }
-
-  /**
-   * Loads an instance document as app-lib's test data lays it out: `{partyId}/{guid}.json`, with its
-   * data element documents (if any) in the folder `{partyId}/{guid}/`. The document is kept as is.
-   */
-  async function loadInstanceFixture(path: string): Promise<InstanceDoc> {
-    const doc = JSON.parse(await readFile(path, 'utf8')) as InstanceDoc;
-    const folder = join(dirname(path), basename(path).replace(/(\.pretest)?\.json$/, ''));
-    const files = await readdir(folder).catch(() => [] as string[]);
-    const elements = await Promise.all(files.filter((f) => f.endsWith('.json')).map(async (f) => JSON.parse(await readFile(join(folder, f), 'utf8')) as ElementDoc));
-    if (elements.length > 0) doc.data = elements;
-    const stored = put(doc, new Map());
-    for (const e of doc.data ?? []) {
-      stored.content.set(e.id, { seed: `${stored.guid}/${e.id}`, size: e.size });
-      applications.noteDataType(stored.app, { id: String(e.dataType), form: e.contentType === 'application/xml' });
-    }
-    return structuredClone(doc);
-  }
-
-  function get(guid: string): StoredInstance | undefined {
-    return instances.get(guid);
-  }
-
-  /** The instance at a request path, 404 when it does not exist there. */
-  function at(params: Record<string, string>): StoredInstance {
-    const s = instances.get(params.instanceGuid ?? '');
-    if (!s || s.partyId !== params.partyId || (params.org !== undefined && (s.org !== params.org || s.app !== params.app))) {
-      throw new HttpError(404, 'instance not found');
-    }
-    return s;
-  }
-
-  function element(s: StoredInstance, dataGuid: string): { doc: ElementDoc; spec: ContentSpec } {
-    const doc = s.doc.data?.find((d) => d.id === dataGuid);
-    const spec = s.content.get(dataGuid);
-    if (!doc || !spec) throw new HttpError(404, 'data element not found');
-    return { doc, spec };
-  }
-
-  function touch(s: StoredInstance, by: string): void {
-    s.changedMs = Math.max(core.now(), s.changedMs + 1);
-    s.doc.lastChanged = iso(s.changedMs);
-    s.doc.lastChangedBy = by;
-  }
-
-  /** Adds the org's complete confirmation once, as Storage does (a repeat changes nothing); counts both. */
-  function complete(s: StoredInstance, org: string): void {
-    bump(core.counters.completes, s.guid);
-    const list = (s.doc.completeConfirmations ??= []) as { stakeholderId: string; confirmedOn: string }[];
-    if (list.some((c) => c.stakeholderId === org)) return;
-    list.push({ stakeholderId: org, confirmedOn: iso(core.now()) });
-    bump(core.counters.effectiveCompletes, s.guid);
-    touch(s, org);
-  }
-
-  /** Ends the process (as the app does when the user submits). */
-  function endProcess(s: StoredInstance): void {
-    const t = core.now();
-    const process = (s.doc.process ?? {}) as Record<string, unknown>;
-    delete process.currentTask;
-    s.doc.process = { ...process, ended: iso(t), endEvent: 'EndEvent_1' };
-    s.doc.status = { ...(s.doc.status as object), isArchived: true, archived: iso(t) };
-    for (const d of s.doc.data ?? []) d.locked = true;
-    touch(s, s.partyId);
-  }
-
-  return { instances, seedInstance, loadInstanceFixture, get, at, element, complete, endProcess, touch };
+  const st: StoreState = { core, random, applications, instances: new Map() };
+  return {
+    instances: st.instances,
+    seedInstance: (o: SeedInstanceOptions) => seedInstance(st, o),
+    loadInstanceFixture: (path: string) => loadInstanceFixture(st, path),
+    get: (guid: string): StoredInstance | undefined => st.instances.get(guid),
+    at: (params: Record<string, string>) => instanceAt(st, params),
+    element,
+    complete: (s: StoredInstance, org: string) => complete(core, s, org),
+    endProcess: (s: StoredInstance) => endProcess(core, s),
+    touch: (s: StoredInstance, by: string) => touch(core, s, by),
+  };
 }
 
 export type Store = ReturnType<typeof createStore>;
+
+const links = (core: Core, org: string, app: string, partyId: string, guid: string, tail = '') => ({
+  apps: `${core.urls.apps}/${org}/${app}/instances/${partyId}/${guid}${tail}`,
+  platform: `${core.urls.platform}/storage/api/v1/instances/${partyId}/${guid}${tail}`,
+});
+
+function put(st: StoreState, doc: InstanceDoc, content: Map<string, ContentSpec>): StoredInstance {
+  const [partyId, guid] = doc.id.split('/') as [string, string];
+  const [org, app] = doc.appId.split('/') as [string, string];
+  if (!guid || !app) throw new Error(`instance id must be {partyId}/{guid} and appId {org}/{app}: ${doc.id}, ${doc.appId}`);
+  const stored: StoredInstance = { doc, guid, partyId, org, app, content, changedMs: Date.parse(text(doc.lastChanged) || text(doc.created)) || 0 };
+  st.applications.register(app);
+  st.instances.set(guid, stored);
+  return stored;
+}
+
+async function seedInstance(st: StoreState, o: SeedInstanceOptions): Promise<SeededInstance> {
+  const { core, random, applications } = st;
+  const t = o.lastChanged === undefined ? core.now() : new Date(o.lastChanged).getTime();
+  const org = core.org;
+  const partyId = String(o.partyId ?? 50000000 + Math.floor(random() * 1000000));
+  const guid = o.instanceGuid ?? guidFrom(random);
+  const content = new Map<string, ContentSpec>();
+  const data: ElementDoc[] = [];
+  const seed: Seed = { org, app: o.app, partyId, guid, t, completed: o.completed ?? false, links: (tail) => links(core, org, o.app, partyId, guid, tail) };
+  for (const e of o.elements ?? []) {
+    applications.noteDataType(o.app, { id: e.dataType, form: e.form ?? e.contentType === 'application/xml' });
+    const id = guidFrom(random);
+    const bytes = e.content === undefined ? undefined : Buffer.from(e.content);
+    const spec: ContentSpec = { seed: `${guid}/${id}`, size: bytes?.length ?? e.size, ...(bytes ? { bytes } : {}) };
+    content.set(id, spec);
+    const contentHash = e.withContentHash ? await contentSha256(spec) : undefined;
+    data.push(seededElementDoc(e, id, spec, contentHash, seed));
+  }
+  const doc = seededInstanceDoc(o, data, seed);
+  put(st, doc, content);
+  return structuredClone(doc);
+}
+
+/**
+ * Loads an instance document as app-lib's test data lays it out: `{partyId}/{guid}.json`, with its
+ * data element documents (if any) in the folder `{partyId}/{guid}/`. The document is kept as is.
+ */
+async function loadInstanceFixture(st: StoreState, path: string): Promise<InstanceDoc> {
+  const doc = JSON.parse(await readFile(path, 'utf8')) as InstanceDoc;
+  const folder = join(dirname(path), basename(path).replace(/(\.pretest)?\.json$/, ''));
+  const files = await readdir(folder).catch(() => [] as string[]);
+  const elements = await Promise.all(files.filter((f) => f.endsWith('.json')).map(async (f) => JSON.parse(await readFile(join(folder, f), 'utf8')) as ElementDoc));
+  if (elements.length > 0) doc.data = elements;
+  const stored = put(st, doc, new Map());
+  for (const e of doc.data ?? []) {
+    stored.content.set(e.id, { seed: `${stored.guid}/${e.id}`, size: e.size });
+    st.applications.noteDataType(stored.app, { id: String(e.dataType), form: e.contentType === 'application/xml' });
+  }
+  return structuredClone(doc);
+}
+
+/** The instance at a request path, 404 when it does not exist there. */
+function instanceAt(st: StoreState, params: Record<string, string>): StoredInstance {
+  const s = st.instances.get(params.instanceGuid ?? '');
+  if (!s || s.partyId !== params.partyId || (params.org !== undefined && (s.org !== params.org || s.app !== params.app))) {
+    throw new HttpError(404, 'instance not found');
+  }
+  return s;
+}
+
+function element(s: StoredInstance, dataGuid: string): { doc: ElementDoc; spec: ContentSpec } {
+  const doc = s.doc.data?.find((d) => d.id === dataGuid);
+  const spec = s.content.get(dataGuid);
+  if (!doc || !spec) throw new HttpError(404, 'data element not found');
+  return { doc, spec };
+}
+
+function touch(core: Core, s: StoredInstance, by: string): void {
+  s.changedMs = Math.max(core.now(), s.changedMs + 1);
+  s.doc.lastChanged = iso(s.changedMs);
+  s.doc.lastChangedBy = by;
+}
+
+/** Adds the org's complete confirmation once, as Storage does (a repeat changes nothing); counts both. */
+function complete(core: Core, s: StoredInstance, org: string): void {
+  bump(core.counters.completes, s.guid);
+  const list = (s.doc.completeConfirmations ??= []) as { stakeholderId: string; confirmedOn: string }[];
+  if (list.some((c) => c.stakeholderId === org)) return;
+  list.push({ stakeholderId: org, confirmedOn: iso(core.now()) });
+  bump(core.counters.effectiveCompletes, s.guid);
+  touch(core, s, org);
+}
+
+/** Ends the process (as the app does when the user submits). */
+function endProcess(core: Core, s: StoredInstance): void {
+  const t = core.now();
+  const process = (s.doc.process ?? {}) as Record<string, unknown>;
+  delete process.currentTask;
+  s.doc.process = { ...process, ended: iso(t), endEvent: 'EndEvent_1' };
+  s.doc.status = { ...(s.doc.status as object), isArchived: true, archived: iso(t) };
+  for (const d of s.doc.data ?? []) d.locked = true;
+  touch(core, s, s.partyId);
+}
 
 /** Who and when a seeded instance is, for the documents built from it. */
 interface Seed {
