@@ -20,7 +20,7 @@ export interface AltinnTokenClaims {
 /** The exchange answers a bare JWT (text/plain) or a JSON string; both occur, clients must take either. */
 export type ExchangeFormat = 'text' | 'json';
 
-export function bearer(req: IncomingMessage): string | undefined {
+function bearer(req: IncomingMessage): string | undefined {
   const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
   return m?.[1];
 }
