@@ -1,9 +1,44 @@
-import { alternate, withOwnAzurite, type Bench } from './harness.js';
+import { alternate, withOwnAzurite, type Bench, type WorkerResult } from './harness.js';
 import { move, seed, type Mover } from './pipeline.js';
 import { costNotes, measureCost } from './cost.js';
 import { judge, MiB, summarize, type Summary } from './stats.js';
 
 const MOVERS: Mover[] = ['ours', 'plain', 'buffering'];
+
+interface MoverFigures {
+  mibPerS: number;
+  peakRssMiB: number;
+  growthMiB: number;
+}
+/** One run: a mover's figures are undefined when its run failed. */
+type RunFigures = Record<Mover, MoverFigures | undefined> & { ratio: number | undefined };
+
+const defined = (values: (number | undefined)[]) => values.filter((x): x is number => x !== undefined);
+
+function runFigures(r: Record<Mover, WorkerResult | undefined>, size: number): RunFigures {
+  const f = (mover: Mover) => {
+    const x = r[mover];
+    return x && { mibPerS: size / MiB / (x.elapsedMs / 1000), peakRssMiB: x.maxRssBytes / MiB, growthMiB: (x.maxRssBytes - x.rssBeforeBytes) / MiB };
+  };
+  const [ours, plain, buffering] = [f('ours'), f('plain'), f('buffering')];
+  return { ours, plain, buffering, ratio: ours && plain ? ours.mibPerS / plain.mibPerS : undefined };
+}
+
+/** Throughput, peak RSS and RSS growth per mover, over the runs it finished. */
+function largeMetrics(figures: RunFigures[]): Record<string, Summary> {
+  const metrics: Record<string, Summary> = {};
+  const add = (name: string, values: (number | undefined)[], unit: string) => {
+    const v = defined(values);
+    if (v.length > 0) metrics[name] = summarize(v, unit);
+  };
+  for (const m of MOVERS) {
+    add(`${m} throughput`, figures.map((f) => f[m]?.mibPerS), 'MiB/s');
+    add(`${m} peak RSS`, figures.map((f) => f[m]?.peakRssMiB), 'MiB');
+    add(`${m} RSS growth`, figures.map((f) => f[m]?.growthMiB), 'MiB');
+  }
+  add('ours / plain throughput', figures.map((f) => f.ratio), 'ratio');
+  return metrics;
+}
 
 export const large: Bench = {
   name: 'large',
@@ -20,27 +55,9 @@ export const large: Bench = {
         return undefined;
       }
     });
-    const figures = results.map((r) => {
-      const f = (mover: Mover) => {
-        const x = r[mover];
-        return x && { mibPerS: size / MiB / (x.elapsedMs / 1000), peakRssMiB: x.maxRssBytes / MiB, growthMiB: (x.maxRssBytes - x.rssBeforeBytes) / MiB };
-      };
-      const [ours, plain, buffering] = [f('ours'), f('plain'), f('buffering')];
-      return { ours, plain, buffering, ratio: ours && plain ? ours.mibPerS / plain.mibPerS : undefined };
-    });
-    const metrics: Record<string, Summary> = {};
-    const add = (name: string, values: (number | undefined)[], unit: string) => {
-      const v = values.filter((x): x is number => x !== undefined);
-      if (v.length > 0) metrics[name] = summarize(v, unit);
-    };
-    for (const m of MOVERS) {
-      add(`${m} throughput`, figures.map((f) => f[m]?.mibPerS), 'MiB/s');
-      add(`${m} peak RSS`, figures.map((f) => f[m]?.peakRssMiB), 'MiB');
-      add(`${m} RSS growth`, figures.map((f) => f[m]?.growthMiB), 'MiB');
-    }
-    add('ours / plain throughput', figures.map((f) => f.ratio), 'ratio');
+    const figures = results.map((r) => runFigures(r, size));
+    const metrics = largeMetrics(figures);
     const sizeLabel = size >= 1024 * MiB ? `${size / 1024 / MiB} GiB` : `${size / MiB} MiB`;
-    const defined = (values: (number | undefined)[]) => values.filter((x): x is number => x !== undefined);
     const ratios = defined(figures.map((f) => f.ratio));
     const growth = defined(figures.map((f) => f.ours?.growthMiB));
     // Requests per instance grow with the element's blocks: counted on a smaller element (the same block sizes).

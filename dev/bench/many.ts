@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { loadHostJson } from '../host/hostJson.js';
 import { ROOT } from '../host/childProcess.js';
-import { alternate, type Bench } from './harness.js';
+import { alternate, type Bench, type BenchContext } from './harness.js';
 import { move, seed, type Mover } from './pipeline.js';
 import { costNotes, measureCost } from './cost.js';
 import { judge, percentile, summarize } from './stats.js';
@@ -17,6 +17,33 @@ function sizes(count: number): number[] {
 
 const MOVERS = ['ours', 'plain'] as const satisfies readonly Mover[];
 
+interface Plan {
+  instances: number;
+  /** Three per instance. */
+  elementSizes: number[];
+  concurrency: number;
+  downloadConcurrency: number;
+}
+
+/** One run of `mover`: seeds the instances, moves them, checks each was confirmed exactly once. */
+async function moveInstances(ctx: BenchContext, mover: Mover, run: number, plan: Plan) {
+  const { instances, elementSizes, concurrency, downloadConcurrency } = plan;
+  const warmup = [await seed(ctx, [10 * KiB, 10 * KiB, 10 * KiB])];
+  const messages = [];
+  for (let i = 0; i < instances; i++) messages.push(await seed(ctx, elementSizes.slice(i * 3, i * 3 + 3)));
+  const before = { grants: ctx.sim.counters.grants, exchanges: ctx.sim.counters.exchanges };
+  const r = await move(ctx, mover, { warmup, messages, concurrency, container: `bench-many-${mover}-${run}`, downloadConcurrency });
+  const unconfirmed = messages.filter((m) => ctx.sim.counters.effectiveCompletes[m.instanceGuid] !== 1).length;
+  if (unconfirmed > 0) throw new Error(`many ${mover}: ${unconfirmed} instances not confirmed exactly once`);
+  return {
+    instancesPerS: instances / (r.elapsedMs / 1000),
+    p99Ms: percentile(r.durationsMs, 99),
+    grants: ctx.sim.counters.grants - before.grants,
+    exchanges: ctx.sim.counters.exchanges - before.exchanges,
+    peakRssMiB: r.maxRssBytes / 2 ** 20,
+  };
+}
+
 export const many: Bench = {
   name: 'many',
   title: 'many: instances x 3 elements (10 KiB-1 MiB) at the host concurrency',
@@ -27,22 +54,7 @@ export const many: Bench = {
     // The Functions host runs up to batchSize + newBatchThreshold messages of one queue at once.
     const concurrency = queues.batchSize + queues.newBatchThreshold;
     const elementSizes = sizes(instances * 3);
-    const results = await alternate(MOVERS, runs, async (mover, run) => {
-      const warmup = [await seed(ctx, [10 * KiB, 10 * KiB, 10 * KiB])];
-      const messages = [];
-      for (let i = 0; i < instances; i++) messages.push(await seed(ctx, elementSizes.slice(i * 3, i * 3 + 3)));
-      const before = { grants: ctx.sim.counters.grants, exchanges: ctx.sim.counters.exchanges };
-      const r = await move(ctx, mover, { warmup, messages, concurrency, container: `bench-many-${mover}-${run}`, downloadConcurrency });
-      const unconfirmed = messages.filter((m) => ctx.sim.counters.effectiveCompletes[m.instanceGuid] !== 1).length;
-      if (unconfirmed > 0) throw new Error(`many ${mover}: ${unconfirmed} instances not confirmed exactly once`);
-      return {
-        instancesPerS: instances / (r.elapsedMs / 1000),
-        p99Ms: percentile(r.durationsMs, 99),
-        grants: ctx.sim.counters.grants - before.grants,
-        exchanges: ctx.sim.counters.exchanges - before.exchanges,
-        peakRssMiB: r.maxRssBytes / 2 ** 20,
-      };
-    });
+    const results = await alternate(MOVERS, runs, (mover, run) => moveInstances(ctx, mover, run, { instances, elementSizes, concurrency, downloadConcurrency }));
     const figures = results.map((r) => ({ ...r, ratio: r.ours.instancesPerS / r.plain.instancesPerS }));
     const pick = (g: (x: (typeof figures)[number]) => number, unit: string) => summarize(figures.map(g), unit);
     const metrics = {

@@ -9,50 +9,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { manifestPath, manifestSchema } from '../../lib/processor/manifest.js';
-import { instanceId, type InstanceRef } from '../../lib/queue/messages.js';
+import { instanceId } from '../../lib/queue/messages.js';
 import { startAzurite, type Azurite } from '../azurite.js';
-import { parseJsonLine, ROOT, startLocalHost, startNode, stopAll, type LocalHost } from '../host/childProcess.js';
+import { ROOT, startLocalHost, startNode, stopAll, type LocalHost } from '../host/childProcess.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
 import { parseDemoOptions, USAGE, type DemoOptions } from './options.js';
-import { demoElements, droppedIndexes } from './plan.js';
-import { formatBytes, listBlobsOneLiner, progressLine, seconds, stamp, summaryTable } from './report.js';
+import { droppedIndexes } from './plan.js';
+import { ConfirmationWatch } from './progress.js';
+import { formatBytes, listBlobsOneLiner, seconds, stamp, summaryTable } from './report.js';
+import { seededTotals, seedInstances, type Seeded } from './seed.js';
 
 const APP = 'demo-app';
 const CONTAINER = 'altinn-instances';
 /** The host's reconciler timer must have a schedule; the demo runs the reconciler through the CLI instead. */
 const TIMER_OFF = '0 0 0 1 1 *';
-const TICK_MS = 250;
 
 const out = (text = '') => void process.stdout.write(`${text}\n`);
 const indent = (lines: string[]) => lines.filter((l) => l.trim() !== '').map((l) => `${' '.repeat(12)}${l}`);
 
-interface Seeded {
-  ref: InstanceRef;
+/** What Azurite and the simulator's counters say: problems found, and the files and bytes the manifests list as stored. */
+interface Verdict {
+  problems: string[];
   files: number;
   bytes: number;
-  dropped: boolean;
-  largest: { id: string; filename?: string; size: number };
-}
-
-/** What the host's log says so far: confirmations (with the message's reason) and stored bytes. */
-class HostProgress {
-  private next = 0;
-  readonly confirmedVia = new Map<string, string>();
-  files = 0;
-  bytes = 0;
-  constructor(private readonly host: LocalHost) {}
-  read(): void {
-    for (; this.next < this.host.lines.length; this.next++) {
-      const r = parseJsonLine(this.host.lines[this.next]!);
-      if (r?.msg === 'element stored' && typeof r.bytes === 'number') {
-        this.files++;
-        this.bytes += r.bytes;
-      }
-      if (r?.msg === 'done' && r.outcome === 'confirmed' && typeof r.instanceId === 'string') {
-        this.confirmedVia.set(r.instanceId, typeof r.reason === 'string' ? r.reason : 'unknown');
-      }
-    }
-  }
 }
 
 class Demo {
@@ -87,6 +66,33 @@ class Demo {
   async run(): Promise<boolean> {
     const { opts } = this;
     out(`altinn-receiver demo: ${opts.instances} instances, ${opts.drop} of their events dropped on purpose${opts.large ? '' : ' (no large file)'}`);
+    const { sim, host } = await this.startServices();
+    // Subscribing (a CLI process, the handshake) and seeding (hashing content) take a while: side by side.
+    const subscribed = this.cli(['subscriptions', 'create', '--app', APP, '--endpoint', `${host.url}/api/events`, '--wait', '30']);
+    const dropped = droppedIndexes(opts.instances, opts.drop);
+    const seeded = await seedInstances(sim, APP, opts, dropped);
+    await subscribed;
+    const totals = seededTotals(seeded);
+    this.step(`seeded       ${seeded.length} instances of ${APP}: ${totals.files} files, ${formatBytes(totals.bytes)}`);
+    this.completeProcesses(sim, seeded, dropped.size);
+
+    const watch = new ConfirmationWatch({ host, sim, seeded, deadline: this.t0 + opts.timeoutMs, everyMs: this.tty ? 1_000 : 5_000, elapsed: this.elapsed, print: out });
+    const ok = await this.awaitConfirmed(watch, seeded, dropped.size);
+    const verdict = await this.verify(seeded);
+    watch.progress.read();
+    this.printSummary(seeded, watch, verdict);
+    if (!ok || verdict.problems.length > 0) {
+      this.printFailure(ok, verdict, host);
+      return false;
+    }
+    out();
+    this.succeeded = true;
+    out(`OK: all ${seeded.length} instances confirmed once (simulator counters) and their manifests are in Azurite.`);
+    return true;
+  }
+
+  /** Azurite and the simulator side by side, then the local host on them; prints where each listens. */
+  private async startServices(): Promise<{ sim: Simulator; host: LocalHost }> {
     this.step('starting Azurite, the Altinn simulator and the local Functions host');
     // Each is kept as soon as it is up, so a failure of the other still stops it.
     const [azurite, sim] = await Promise.all([startAzurite().then((a) => (this.azurite = a)), startSimulator({ seed: 1 }).then((s) => (this.sim = s))]);
@@ -98,106 +104,65 @@ class Demo {
     this.step(`Azurite      blob ${azurite.services.blob.url}, queue ${azurite.services.queue.url} (in memory)`);
     this.step(`simulator    Maskinporten ${sim.maskinportenUrl}, platform ${sim.platformUrl}, apps ${sim.appsUrl}`);
     this.step(`local host   ${host.url} (pid ${host.child.pid}), webhook ${host.url}/api/events`);
+    return { sim, host };
+  }
 
-    const cli = async (args: string[]) => {
-      this.step(`$ altinn-receiver ${args.join(' ')}`);
-      // cwd: an empty folder, so no local.settings.json but the environment's settings applies.
-      const p = startNode('altinn-receiver', 'dist/cli/main.js', args, { env: { PATH: process.env.PATH, ...env }, cwd: this.work });
-      const exit = await p.exited;
-      for (const l of indent(p.lines)) out(l);
-      if (exit.code !== 0) throw new Error(`altinn-receiver ${args[0]} failed (exit ${exit.code ?? exit.signal})`);
-    };
-    // Subscribing (a CLI process, the handshake) and seeding (hashing content) take a while: side by side.
-    const subscribed = cli(['subscriptions', 'create', '--app', APP, '--endpoint', `${host.url}/api/events`, '--wait', '30']);
-    const dropped = droppedIndexes(opts.instances, opts.drop);
-    const seeded = await Promise.all(
-      Array.from({ length: opts.instances }, async (_, i): Promise<Seeded> => {
-        const doc = await sim.seedInstance({ app: APP, partyId: 50_001_000 + i, elements: demoElements(i, opts.large) });
-        const [partyId, instanceGuid] = doc.id.split('/') as [string, string];
-        const data = doc.data ?? [];
-        const largest = data.reduce((a, b) => (b.size > a.size ? b : a));
-        return {
-          ref: { org: sim.org, app: APP, partyId, instanceGuid },
-          files: data.length,
-          bytes: data.reduce((n, d) => n + d.size, 0),
-          dropped: dropped.has(i),
-          largest: { id: largest.id, filename: largest.filename ?? undefined, size: largest.size },
-        };
-      }),
-    );
-    await subscribed;
-    const filesTotal = seeded.reduce((n, s) => n + s.files, 0);
-    const bytesTotal = seeded.reduce((n, s) => n + s.bytes, 0);
-    this.step(`seeded       ${seeded.length} instances of ${APP}: ${filesTotal} files, ${formatBytes(bytesTotal)}`);
+  /** Runs the built CLI with the host's settings, its output indented; throws when it fails. */
+  private async cli(args: string[]): Promise<void> {
+    this.step(`$ altinn-receiver ${args.join(' ')}`);
+    // cwd: an empty folder, so no local.settings.json but the environment's settings applies.
+    const p = startNode('altinn-receiver', 'dist/cli/main.js', args, { env: { PATH: process.env.PATH, ...this.env }, cwd: this.work });
+    const exit = await p.exited;
+    for (const l of indent(p.lines)) out(l);
+    if (exit.code !== 0) throw new Error(`altinn-receiver ${args[0]} failed (exit ${exit.code ?? exit.signal})`);
+  }
 
+  private completeProcesses(sim: Simulator, seeded: Seeded[], dropped: number): void {
     // Instance 0 (the large one) first: it is the long pole. Dropping happens as the simulator delivers.
     for (const s of seeded) {
       if (s.dropped) sim.events.dropNext(1);
       sim.completeProcess(s.ref.partyId, s.ref.instanceGuid);
     }
-    this.step(`completed    ${seeded.length} processes: the simulator pushes ${seeded.length - dropped.size} events to the webhook and drops ${dropped.size}`);
+    this.step(`completed    ${seeded.length} processes: the simulator pushes ${seeded.length - dropped} events to the webhook and drops ${dropped}`);
+  }
 
-    const progress = new HostProgress(host);
-    const confirmed = (s: Seeded) => (sim.counters.effectiveCompletes[s.ref.instanceGuid] ?? 0) > 0;
-    const deadline = this.t0 + opts.timeoutMs;
-    let lastLine = 0;
-    const waitUntil = async (done: () => boolean): Promise<boolean> => {
-      for (;;) {
-        progress.read();
-        const finished = done();
-        const now = performance.now();
-        if (finished || now - lastLine >= (this.tty ? 1_000 : 5_000)) {
-          lastLine = now;
-          out(progressLine({ elapsedMs: this.elapsed(), confirmed: seeded.filter(confirmed).length, instances: seeded.length, files: progress.files, filesTotal, bytes: progress.bytes, bytesTotal }));
-        }
-        if (finished) return true;
-        if (now >= deadline) return false;
-        await new Promise((r) => setTimeout(r, TICK_MS));
-      }
-    };
-
-    // Phase 1: every event that arrived is processed. Phase 2: the reconciler finds the rest.
+  /** Phase 1: every event that arrived is processed. Phase 2: the reconciler finds the rest. False at the timeout. */
+  private async awaitConfirmed(watch: ConfirmationWatch, seeded: Seeded[], dropped: number): Promise<boolean> {
     const delivered = seeded.filter((s) => !s.dropped);
-    let ok = await waitUntil(() => delivered.every(confirmed));
-    if (ok && dropped.size > 0) {
-      await sim.events.idle();
-      this.step(`events settled: ${delivered.length} delivered and confirmed; ${dropped.size} completed instances were never announced. Reconciling:`);
-      await cli(['reconcile', '--app', APP]);
-      ok = await waitUntil(() => seeded.every(confirmed));
-    }
+    const ok = await watch.until(() => delivered.every(watch.confirmed));
+    if (!ok || dropped === 0) return ok;
+    await this.sim!.events.idle();
+    this.step(`events settled: ${delivered.length} delivered and confirmed; ${dropped} completed instances were never announced. Reconciling:`);
+    await this.cli(['reconcile', '--app', APP]);
+    return watch.until(() => seeded.every(watch.confirmed));
+  }
 
-    const verdict = await this.verify(seeded);
-    progress.read();
-    const via = (reason: string) => [...progress.confirmedVia.values()].filter((r) => r === reason).length;
+  private printSummary(seeded: Seeded[], watch: ConfirmationWatch, verdict: Verdict): void {
     out();
     out(
       summaryTable({
         instances: seeded.length,
         files: verdict.files,
         bytes: verdict.bytes,
-        confirmed: seeded.filter(confirmed).length,
-        viaEvent: via('event'),
-        viaReconcile: via('reconcile'),
+        confirmed: seeded.filter(watch.confirmed).length,
+        viaEvent: watch.progress.via('event'),
+        viaReconcile: watch.progress.via('reconcile'),
         elapsedMs: this.elapsed(),
       }),
     );
     out();
     this.where(seeded);
-    if (!ok || verdict.problems.length > 0) {
-      out();
-      out(`FAILED: not every instance confirmed with its manifest in Azurite ${ok ? '' : `within ${seconds(opts.timeoutMs)} `}(${verdict.problems.length} problem(s)):`);
-      for (const p of verdict.problems.slice(0, 20)) out(`  ${p}`);
-      for (const r of host.records((r) => r.level === 'error').slice(-5)) out(`  host: ${String(r.msg)} ${JSON.stringify(r.error ?? '')}`);
-      return false;
-    }
+  }
+
+  private printFailure(ok: boolean, verdict: Verdict, host: LocalHost): void {
     out();
-    this.succeeded = true;
-    out(`OK: all ${seeded.length} instances confirmed once (simulator counters) and their manifests are in Azurite.`);
-    return true;
+    out(`FAILED: not every instance confirmed with its manifest in Azurite ${ok ? '' : `within ${seconds(this.opts.timeoutMs)} `}(${verdict.problems.length} problem(s)):`);
+    for (const p of verdict.problems.slice(0, 20)) out(`  ${p}`);
+    for (const r of host.records((r) => r.level === 'error').slice(-5)) out(`  host: ${String(r.msg)} ${JSON.stringify(r.error ?? '')}`);
   }
 
   /** The exit criterion, from outside: one effective confirmation per instance, and a manifest listing every file. */
-  private async verify(seeded: Seeded[]) {
+  private async verify(seeded: Seeded[]): Promise<Verdict> {
     const container = BlobServiceClient.fromConnectionString(this.azurite!.connectionString).getContainerClient(CONTAINER);
     const problems: string[] = [];
     let files = 0;

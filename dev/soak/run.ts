@@ -234,24 +234,40 @@ interface RunFacts {
   checks: ReturnType<typeof observe>['result'];
 }
 
-/** The figures, from the simulator's counters and request log, the queues, the blobs and the hosts' output. */
-async function buildReport(stack: Stack, profile: SoakProfile, facts: RunFacts): Promise<SoakReport> {
+/** What the run left behind, read from outside once the hosts have stopped. */
+interface Evidence {
+  /** Planned faults the simulator never applied. */
+  notInjected: number;
+  hostRecords: Record<string, unknown>[];
+  /** The instanceGuid of every altinn-instances-ready message. */
+  ready: string[];
+  poisoned: { instanceGuid: string; reason: string }[];
+  /** Seeded instances with at least one effective confirmation. */
+  confirmed: Seeded[];
+  blobProblems: string[];
+  /** Altinn Events' deliveries of process.completed events. */
+  deliveries: Simulator['events']['deliveries'];
+}
+
+async function gatherEvidence(stack: Stack, seeded: Seeded[]): Promise<Evidence> {
   const { sim } = stack;
-  const { seeded, windows } = facts;
   const notInjected = sim.faults.pending();
   const hostRecords = stack.records();
   const ready = await drainReady(stack.queues.getQueueClient(QUEUES.ready));
-  const readyPer = new Map<string, number>();
-  for (const guid of ready) readyPer.set(guid, (readyPer.get(guid) ?? 0) + 1);
-  const during = (from: number, until: number, status: number) =>
-    sim.requests.filter((r) => ALTINN.includes(r.role) && r.status === status && r.time >= from && r.time < until).length;
-  const records = (msg: string) => hostRecords.filter((r) => r.msg === msg);
-  const poisonedList = await drainPoison(stack.queues.getQueueClient(QUEUES.poison));
-  const poisonedGuids = new Set(poisonedList.map((p) => p.instanceGuid));
-  const confirmedGuids = seeded.filter((s) => (sim.counters.effectiveCompletes[s.instanceGuid] ?? 0) > 0);
-  const blobProblems = (await mapLimit(confirmedGuids, 4, (s) => verifyBlobs(sim, stack.container, s))).flat();
+  const poisoned = await drainPoison(stack.queues.getQueueClient(QUEUES.poison));
+  const confirmed = seeded.filter((s) => (sim.counters.effectiveCompletes[s.instanceGuid] ?? 0) > 0);
+  const blobProblems = (await mapLimit(confirmed, 4, (s) => verifyBlobs(sim, stack.container, s))).flat();
   const deliveries = sim.events.deliveries.filter((d) => d.type === 'app.instance.process.completed');
+  return { notInjected, hostRecords, ready, poisoned, confirmed, blobProblems, deliveries };
+}
 
+/** The host log records with this message. */
+const logged = (e: Evidence, msg: string) => e.hostRecords.filter((r) => r.msg === msg);
+
+/** The figures, from the simulator's counters and request log, the queues, the blobs and the hosts' output. */
+async function buildReport(stack: Stack, profile: SoakProfile, facts: RunFacts): Promise<SoakReport> {
+  const { seeded } = facts;
+  const evidence = await gatherEvidence(stack, seeded);
   return {
     profile: profile.name,
     seed: profile.seed,
@@ -259,51 +275,68 @@ async function buildReport(stack: Stack, profile: SoakProfile, facts: RunFacts):
     instances: seeded.length,
     elements: seeded.reduce((n, s) => n + s.elements.length, 0),
     bytes: seeded.reduce((n, s) => n + s.elements.reduce((m, e) => m + e.size, 0), 0),
-    faults: {
-      planned: countByKind(facts.plan),
-      notInjected,
-      maskinportenOutageMs: profile.outageMs,
-      grantsRefused: sim.requests.filter((r) => r.route === 'maskinporten.token' && r.status === 503).length,
-      altinnOutageMs: profile.altinnOutageMs,
-      altinnOutage503: during(windows.outageFrom, windows.stormFrom, 503),
-      stormMs: profile.stormMs,
-      stormRetryAfterSeconds: profile.stormRetryAfterSeconds,
-      storm429: during(windows.stormFrom, windows.stormUntil, 429),
-      azuriteQueueRestarts: 1,
-      queueDownMs: facts.queueDownMs,
-      deliveriesDropped: deliveries.filter((d) => d.status === -1).length,
-    },
+    faults: faultFigures(stack.sim, profile, facts, evidence),
     intake: {
-      deliveries: deliveries.length,
-      webhook503: deliveries.filter((d) => d.status === 503).length,
-      webhookEnqueued: records('webhook request').filter((r) => r.decision === 'enqueued').length,
-      reconcileEnqueued: records('reconcile run').reduce((n, r) => n + (typeof r.enqueued === 'number' ? r.enqueued : 0), 0),
+      deliveries: evidence.deliveries.length,
+      webhook503: evidence.deliveries.filter((d) => d.status === 503).length,
+      webhookEnqueued: logged(evidence, 'webhook request').filter((r) => r.decision === 'enqueued').length,
+      reconcileEnqueued: logged(evidence, 'reconcile run').reduce((n, r) => n + (typeof r.enqueued === 'number' ? r.enqueued : 0), 0),
     },
     processor: {
       hosts: stack.hosts.length,
-      deferrals: records('message deferred').length,
-      busyDeferrals: records('message deferred').filter((r) => r.why === 'instance-busy').length,
-      confirmedRuns: records('done').filter((r) => r.outcome === 'confirmed').length,
-      alreadyDone: hostRecords.filter((r) => r.outcome === 'already-done').length,
-      failedInvocations: records('processing failed; the host will retry').length,
+      deferrals: logged(evidence, 'message deferred').length,
+      busyDeferrals: logged(evidence, 'message deferred').filter((r) => r.why === 'instance-busy').length,
+      confirmedRuns: logged(evidence, 'done').filter((r) => r.outcome === 'confirmed').length,
+      alreadyDone: evidence.hostRecords.filter((r) => r.outcome === 'already-done').length,
+      failedInvocations: logged(evidence, 'processing failed; the host will retry').length,
     },
-    outcome: {
-      enqueued: new Set([
-        ...records('webhook request').filter((r) => r.decision === 'enqueued').map((r) => String(r.instance)),
-        ...hostRecords.filter((r) => r.function === 'instanceProcessor' && typeof r.instanceId === 'string').map((r) => String(r.instanceId)),
-      ]).size,
-      confirmed: confirmedGuids.length,
-      poisoned: poisonedList,
-      lost: seeded.filter((s) => !poisonedGuids.has(s.instanceGuid) && !(sim.counters.effectiveCompletes[s.instanceGuid] ?? 0)).map((s) => s.instanceGuid),
-      duplicates: seeded
-        .filter((s) => (sim.counters.effectiveCompletes[s.instanceGuid] ?? 0) > 1 || (sim.counters.completes[s.instanceGuid] ?? 0) > 1)
-        .map((s) => s.instanceGuid),
-      readyMessages: ready.length,
-      readyNotOnce: seeded.filter((s) => readyPer.get(s.instanceGuid) !== 1).map((s) => `${s.instanceGuid} (${readyPer.get(s.instanceGuid) ?? 0})`),
-    },
-    checks: { ...facts.checks, blobProblems },
+    outcome: outcomeFigures(stack.sim, seeded, evidence),
+    checks: { ...facts.checks, blobProblems: evidence.blobProblems },
     secretHits: scanForSecrets(stack.output(), stack.secrets()),
     ok: false,
+  };
+}
+
+/** The faults planned and those the simulator applied, Altinn's incident counted from its request log. */
+function faultFigures(sim: Simulator, profile: SoakProfile, facts: RunFacts, evidence: Evidence): SoakReport['faults'] {
+  const { windows } = facts;
+  const during = (from: number, until: number, status: number) =>
+    sim.requests.filter((r) => ALTINN.includes(r.role) && r.status === status && r.time >= from && r.time < until).length;
+  return {
+    planned: countByKind(facts.plan),
+    notInjected: evidence.notInjected,
+    maskinportenOutageMs: profile.outageMs,
+    grantsRefused: sim.requests.filter((r) => r.route === 'maskinporten.token' && r.status === 503).length,
+    altinnOutageMs: profile.altinnOutageMs,
+    altinnOutage503: during(windows.outageFrom, windows.stormFrom, 503),
+    stormMs: profile.stormMs,
+    stormRetryAfterSeconds: profile.stormRetryAfterSeconds,
+    storm429: during(windows.stormFrom, windows.stormUntil, 429),
+    azuriteQueueRestarts: 1,
+    queueDownMs: facts.queueDownMs,
+    deliveriesDropped: evidence.deliveries.filter((d) => d.status === -1).length,
+  };
+}
+
+/** Per instance: enqueued, confirmed, poisoned, lost, confirmed twice, ready messages. */
+function outcomeFigures(sim: Simulator, seeded: Seeded[], evidence: Evidence): SoakReport['outcome'] {
+  const { ready, poisoned } = evidence;
+  const readyPer = new Map<string, number>();
+  for (const guid of ready) readyPer.set(guid, (readyPer.get(guid) ?? 0) + 1);
+  const poisonedGuids = new Set(poisoned.map((p) => p.instanceGuid));
+  return {
+    enqueued: new Set([
+      ...logged(evidence, 'webhook request').filter((r) => r.decision === 'enqueued').map((r) => String(r.instance)),
+      ...evidence.hostRecords.filter((r) => r.function === 'instanceProcessor' && typeof r.instanceId === 'string').map((r) => String(r.instanceId)),
+    ]).size,
+    confirmed: evidence.confirmed.length,
+    poisoned,
+    lost: seeded.filter((s) => !poisonedGuids.has(s.instanceGuid) && !(sim.counters.effectiveCompletes[s.instanceGuid] ?? 0)).map((s) => s.instanceGuid),
+    duplicates: seeded
+      .filter((s) => (sim.counters.effectiveCompletes[s.instanceGuid] ?? 0) > 1 || (sim.counters.completes[s.instanceGuid] ?? 0) > 1)
+      .map((s) => s.instanceGuid),
+    readyMessages: ready.length,
+    readyNotOnce: seeded.filter((s) => readyPer.get(s.instanceGuid) !== 1).map((s) => `${s.instanceGuid} (${readyPer.get(s.instanceGuid) ?? 0})`),
   };
 }
 

@@ -58,15 +58,12 @@ export interface Stack {
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const consoleLines: string[] = [];
   const restoreConsole = captureConsole(consoleLines);
-  const queueDir = await mkdtemp(join(tmpdir(), 'soak-queue-'));
-  const procs: Proc[] = [];
-  const [sim, blob, firstQueue] = await Promise.all([
+  const [sim, blob, queue] = await Promise.all([
     startSimulator({ seed: opts.seed, eventRetryScale: opts.eventRetryScale }),
     startAzuriteService('blob'),
-    startAzuriteService('queue', 0, { location: queueDir }),
+    startQueueService(),
   ]);
-  let queue: AzuriteProcess | undefined = firstQueue;
-  const storage = connectionString(blob.port, firstQueue.port);
+  const storage = connectionString(blob.port, queue.port);
   const client = await sim.newClient();
   const env: Record<string, string> = {
     ...client.env,
@@ -77,63 +74,125 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     ...opts.settings,
   };
   const functionKey = randomBytes(24).toString('base64url');
-  let hosts = await Promise.all(Array.from({ length: opts.hosts ?? 1 }, (_, i) => startLocalHost({ env, name: `host#${i + 1}` })));
-  procs.push(...hosts);
-  const webhookUrl = () => `${hosts[0]!.url}/api/events?code=${functionKey}`;
-
-  const cli = async (args: string[]) => {
-    const p = startNode(`cli#${procs.length}`, 'dist/cli/main.js', args, { env: { PATH: process.env.PATH, ...env } });
-    procs.push(p);
-    const exit = await p.exited;
-    return { code: exit.code, lines: p.lines };
-  };
+  const procs = new StackProcesses(env);
+  await procs.startHosts(opts.hosts ?? 1);
+  const webhookUrl = () => `${procs.hosts[0]!.url}/api/events?code=${functionKey}`;
   if (opts.subscribeApp) {
-    const run = await cli(['subscriptions', 'create', '--app', opts.subscribeApp, '--endpoint', webhookUrl(), '--wait', '30']);
+    const run = await procs.cli(['subscriptions', 'create', '--app', opts.subscribeApp, '--endpoint', webhookUrl(), '--wait', '30']);
     if (run.code !== 0) throw new Error(`subscriptions create failed (${run.code}):\n${run.lines.join('\n')}`);
   }
+  const stop = async () => {
+    await procs.stop();
+    await Promise.all([sim.stop(), blob.stop(), queue.stop()]);
+    await queue.removeData();
+    restoreConsole();
+  };
+  return assembleStack({ sim, env, storage, procs, queue, webhookUrl, functionKey, consoleLines, privateKey: client.privateKey, stop });
+}
 
-  const stack: Stack = {
-    sim,
+interface StackParts {
+  sim: Simulator;
+  env: Record<string, string>;
+  storage: string;
+  procs: StackProcesses;
+  queue: QueueService;
+  webhookUrl: () => string;
+  functionKey: string;
+  consoleLines: string[];
+  privateKey: string;
+  stop: () => Promise<void>;
+}
+
+function assembleStack(parts: StackParts): Stack {
+  const { procs, queue, env, storage, functionKey } = parts;
+  return {
+    sim: parts.sim,
     get host() {
-      return hosts[0]!;
+      return procs.hosts[0]!;
     },
     get hosts() {
-      return hosts;
+      return procs.hosts;
     },
-    records: (match) => hosts.flatMap((h) => h.records(match)),
+    records: (match) => procs.hosts.flatMap((h) => h.records(match)),
     env,
     container: BlobServiceClient.fromConnectionString(storage).getContainerClient(env.BLOB_CONTAINER!),
     queues: QueueServiceClient.fromConnectionString(storage),
     get webhookUrl() {
-      return webhookUrl();
+      return parts.webhookUrl();
     },
     functionKey,
-    async stopQueue() {
-      await queue?.stop();
-      queue = undefined;
-    },
-    async startQueue() {
-      queue ??= await startAzuriteService('queue', firstQueue.port, { location: queueDir });
-    },
-    async restartHosts() {
-      // The same ports, so the subscription's endpoint stays right.
-      hosts = await Promise.all(hosts.map((h) => startLocalHost({ env, port: h.port, name: `host#${procs.length}-${h.port}` })));
-      procs.push(...hosts);
-    },
-    cli,
-    output: () => ({ ...Object.fromEntries(procs.map((p) => [p.name, p.lines])), simulator: consoleLines }),
+    stopQueue: () => queue.stop(),
+    startQueue: () => queue.start(),
+    restartHosts: () => procs.restartHosts(),
+    cli: procs.cli,
+    output: () => ({ ...procs.output(), simulator: parts.consoleLines }),
     secrets: () => ({
-      privateKeys: [client.privateKey],
+      privateKeys: [parts.privateKey],
       values: [{ kind: 'function key', value: functionKey }],
     }),
-    async stop() {
-      await Promise.all(procs.map((p) => p.kill('SIGTERM')));
-      await Promise.all([sim.stop(), blob.stop(), queue?.stop()]);
-      await rm(queueDir, { recursive: true, force: true });
-      restoreConsole();
-    },
+    stop: parts.stop,
   };
-  return stack;
+}
+
+/** The stack's hosts and CLI runs: every process is kept, for its output and to stop it. */
+class StackProcesses {
+  private readonly all: Proc[] = [];
+  hosts: LocalHost[] = [];
+  constructor(private readonly env: Record<string, string>) {}
+
+  async startHosts(count: number): Promise<void> {
+    this.hosts = await Promise.all(Array.from({ length: count }, (_, i) => startLocalHost({ env: this.env, name: `host#${i + 1}` })));
+    this.all.push(...this.hosts);
+  }
+
+  async restartHosts(): Promise<void> {
+    // The same ports, so the subscription's endpoint stays right.
+    this.hosts = await Promise.all(this.hosts.map((h) => startLocalHost({ env: this.env, port: h.port, name: `host#${this.all.length}-${h.port}` })));
+    this.all.push(...this.hosts);
+  }
+
+  cli = async (args: string[]) => {
+    const p = startNode(`cli#${this.all.length}`, 'dist/cli/main.js', args, { env: { PATH: process.env.PATH, ...this.env } });
+    this.all.push(p);
+    const exit = await p.exited;
+    return { code: exit.code, lines: p.lines };
+  };
+
+  output(): Record<string, readonly string[]> {
+    return Object.fromEntries(this.all.map((p) => [p.name, p.lines]));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all.map((p) => p.kill('SIGTERM')));
+  }
+}
+
+interface QueueService {
+  port: number;
+  /** Stops the service, its data kept. */
+  stop(): Promise<void>;
+  /** Starts it again (when stopped) on the same port and data. */
+  start(): Promise<void>;
+  /** Deletes the data folder (after the last stop). */
+  removeData(): Promise<void>;
+}
+
+/** Azurite's queue service keeping its data in a folder, so a restart on the same port loses nothing. */
+async function startQueueService(): Promise<QueueService> {
+  const dir = await mkdtemp(join(tmpdir(), 'soak-queue-'));
+  const first = await startAzuriteService('queue', 0, { location: dir });
+  let current: AzuriteProcess | undefined = first;
+  return {
+    port: first.port,
+    async stop() {
+      await current?.stop();
+      current = undefined;
+    },
+    async start() {
+      current ??= await startAzuriteService('queue', first.port, { location: dir });
+    },
+    removeData: () => rm(dir, { recursive: true, force: true }),
+  };
 }
 
 /** The simulator runs in this process: whatever it prints goes to the scan too (and still to the console). */
