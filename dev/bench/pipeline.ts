@@ -6,7 +6,7 @@ import type { ProcessorSpec } from './workers/processor.js';
 /** Who moves the instances: our processor, or a baseline copy script. */
 export type Mover = 'ours' | 'plain' | 'buffering';
 
-export const APP = 'bench';
+const APP = 'bench';
 
 /** Seeds one completed instance with elements of these sizes; returns its queue message. */
 export async function seed(ctx: BenchContext, sizes: readonly number[]): Promise<EventsMessage> {

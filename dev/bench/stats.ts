@@ -41,7 +41,7 @@ export interface Goal {
  * With n independent runs, the median lies between the smallest and the largest run with probability
  * 1 - 2 x 0.5^n (n = 5: 94%), whatever the distribution: min–max is the median's interval we report.
  */
-export function medianCoverage(runs: number): number {
+function medianCoverage(runs: number): number {
   return 1 - 2 * 0.5 ** runs;
 }
 
@@ -56,7 +56,7 @@ export function judge(goal: string, values: readonly number[], bound: { atLeast:
   return { goal, measured: `${fmt(s.median)}${u}${interval}${note}`, met: ok(s.median), verdict };
 }
 
-export function fmt(n: number): string {
+function fmt(n: number): string {
   if (Number.isInteger(n)) return String(n);
   return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
 }

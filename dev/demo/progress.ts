@@ -6,7 +6,7 @@ import { seededTotals, type Seeded } from './seed.js';
 const TICK_MS = 250;
 
 /** What the host's log says so far: confirmations (with the message's reason) and stored bytes. */
-export class HostProgress {
+class HostProgress {
   private next = 0;
   readonly confirmedVia = new Map<string, string>();
   files = 0;
