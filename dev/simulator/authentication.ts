@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { DEFAULT_CLIENT_SCOPES } from './clients.js';
 import { seconds, type Core } from './core.js';
 import { HttpError, sendJson, type Ctx, type Route } from './http.js';
-import { decodeJwt, newJti, signJwt, verifyJwtSignature } from './jwt.js';
+import { newJti, signJwt, verifyIssuedJwt } from './jwt.js';
 import type { Maskinporten } from './maskinporten.js';
 
 const ALTINN_TOKEN_LIFETIME_SECONDS = 30 * 60;
@@ -83,11 +83,7 @@ function exchange(core: Core, maskinporten: Maskinporten, settings: { exchangeFo
 }
 
 function verifyAltinnToken(core: Core, token: string): AltinnTokenClaims | undefined {
-  const jwt = decodeJwt(token);
-  if (!jwt || !verifyJwtSignature(jwt, core.verifyKey)) return undefined;
-  const c = jwt.payload as Partial<AltinnTokenClaims>;
-  if (c.iss !== issuerOf(core) || typeof c.exp !== 'number' || c.exp <= seconds(core.now())) return undefined;
-  return c as AltinnTokenClaims;
+  return verifyIssuedJwt<AltinnTokenClaims>(token, core.verifyKey, issuerOf(core), seconds(core.now()));
 }
 
 /** A valid Altinn token's claims, whatever its scope; 401 without one. */

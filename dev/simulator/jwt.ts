@@ -47,6 +47,15 @@ export function verifyJwtSignature(jwt: DecodedJwt, key: KeyObject): boolean {
   }
 }
 
+/** The claims of a token signed with `key` by `issuer` that has not expired at `nowSeconds`; undefined otherwise. */
+export function verifyIssuedJwt<T>(token: string, key: KeyObject, issuer: string, nowSeconds: number): T | undefined {
+  const jwt = decodeJwt(token);
+  if (!jwt || !verifyJwtSignature(jwt, key)) return undefined;
+  const c = jwt.payload as { iss?: unknown; exp?: unknown };
+  if (c.iss !== issuer || typeof c.exp !== 'number' || c.exp <= nowSeconds) return undefined;
+  return c as T;
+}
+
 export function signJwt(payload: Record<string, unknown>, key: KeyObject, header: Record<string, unknown> = {}, alg: RsaAlg = 'RS256'): string {
   const input = `${b64url({ alg, typ: 'JWT', ...header })}.${b64url(payload)}`;
   return `${input}.${sign(RSA_ALGS[alg], Buffer.from(input), key).toString('base64url')}`;

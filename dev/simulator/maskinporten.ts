@@ -1,7 +1,7 @@
 import type { RegisteredClient } from './clients.js';
 import { seconds, type Core } from './core.js';
 import { HttpError, readBody, sendJson, type Ctx, type Route } from './http.js';
-import { decodeJwt, newJti, signJwt, verifyJwtSignature } from './jwt.js';
+import { newJti, signJwt, verifyIssuedJwt } from './jwt.js';
 import { GrantError, verifyGrant, type GrantState } from './maskinportenGrant.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -78,11 +78,7 @@ async function readAssertion(ctx: Ctx): Promise<string> {
 
 /** Claims of a Maskinporten access token this simulator issued and that is still valid; undefined otherwise. */
 function verifyAccessToken(core: Core, token: string): MaskinportenTokenClaims | undefined {
-  const jwt = decodeJwt(token);
-  if (!jwt || !verifyJwtSignature(jwt, core.verifyKey)) return undefined;
-  const c = jwt.payload as Partial<MaskinportenTokenClaims>;
-  if (c.iss !== issuerOf(core) || typeof c.exp !== 'number' || c.exp <= seconds(core.now())) return undefined;
-  return c as MaskinportenTokenClaims;
+  return verifyIssuedJwt<MaskinportenTokenClaims>(token, core.verifyKey, issuerOf(core), seconds(core.now()));
 }
 
 function issueToken(core: Core, client: RegisteredClient, scope: string, consumerOrg: string | undefined): string {
