@@ -113,7 +113,7 @@ describe('403 and 404 from Storage heal', () => {
     expect(outcomes).toHaveLength(1);
     const reason = outcomes[0]!.kind === 'poisoned' ? outcomes[0]!.reason : '';
     expect(reason).toMatch(
-      /^data type signert of app ttd\/begrenset is restricted \(actionRequiredToRead: sign\): .*grant that, or leave signert out of ALTINN_DATA_TYPES: Storage answered 403 × \d+ over 30 min .*; last: element-restricted: data element /,
+      /^data type signert of app ttd\/begrenset is restricted \(actionRequiredToRead: sign\): .*grant that, or leave signert out of ALTINN_DATA_TYPES\): Storage answered 403 × \d+ over 30 min .*; last: element-restricted: data element /,
     );
     const errors = h.log.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === RESTRICTED_DATA);
     expect(errors.length).toBeGreaterThan(0);

@@ -92,7 +92,7 @@ export function createApplicationCatalog(deps: { platformUrl: string; dataTypes:
 
 /** What the processor and health say about a restricted data type: a configuration problem, with the two ways out. */
 export function restrictedDataTypeReason(org: string, app: string, r: RestrictedDataType): string {
-  return `data type ${r.dataType} of app ${org}/${app} is restricted (actionRequiredToRead: ${r.action}): Storage serves it only if the app's policy lets org ${org} perform "${r.action}"; grant that, or leave ${r.dataType} out of ALTINN_DATA_TYPES`;
+  return `data type ${r.dataType} of app ${org}/${app} is restricted (actionRequiredToRead: ${r.action}): Storage serves it only if the app's policy lets org ${org} perform "${r.action}" (grant that, or leave ${r.dataType} out of ALTINN_DATA_TYPES)`;
 }
 
 /** The poison / health reason for data types an app does not declare. */
