@@ -6,7 +6,7 @@ import type { Outcome, ProcessorDeps } from './deps.js';
 
 /**
  * Storage's 403 and 404 lie in one direction: 403 also when Altinn Authorization is unavailable
- * (altinn-authorization src/Altinn.Common.PEP/.../PDPAppSI.cs `GetDecisionForRequest` → null →
+ * (altinn-authorization src/Altinn.Common.PEP/Altinn.Common.PEP/Implementation/PDPAppSI.cs `GetDecisionForRequest` → null →
  * altinn-storage src/Storage/Authorization/AuthorizationService.cs → false → `Forbid()`), 404 for any
  * exception on an instance GET (src/Storage/Controllers/InstancesController.cs `Get`:
  * `catch (Exception e) → NotFound(...)`). Both may heal, so both are deferred over HEAL_WINDOW_MINUTES
