@@ -181,8 +181,8 @@ async function completeProcesses(
   let incident: Promise<void> = Promise.resolve();
   let restart: Promise<void> = Promise.resolve();
   for (const [i, s] of seeded.entries()) {
-    // From the hosts' next Storage request on (they read an instance only SETTLE_SECONDS after its event), so it bites.
-    if (i === Math.floor(seeded.length / 3)) incident = nextStorageRequest(sim).then(() => altinnIncident(sim, profile, windows, progress));
+    // From the hosts' next instance GET on (they read one only SETTLE_SECONDS after its event), so it bites.
+    if (i === Math.floor(seeded.length / 3)) incident = nextInstanceRead(sim).then(() => altinnIncident(sim, profile, windows, progress));
     if (i === Math.floor(seeded.length / 2)) {
       restart = (async () => {
         const t0 = Date.now();
@@ -203,10 +203,10 @@ async function completeProcesses(
   return { windows, queueDownMs };
 }
 
-function nextStorageRequest(sim: Stack['sim']): Promise<void> {
+function nextInstanceRead(sim: Stack['sim']): Promise<void> {
   return new Promise((resolve) => {
     const stop = onRequest(sim, (entry) => {
-      if (!entry.route?.startsWith('storage.')) return;
+      if (entry.route !== 'storage.instance') return;
       stop();
       resolve();
     });

@@ -22,9 +22,12 @@ import { fetchInstance, type Found } from './readInstance.js';
 /** Rounds of "changed: store the new state, read again" before the message is deferred instead. */
 export const MAX_RECHECKS = 3;
 
-/** Puts the message away until `dueMs` (a visibility delay, never a sleep); not a deferral for trouble, so `deferrals` stays. */
+/**
+ * Puts the message away until `dueMs` (a visibility delay, never a sleep), at most SETTLE_SECONDS at a time
+ * (a clock ahead of ours delays it only by the skew); not a deferral for trouble, so `deferrals` stays.
+ */
 async function deferUntil(deps: ProcessorDeps, log: Logger, msg: EventsMessage, dueMs: number, from: string): Promise<Deferral> {
-  const delaySeconds = Math.max(1, Math.ceil((dueMs - deps.clock.now()) / 1000));
+  const delaySeconds = Math.max(1, Math.min(deps.config.settleSeconds, Math.ceil((dueMs - deps.clock.now()) / 1000)));
   await deps.queues.send(QUEUES.events, msg, { visibilityTimeoutSeconds: delaySeconds });
   log.info('settling: the app may still add data after the process ended; read again later (SETTLE_SECONDS)', { stage: 'settle', from, delaySeconds });
   return { kind: 'deferred', reason: 'settling', delaySeconds, deferrals: msg.deferrals ?? 0 };
