@@ -10,6 +10,7 @@ import { createFaults, seededRandom } from './faults.js';
 import { createApplications } from './applications.js';
 import { appRoutes } from './apps.js';
 import { storageRoutes } from './storage.js';
+import type { QueryLimits } from './instanceQuery.js';
 import { createStore, guidFrom, type StoredInstance } from './store.js';
 import type { Role, Route } from './http.js';
 import { createMaskinporten } from './maskinporten.js';
@@ -85,7 +86,7 @@ function newCore(options: SimulatorOptions): Core {
 
 /** The simulated services on one core: Maskinporten, Authentication, Storage (applications, instances), Events; and the faults. */
 function createParts(core: Core, options: SimulatorOptions) {
-  const settings: { exchangeFormat: ExchangeFormat } = { exchangeFormat: options.exchangeFormat ?? 'text' };
+  const settings: { exchangeFormat: ExchangeFormat; queryLimits: QueryLimits } = { exchangeFormat: options.exchangeFormat ?? 'text', queryLimits: {} };
   const faults = createFaults(core.now, options.seed ?? 1);
   const maskinporten = createMaskinporten(core);
   const authentication = createAuthentication(core, maskinporten, settings);
@@ -98,10 +99,10 @@ function createParts(core: Core, options: SimulatorOptions) {
 
 type Parts = ReturnType<typeof createParts>;
 
-function routesOf({ core, maskinporten, authentication, applications, store, events }: Parts): Record<Role, Route[]> {
+function routesOf({ core, settings, maskinporten, authentication, applications, store, events }: Parts): Record<Role, Route[]> {
   return {
     maskinporten: maskinporten.routes,
-    platform: [...authentication.routes, ...storageRoutes(core, store, authentication, applications), ...events.routes],
+    platform: [...authentication.routes, ...storageRoutes(core, store, authentication, applications, settings), ...events.routes],
     apps: appRoutes(core, store, authentication, applications),
   };
 }

@@ -4,7 +4,7 @@ import type { Authentication } from './authentication.js';
 import type { Core } from './core.js';
 import { sendElement } from './data.js';
 import { HttpError, readJson, sendJson, type Ctx, type Route } from './http.js';
-import { nextLink, parseQuery, queryPage } from './instanceQuery.js';
+import { nextLink, parseQuery, queryPage, type QueryLimits } from './instanceQuery.js';
 import type { Store, StoredInstance } from './store.js';
 
 const BASE = '^/storage/api/v1/instances';
@@ -16,11 +16,13 @@ interface Storage {
   store: Store;
   auth: Authentication;
   applications: Applications;
+  /** Production's query failures (`sim.settings.queryLimits`), read per request. */
+  settings: { queryLimits: QueryLimits };
 }
 
 /** Platform Storage, as a service owner uses it (`{platformUrl}/storage/api/v1/instances...`). */
-export function storageRoutes(core: Core, store: Store, auth: Authentication, applications: Applications): Route[] {
-  const st: Storage = { core, store, auth, applications };
+export function storageRoutes(core: Core, store: Store, auth: Authentication, applications: Applications, settings: Storage['settings']): Route[] {
+  const st: Storage = { core, store, auth, applications, settings };
   return [
     { name: 'storage.query', method: 'GET', path: new RegExp(`${BASE}$`), handle: (ctx) => query(st, ctx) },
     { name: 'storage.instance', method: 'GET', path: new RegExp(`${INSTANCE}$`), handle: (ctx) => sendJson(ctx.res, 200, owned(st, ctx, READ_SCOPE).s.doc) },
@@ -34,7 +36,7 @@ export function storageRoutes(core: Core, store: Store, auth: Authentication, ap
 /** `storage.query`: the token's own org's instances, filtered, one page newest first. */
 function query(st: Storage, ctx: Ctx): void {
   const claims = st.auth.authorize(ctx, { scope: READ_SCOPE });
-  const result = queryPage(st.store.instances.values(), parseQuery(ctx.url.searchParams, claims['urn:altinn:org']));
+  const result = queryPage(st.store.instances.values(), parseQuery(ctx.url.searchParams, claims['urn:altinn:org']), st.settings.queryLimits);
   const self = `${st.core.urls.platform}${ctx.url.pathname}${ctx.url.search}`;
   sendJson(ctx.res, 200, { count: result.page.length, self, next: nextLink(self, result), instances: result.page.map((s) => s.doc) });
 }
