@@ -11,8 +11,8 @@ type Key = { us: number; seq: number };
 /**
  * How production's query fails (altinn-storage#634: a database read timeout answered as 400
  * "Exception while reading from stream", for pages that work in tt02): a 400 when `size` is over
- * `maxSize`, or when the scan for one page reads more than `maxScanned` rows of the `lastChanged`
- * range (a wide window over many instances). Unset: no limit.
+ * `maxSize`, or when the scan for one page reads more than `maxScanned` rows of the org's (or app's)
+ * `lastChanged` range (a wide window over many instances). Unset: no limit.
  */
 export interface QueryLimits {
   maxSize?: number | undefined;
@@ -22,7 +22,7 @@ export interface QueryLimits {
 /** A Storage instance query (`GET /storage/api/v1/instances?...`) as read from its parameters. */
 export interface InstanceQuery {
   filters: Filter[];
-  /** The `lastChanged` filters alone: the index range a scan reads. */
+  /** The filters an index serves (org, appId, `lastChanged`): the rows a scan reads. */
   range: Filter[];
   size: number;
   /** The continuation token's key: the page starts after it. */
@@ -103,8 +103,10 @@ function queryFilters(q: URLSearchParams, owner: string): Filter[] {
  * nothing); 400/403 as Storage answers them.
  */
 export function parseQuery(q: URLSearchParams, tokenOrg: string | undefined): InstanceQuery {
-  const filters = queryFilters(q, queryOwner(q, tokenOrg));
-  const range = q.getAll('lastChanged').map((v) => dateFilter('lastChanged', v, (s) => s.changedUs));
+  const owner = queryOwner(q, tokenOrg);
+  const filters = queryFilters(q, owner);
+  const appId = q.get('appId');
+  const range: Filter[] = [(s) => s.org === owner, ...(appId ? [(s: StoredInstance) => s.doc.appId === appId] : []), ...q.getAll('lastChanged').map((v) => dateFilter('lastChanged', v, (s) => s.changedUs))];
   const sizeRaw = q.get('size');
   const size = sizeRaw === null ? DEFAULT_PAGE : Number(sizeRaw);
   if (!Number.isInteger(size) || size < 1) throw new HttpError(400, 'size must be a positive whole number');

@@ -11,10 +11,11 @@ import type { ChangedBound, InstanceQuery, QueriedPage } from '../altinn/instanc
  *   ascending id sort). A page that is one timestamp through cannot move on that way: the walk then
  *   continues below it (`lt:`) and says so (`tieOverflow`).
  * - **Windows**: a query covers `(upTo − span, upTo]` (or the whole range when `span` is null). When
- *   Storage answers 400 or times out (altinn-storage#634), the page size and the span are halved and the
- *   same window asked again, down to MIN_PAGE_SIZE and MIN_SPAN_MS; then the walk gives up there
- *   (`reconcile-window-failed`) and the position is kept for the next run. After a window read to its
- *   end the span and page size double again, but in this run never back to a size that failed.
+ *   Storage answers 400 or times out (altinn-storage#634), the page size is halved down to MIN_PAGE_SIZE,
+ *   then the span down to MIN_SPAN_MS, and the same window asked again; past both floors the walk gives up
+ *   there (`reconcile-window-failed`) and the position is kept for the next run. After a window read to
+ *   its end the span and page size double again, in this run never back to a size that failed (an empty
+ *   window lifts the span's limit: history without instances is cheap to scan).
  */
 export const MIN_PAGE_SIZE = 2;
 export const MIN_SPAN_MS = 60_000;
@@ -50,7 +51,7 @@ export interface WalkOptions {
   maxPageSize: number;
   /** Asked before each request: a reason to stop now, or undefined. */
   budget: () => StopReason | undefined;
-  onShrink: (e: { pageSize: number; spanMs: number; window: ChangedRange; error: unknown }) => void;
+  onShrink: (e: { pageSize: number; spanMs: number | null; window: ChangedRange; error: unknown }) => void;
   onTieOverflow: (at: string) => void;
 }
 
@@ -74,14 +75,20 @@ function windowAfter(range: ChangedRange, spanMs: number | null, now: number): s
   return iso(low);
 }
 
-/** Page size and span after an overloaded answer; false when both are at their floor. */
-function shrink(state: WalkState, range: ChangedRange, after: string | undefined, now: number): boolean {
+/**
+ * After an overloaded answer: half the page size; at its floor, half the window. 'window' or 'page'
+ * says which; undefined when both are at their floor.
+ */
+function shrink(state: WalkState, range: ChangedRange, after: string | undefined, now: number): 'page' | 'window' | undefined {
+  if (state.pageSize > MIN_PAGE_SIZE) {
+    state.pageSize = Math.max(MIN_PAGE_SIZE, Math.floor(state.pageSize / 2));
+    return 'page';
+  }
   const top = topOf(range, now);
   const span = after === undefined ? Math.min(FIRST_NARROW_MS * 2, top - OPEN_BELOW) : top - Date.parse(after);
-  if (state.pageSize <= MIN_PAGE_SIZE && span <= MIN_SPAN_MS) return false;
-  state.pageSize = Math.max(MIN_PAGE_SIZE, Math.floor(state.pageSize / 2));
+  if (span <= MIN_SPAN_MS) return undefined;
   state.spanMs = Math.max(MIN_SPAN_MS, Math.floor(span / 2));
-  return true;
+  return 'window';
 }
 
 /** Where the range goes on after this page: the same range lower down, or undefined when it is read. */
@@ -101,7 +108,7 @@ function nextRange(range: ChangedRange, after: string | undefined, page: Queried
  */
 export async function* walkWindows(state: WalkState, o: WalkOptions): AsyncGenerator<WalkedPage, StopReason | 'done'> {
   const seen = new Set<string>();
-  let ceiling = { pageSize: o.maxPageSize, spanMs: Infinity };
+  const ceiling = { pageSize: o.maxPageSize, spanMs: Infinity };
   state.pageSize = Math.min(state.pageSize, o.maxPageSize);
   while (state.ranges.length > 0) {
     const range = state.ranges[0]!;
@@ -113,15 +120,17 @@ export async function* walkWindows(state: WalkState, o: WalkOptions): AsyncGener
       page = await o.fetch({ changedAfter: after, upTo: range.upTo, pageSize: state.pageSize });
     } catch (error) {
       if (!(error instanceof ReceiverError && error.code === 'storage-query-overload')) throw error;
-      if (!shrink(state, range, after, o.now)) {
+      const shrunk = shrink(state, range, after, o.now);
+      if (!shrunk) {
         throw new ReceiverError(`Storage cannot answer the window (${after ?? '…'}, ${range.upTo?.at ?? '…'}] even at ${state.pageSize} per page: stopped there, the next run resumes there`, {
           code: 'reconcile-window-failed',
           retryable: true,
           cause: error,
         });
       }
-      ceiling = { pageSize: state.pageSize, spanMs: state.spanMs! };
-      o.onShrink({ pageSize: state.pageSize, spanMs: state.spanMs!, window: { after, upTo: range.upTo }, error });
+      if (shrunk === 'page') ceiling.pageSize = state.pageSize;
+      else ceiling.spanMs = state.spanMs!;
+      o.onShrink({ pageSize: state.pageSize, spanMs: state.spanMs, window: { after, upTo: range.upTo }, error });
       continue;
     }
     const next = nextRange(range, after, page, o.onTieOverflow);
@@ -131,7 +140,9 @@ export async function* walkWindows(state: WalkState, o: WalkOptions): AsyncGener
     if (next) state.ranges[0] = next;
     else state.ranges.shift();
     if (!page.full) {
-      // A window read to its end: ask for more next time, within what has not failed in this run.
+      // A window read to its end: ask for more next time, within what has not failed in this run; after an
+      // empty window, a wider one may well be cheap again (the failure was where instances are dense).
+      if (page.refs.length + page.invalid.length === 0) ceiling.spanMs = Infinity;
       state.pageSize = Math.min(ceiling.pageSize, state.pageSize * 2);
       if (state.spanMs !== null) state.spanMs = Math.min(ceiling.spanMs, MAX_SPAN_MS, state.spanMs * 2);
     }
