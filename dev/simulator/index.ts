@@ -11,6 +11,7 @@ import { createApplications } from './applications.js';
 import { appRoutes } from './apps.js';
 import { storageRoutes } from './storage.js';
 import type { QueryLimits } from './instanceQuery.js';
+import { createPolicies, type PolicyAction } from './policy.js';
 import { createStore, guidFrom, type StoredInstance } from './store.js';
 import type { Role, Route } from './http.js';
 import { createMaskinporten } from './maskinporten.js';
@@ -94,15 +95,16 @@ function createParts(core: Core, options: SimulatorOptions) {
   const applications = createApplications(core);
   const store = createStore(core, random, applications);
   const events = createEvents(core, authentication, random, options.eventRetryScale ?? 1);
-  return { core, settings, faults, random, maskinporten, authentication, applications, store, events };
+  const policies = createPolicies();
+  return { core, settings, faults, random, maskinporten, authentication, applications, store, events, policies };
 }
 
 type Parts = ReturnType<typeof createParts>;
 
-function routesOf({ core, settings, maskinporten, authentication, applications, store, events }: Parts): Record<Role, Route[]> {
+function routesOf({ core, settings, policies, maskinporten, authentication, applications, store, events }: Parts): Record<Role, Route[]> {
   return {
     maskinporten: maskinporten.routes,
-    platform: [...authentication.routes, ...storageRoutes(core, store, authentication, applications, settings), ...events.routes],
+    platform: [...authentication.routes, ...storageRoutes(core, store, authentication, applications, { settings, policies }), ...events.routes],
     apps: appRoutes(core, store, authentication, applications),
   };
 }
@@ -131,6 +133,8 @@ function simulatorApi(parts: Parts, requests: RequestLogEntry[], servers: Record
      * version without it), `retireApp(app)` (no longer deployed). Seeding registers an app with its types.
      */
     applications: { declare: applications.declare, retireDataType: applications.retireDataType, retireApp: applications.retireApp },
+    /** The apps' authorization policies: `deny(app, 'complete' | 'read' | 'write')`, `allow(app, action)`. */
+    policies: { deny: (app: string, action: PolicyAction) => parts.policies.deny(app, action), allow: (app: string, action: PolicyAction) => parts.policies.allow(app, action) },
     /** Adds an instance with generated data elements; returns its Storage document. */
     seedInstance: store.seedInstance,
     /** Adds an instance from a fixture file (app-lib test data layout); returns the document as loaded. */
