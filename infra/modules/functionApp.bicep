@@ -12,6 +12,10 @@ type Tuning = {
   CONFIRM_ON_INFECTED: ('true' | 'false')?
   RECONCILE_SCHEDULE: string?
   RECONCILE_SINCE: string?
+  RECONCILE_PAGE_SIZE: string?
+  RECONCILE_WINDOW: string?
+  RECONCILE_MAX_PAGES: string?
+  RECONCILE_MAX_SECONDS: string?
   MONITOR_SCHEDULE: string?
 }
 
@@ -220,6 +224,10 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
       CONFIRM_ON_INFECTED: tuning.?CONFIRM_ON_INFECTED ?? ''
       RECONCILE_SCHEDULE: orDefault(tuning.?RECONCILE_SCHEDULE, '0 */15 * * * *') // the timer binding reads %RECONCILE_SCHEDULE%: it must never be empty
       RECONCILE_SINCE: tuning.?RECONCILE_SINCE ?? ''
+      RECONCILE_PAGE_SIZE: tuning.?RECONCILE_PAGE_SIZE ?? ''
+      RECONCILE_WINDOW: tuning.?RECONCILE_WINDOW ?? ''
+      RECONCILE_MAX_PAGES: tuning.?RECONCILE_MAX_PAGES ?? ''
+      RECONCILE_MAX_SECONDS: tuning.?RECONCILE_MAX_SECONDS ?? ''
       MONITOR_SCHEDULE: orDefault(tuning.?MONITOR_SCHEDULE, '0 */5 * * * *') // the monitor timer reads %MONITOR_SCHEDULE%: never empty either
     }
   }
