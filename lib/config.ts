@@ -138,6 +138,8 @@ const coreSchema = z.object({
   RECONCILE_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */15 * * * *"')),
   RECONCILE_SINCE: optional(z.string().regex(ISO_DURATION, 'must be an ISO 8601 duration, e.g. P30D')),
   MONITOR_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */5 * * * *"')),
+  WEBHOOK_URL: optional(baseUrl(false)),
+  UNCONFIRMED_LIMIT_MINUTES: intInRange(1, 10_080, 60),
 });
 
 /** What only calls to Altinn need (the processor, the reconciler, the CLI's Altinn commands). */
@@ -212,8 +214,12 @@ function buildCore(raw: z.output<typeof coreSchema>, storage: StorageConnection,
     deferBaseSeconds: raw.DEFER_BASE_SECONDS,
     /** RECONCILE_SCHEDULE (NCRONTAB) and RECONCILE_SINCE (ISO 8601 duration; unset: no lower bound). */
     reconcile: { schedule: raw.RECONCILE_SCHEDULE ?? '0 */15 * * * *', since: raw.RECONCILE_SINCE },
-    /** MONITOR_SCHEDULE (NCRONTAB). */
-    monitor: { schedule: raw.MONITOR_SCHEDULE ?? '0 */5 * * * *' },
+    /**
+     * MONITOR_SCHEDULE (NCRONTAB); WEBHOOK_URL: the webhook's public URL without the key, which the subscriptions
+     * should point at (unset: not checked); UNCONFIRMED_LIMIT_MINUTES: the oldest completed-but-unconfirmed
+     * instance allowed before `status --check` and the alert complain.
+     */
+    monitor: { schedule: raw.MONITOR_SCHEDULE ?? '0 */5 * * * *', webhookUrl: raw.WEBHOOK_URL, unconfirmedLimitSeconds: raw.UNCONFIRMED_LIMIT_MINUTES * 60 },
   };
 }
 

@@ -84,6 +84,14 @@ var rules Rule[] = [
     window: 'PT2H'
   }
   {
+    name: 'subscription-drift'
+    description: 'Altinn Events subscriptions differ from ALTINN_APPS x ALTINN_EVENT_TYPES x WEBHOOK_URL (missing, inexact or empty filter, prefix overlap, unvalidated, duplicate, stale endpoint): events may not arrive. Runbook: subscriptions check.'
+    severity: 2
+    query: '${monitorLines} | where toint(m.subscriptionDrift) > 0'
+    frequency: 'PT15M'
+    window: 'PT30M'
+  }
+  {
     name: 'unhealthy'
     description: 'Settings invalid or storage unreachable (the monitor\'s health check, or /api/health answering 503).'
     severity: 1

@@ -13,6 +13,7 @@ type Tuning = {
   RECONCILE_SCHEDULE: string?
   RECONCILE_SINCE: string?
   MONITOR_SCHEDULE: string?
+  UNCONFIRMED_LIMIT_MINUTES: string?
 }
 
 param name string
@@ -212,6 +213,8 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
       RECONCILE_SCHEDULE: tuning.?RECONCILE_SCHEDULE ?? '0 */15 * * * *' // the timer binding reads %RECONCILE_SCHEDULE%: it must never be empty
       RECONCILE_SINCE: tuning.?RECONCILE_SINCE ?? ''
       MONITOR_SCHEDULE: tuning.?MONITOR_SCHEDULE ?? '0 */5 * * * *' // the monitor timer reads %MONITOR_SCHEDULE%: never empty either
+      WEBHOOK_URL: 'https://${site.properties.defaultHostName}/api/events' // what the subscriptions should point at (monitor's drift check)
+      UNCONFIRMED_LIMIT_MINUTES: tuning.?UNCONFIRMED_LIMIT_MINUTES ?? ''
     }
   }
 }
