@@ -1,6 +1,6 @@
 import { confirmationBy } from '../altinn/instanceSchema.js';
 import type { Logger } from '../log.js';
-import { decodeMessage, eventsMessageSchema, instanceId, type EventsMessage, type InstanceRef } from '../queue/messages.js';
+import { decodeMessage, eventsMessageSchema, instanceId, type EventsMessage } from '../queue/messages.js';
 import { createSemaphore } from '../semaphore.js';
 import { confirmAndAnnounce } from './confirm.js';
 import type { Outcome, ProcessorDeps } from './deps.js';
@@ -9,9 +9,10 @@ import { isCurrent, storeInstance } from './download.js';
 import { holdInstance } from './held.js';
 import { limitElementStreams, MAX_ELEMENT_STREAMS } from './limits.js';
 import type { InstanceLease } from './lease.js';
-import { readManifest } from './manifest.js';
+import { readManifest, withTiming } from './manifest.js';
 import { busy, decideOnError, poison, refuse } from './outcome.js';
 import { readInstance } from './readInstance.js';
+import { knownTags, timingOf } from './timing.js';
 
 export type { Outcome, ProcessorDeps } from './deps.js';
 export { CREDENTIALS_REFUSED } from './outcome.js';
@@ -34,7 +35,7 @@ export function createProcessor(input: ProcessorDeps): Processor {
   const inflight = new Map<string, Promise<Outcome>>();
 
   const leased = async (msg: EventsMessage, log: Logger): Promise<Outcome> => {
-    const lease = await deps.locks.acquire(msg);
+    const lease = await deps.locks.acquire(msg, knownTags(msg));
     if (!lease) return busy(deps, log, msg);
     try {
       return await processInstance(underLease(deps, lease), msg, log, lease.first);
@@ -74,14 +75,14 @@ function underLease(deps: ProcessorDeps, lease: InstanceLease): ProcessorDeps {
   const { store, storage, queues } = deps;
   return {
     ...deps,
-    store: { ...store, putJson: (p, t) => lease.confirm().then(() => store.putJson(p, t)), remove: (p) => lease.confirm().then(() => store.remove(p)) },
+    store: { ...store, putJson: (p, t, g) => lease.confirm().then(() => store.putJson(p, t, g)), remove: (p) => lease.confirm().then(() => store.remove(p)) },
     storage: { ...storage, complete: (ref) => lease.confirm().then(() => storage.complete(ref)) },
     queues: { send: (q, m, o) => lease.confirm().then(() => queues.send(q, m, o)) },
   };
 }
 
 /** `firstRun`: the instance's lock was created by this run's lease (see InstanceLease.first). */
-async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logger, firstRun: boolean): Promise<Outcome> {
+async function processInstance(deps: ProcessorDeps, ref: EventsMessage, log: Logger, firstRun: boolean): Promise<Outcome> {
   const { clock, store, config } = deps;
   const run = stages(deps, log);
   const found = await readInstance(deps, run, ref);
@@ -98,7 +99,9 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
     return { kind: 'already-done' };
   }
   if (current) log.info('manifest is current; confirming without downloading', { stage: 'manifest found' });
-  const { manifest, downloaded } = current ? { manifest: current, downloaded: 0 } : await storeInstance(deps, run, ref, { ...found, existing, reuse: !untouched });
+  const timing = timingOf(ref, instance);
+  const stored = current ? { manifest: current, downloaded: 0 } : await storeInstance(deps, run, ref, { ...found, existing, reuse: !untouched, timing });
+  const { manifest, downloaded } = { ...stored, manifest: withTiming(stored.manifest, timing) };
 
   const infected = manifest.elements.filter((e) => e.status === 'infected').map((e) => e.id);
   if (infected.length > 0 && !config.confirmOnInfected && !ourConfirmation) {
