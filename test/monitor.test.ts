@@ -142,9 +142,9 @@ describe.runIf(hasDotnet)('alert rules (infra/modules/alerts.bicep, compiled)', 
   it('name only fields the monitor really logs, under its category and message', async () => {
     const { stdout } = await promisify(execFile)(join(root, 'infra', 'tools', 'bicep'), ['build', 'infra/modules/alerts.bicep', '--stdout'], { cwd: root, maxBuffer: 8 * 1024 * 1024 });
     const rules = (JSON.parse(stdout) as { variables: { rules: { name: string; query: string }[] } }).variables.rules;
-    expect(rules.map((r) => r.name)).toEqual(['poison-not-empty', 'pending-too-old', 'reconcile-not-complete', 'held-waiting', 'subscription-drift', 'unhealthy', 'credentials-refused', 'function-failures', 'monitor-silent']);
+    expect(rules.map((r) => r.name)).toEqual(['poison-not-empty', 'pending-too-old', 'reconcile-not-complete', 'held-waiting', 'subscription-drift', 'unconfirmed-too-old', 'unhealthy', 'credentials-refused', 'function-failures', 'monitor-silent']);
     const named = new Set([...stdout.matchAll(/\bm\.(\w+)/g)].map((m) => m[1]!));
-    expect([...named].sort()).toEqual(['healthy', 'heldCount', 'msg', 'pendingOldestAgeSeconds', 'poisonCount', 'reconcileLastCompleteAgeSeconds', 'subscriptionDrift']);
+    expect([...named].sort()).toEqual(['healthy', 'heldCount', 'msg', 'oldestUnconfirmedAgeSeconds', 'pendingOldestAgeSeconds', 'poisonCount', 'reconcileLastCompleteAgeSeconds', 'subscriptionDrift', 'unconfirmedLimitSeconds']);
     expect(logged, 'the monitor test above ran').toBeDefined();
     for (const field of named) expect(Object.keys(logged), field).toContain(field);
     expect(stdout).toContain(`Category == \\"${userCategory('monitor')}\\"`);

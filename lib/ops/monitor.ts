@@ -10,9 +10,9 @@ export const MONITOR_MSG = 'monitor';
 /** What the monitor logs: `status`'s fields, then the subscription check's. */
 async function measure(getRuntime: () => Promise<Runtime>, clock: Clock) {
   const report = await measureStatus(getRuntime, clock);
-  const status = monitorFields(report, DEFAULT_LIMITS);
-  if (report.health.status !== 'ok') return { ...status, ...subscriptionFields({ checked: false, why: 'unhealthy', failed: false }).fields };
+  if (report.health.status !== 'ok') return { ...monitorFields(report, DEFAULT_LIMITS), ...subscriptionFields({ checked: false, why: 'unhealthy', failed: false }).fields };
   const rt = await getRuntime();
+  const status = monitorFields(report, { ...DEFAULT_LIMITS, maxUnconfirmedAgeSeconds: rt.config.monitor.unconfirmedLimitSeconds });
   const subs = subscriptionFields(await watchSubscriptions(rt.config, () => rt.altinnHttp()));
   return { ...status, ...subs.fields, problems: [...status.problems, ...subs.problems] };
 }
