@@ -13,6 +13,8 @@ import { QUEUES } from '../lib/queue/names.js';
 import { createRuntime } from '../lib/runtime.js';
 import { messageFor, processorFor, withSimulator } from './support/processor.js';
 import { azuriteConnectionString } from './support/storage.js';
+import { request, webhookDeps } from './support/webhook.js';
+import { receiveEvent } from '../lib/webhook/receiveEvent.js';
 
 /**
  * Time to confirmation: what each confirmed instance records (manifest, ready message, done line), and what the
@@ -29,6 +31,15 @@ const refOf = (doc: { id: string }, app: string): InstanceRef => {
   const [partyId = '', instanceGuid = ''] = doc.id.split('/');
   return { org: 'ttd', app, partyId, instanceGuid };
 };
+
+/** Every `<alias>.<field>` the workbook's queries read, by alias (m monitor, a its per-app entry, p processor, w webhook). */
+function workbookFields(): Record<string, string[]> {
+  const bicep = readFileSync(join(import.meta.dirname, '..', 'infra', 'modules', 'workbook.bicep'), 'utf8');
+  const queries = [...bicep.matchAll(/^(?:var \w+Lines = |\s+query: )'([^\n]*)'$/gm)].map((q) => q[1]!).join('\n');
+  const found: Record<string, Set<string>> = {};
+  for (const [, alias, field] of queries.matchAll(/\b([mapw])\.(\w+)/g)) (found[alias!] ??= new Set()).add(field!);
+  return Object.fromEntries(Object.entries(found).map(([k, v]) => [k, [...v].sort()]));
+}
 
 /** The m.<field>s the alert rule `name` of infra/modules/alerts.bicep reads, from the Bicep source. */
 function alertFields(name: string): string[] {
@@ -96,5 +107,23 @@ describe('time to confirmation', () => {
     expect(named.sort()).toEqual(['oldestUnconfirmedAgeSeconds', 'unconfirmedLimitSeconds']);
     for (const f of named) expect(line, f).toHaveProperty(f);
     expect(Number(line.oldestUnconfirmedAgeSeconds)).toBeGreaterThan(Number(line.unconfirmedLimitSeconds));
+
+    // The workbook reads only fields these lines carry: the monitor's (and its per-app entries), the processor's, the webhook's.
+    const { deps, log: webhookLog } = webhookDeps({ ALTINN_EVENT_TYPES: 'app.instance.process.completed' });
+    const event = { id: 'e1', specversion: '1.0', type: 'app.instance.process.completed', source: `https://ttd.apps.tt02.altinn.no/ttd/ttc/instances/${refOf(a, 'ttc').partyId}/${refOf(a, 'ttc').instanceGuid}` };
+    expect((await receiveEvent(request(JSON.stringify(event)), deps)).status).toBe(200);
+    const samples: Record<string, Record<string, unknown>[]> = {
+      m: [line],
+      a: (line.confirmationsByApp as Record<string, unknown>[]).filter((e) => e.app === 'ttc'),
+      p: [...done, ...h.lines('deferred')],
+      w: webhookLog.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.decision === 'enqueued'),
+    };
+    const read = workbookFields();
+    expect(Object.keys(read).sort()).toEqual(['a', 'm', 'p', 'w']);
+    for (const [alias, fields] of Object.entries(read)) {
+      expect(samples[alias], alias).not.toEqual([]);
+      for (const f of fields) expect(samples[alias]!.some((l) => f in l), `${alias}.${f}`).toBe(true);
+    }
+    expect(samples.p!.map((l) => l.msg)).toEqual(expect.arrayContaining(['done', 'message deferred']));
   });
 });
