@@ -77,10 +77,10 @@ describe('time to confirmation', () => {
     expect(Object.keys((await h.container.getBlockBlobClient(manifestPath(refOf(a, 'ttc'))).getTags()).tags)).toEqual([CONFIRMED_TAG]);
     expect((await h.container.getBlockBlobClient(lockPath(refOf(a, 'ttc'))).getTags()).tags[KNOWN_TAG]).toBe(`${heardA} via=webhook`);
 
-    // C: heard of by the webhook, but Storage keeps failing: deferred, known, not confirmed.
+    // C: heard of by the webhook and stored, but Storage keeps failing `complete`: deferred, known, not confirmed.
     const c = await sim.seedInstance({ app: 'ttc', completed: true, elements: form, lastChanged: new Date(now - 300_000) });
     const heardC = new Date(now - 290_000).toISOString();
-    sim.faults.add({ route: 'storage.instance', instanceGuid: refOf(c, 'ttc').instanceGuid, status: 503, times: Infinity });
+    sim.faults.add({ route: 'storage.complete', instanceGuid: refOf(c, 'ttc').instanceGuid, status: 503, times: Infinity });
     await expect(h.processor.handle(messageFor(c, { eventType: 'app.instance.process.completed', enqueuedAt: heardC }))).resolves.toMatchObject({ kind: 'deferred' });
 
     const report = await measureConfirmations(h.container, now, ['ttc', 'quiet']);
