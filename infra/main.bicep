@@ -281,6 +281,18 @@ module alerts 'modules/alerts.bicep' = {
   }
 }
 
+// The operators' workbook (modules/workbook.bicep): charts of the same log lines the alerts read.
+module workbook 'modules/workbook.bicep' = {
+  scope: rg
+  dependsOn: [monitoring]
+  params: {
+    insightsName: names.insights
+    location: location
+    tags: tags
+    namePrefix: environmentName
+  }
+}
+
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name

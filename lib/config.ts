@@ -144,6 +144,8 @@ const coreSchema = z.object({
   RECONCILE_MAX_PAGES: intInRange(1, 100_000, 500),
   RECONCILE_MAX_SECONDS: intInRange(10, 3600, 240),
   MONITOR_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */5 * * * *"')),
+  WEBHOOK_URL: optional(baseUrl(false)),
+  UNCONFIRMED_LIMIT_MINUTES: intInRange(1, 10_080, 60),
 });
 
 /** What only calls to Altinn need (the processor, the reconciler, the CLI's Altinn commands). */
@@ -233,8 +235,12 @@ function buildCore(raw: z.output<typeof coreSchema>, storage: StorageConnection,
       maxPages: raw.RECONCILE_MAX_PAGES,
       maxSeconds: raw.RECONCILE_MAX_SECONDS,
     },
-    /** MONITOR_SCHEDULE (NCRONTAB). */
-    monitor: { schedule: raw.MONITOR_SCHEDULE ?? '0 */5 * * * *' },
+    /**
+     * MONITOR_SCHEDULE (NCRONTAB); WEBHOOK_URL: the webhook's public URL without the key, which the subscriptions
+     * should point at (unset: not checked); UNCONFIRMED_LIMIT_MINUTES: the oldest completed-but-unconfirmed
+     * instance allowed before `status --check` and the alert complain.
+     */
+    monitor: { schedule: raw.MONITOR_SCHEDULE ?? '0 */5 * * * *', webhookUrl: raw.WEBHOOK_URL, unconfirmedLimitSeconds: raw.UNCONFIRMED_LIMIT_MINUTES * 60 },
   };
 }
 

@@ -33,6 +33,8 @@ export interface SimulatorOptions {
   now?: () => number;
   /** How the token exchange answers (default 'text': a bare JWT). */
   exchangeFormat?: ExchangeFormat;
+  /** Accept subscriptions to http://127.0.0.1… (default true: a dev-only allowance, see README "Events"); false: https only, as Altinn. */
+  httpLoopbackEndpoints?: boolean;
 }
 
 /** Named keys survive object spreads (an index signature alone does not). */
@@ -86,6 +88,7 @@ function newCore(options: SimulatorOptions): Core {
     signingKey: keys.privateKey,
     verifyKey: keys.publicKey,
     counters: newCounters(),
+    httpLoopback: options.httpLoopbackEndpoints ?? true,
   };
 }
 

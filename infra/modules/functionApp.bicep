@@ -17,6 +17,7 @@ type Tuning = {
   RECONCILE_MAX_PAGES: string?
   RECONCILE_MAX_SECONDS: string?
   MONITOR_SCHEDULE: string?
+  UNCONFIRMED_LIMIT_MINUTES: string?
 }
 
 param name string
@@ -229,6 +230,8 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
       RECONCILE_MAX_PAGES: tuning.?RECONCILE_MAX_PAGES ?? ''
       RECONCILE_MAX_SECONDS: tuning.?RECONCILE_MAX_SECONDS ?? ''
       MONITOR_SCHEDULE: orDefault(tuning.?MONITOR_SCHEDULE, '0 */5 * * * *') // the monitor timer reads %MONITOR_SCHEDULE%: never empty either
+      WEBHOOK_URL: 'https://${site.properties.defaultHostName}/api/events' // what the subscriptions should point at (monitor's drift check)
+      UNCONFIRMED_LIMIT_MINUTES: tuning.?UNCONFIRMED_LIMIT_MINUTES ?? ''
     }
   }
 }
