@@ -138,6 +138,12 @@ const coreSchema = z.object({
   RECONCILE_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */15 * * * *"')),
   RECONCILE_SINCE: optional(z.string().regex(ISO_DURATION, 'must be an ISO 8601 duration, e.g. P30D')),
   MONITOR_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */5 * * * *"')),
+  FEED_ENABLED: bool(true),
+  FEED_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */5 * * * *"')),
+  // Altinn Events deletes events 90 days after they were registered (altinn-events Migration/v0.21/03-setup-cron-job.sql).
+  FEED_LOOKBACK_HOURS: intInRange(1, 90 * 24, 48),
+  FEED_PAGE_SIZE: intInRange(1, 1000, 100),
+  FEED_MIN_AGE_SECONDS: intInRange(0, 3600, 300),
 });
 
 /** What only calls to Altinn need (the processor, the reconciler, the CLI's Altinn commands). */
@@ -214,6 +220,17 @@ function buildCore(raw: z.output<typeof coreSchema>, storage: StorageConnection,
     reconcile: { schedule: raw.RECONCILE_SCHEDULE ?? '0 */15 * * * *', since: raw.RECONCILE_SINCE },
     /** MONITOR_SCHEDULE (NCRONTAB). */
     monitor: { schedule: raw.MONITOR_SCHEDULE ?? '0 */5 * * * *' },
+    /**
+     * The Altinn Events feed timer: FEED_ENABLED, FEED_SCHEDULE (NCRONTAB), FEED_LOOKBACK_HOURS (where a first run
+     * starts), FEED_PAGE_SIZE (events per request), FEED_MIN_AGE_SECONDS (events younger than this wait for the next run).
+     */
+    feed: {
+      enabled: raw.FEED_ENABLED,
+      schedule: raw.FEED_SCHEDULE ?? '0 */5 * * * *',
+      lookbackHours: raw.FEED_LOOKBACK_HOURS,
+      pageSize: raw.FEED_PAGE_SIZE,
+      minAgeSeconds: raw.FEED_MIN_AGE_SECONDS,
+    },
   };
 }
 

@@ -37,7 +37,11 @@ export type ErrorCode =
   | 'config-data-types'
   | 'settings-invalid'
   | 'reconcile-app-not-configured'
-  | 'reconcile-incomplete';
+  | 'reconcile-incomplete'
+  // The Altinn Events feed
+  | 'feed-invalid'
+  | 'feed-cursor-conflict'
+  | 'feed-incomplete';
 
 export interface ErrorDetails {
   code: ErrorCode;

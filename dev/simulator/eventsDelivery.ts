@@ -2,6 +2,7 @@ import { VALIDATION_RETRY_SECONDS } from '../../cli/eventsValidation.js';
 import { bump } from './core.js';
 import type { CloudEvent, EventsState, Subscription } from './events.js';
 import { guidFrom } from './store.js';
+import { register } from './eventsFeed.js';
 
 const VALIDATION_EVENT_TYPE = 'platform.events.validatesubscription';
 /**
@@ -95,10 +96,12 @@ function deliver(st: EventsState, job: Job): void {
 }
 
 /**
- * Sends an event to every validated subscription whose filters match it: resource exact (stored lower-case),
- * subject and type exact when set (altinn-events getsubscriptions.sql: `AND s.validated`).
+ * Registers an event (the app feed serves it from now on) and sends it to every validated subscription whose
+ * filters match it: resource exact (stored lower-case), subject and type exact when set (altinn-events
+ * getsubscriptions.sql: `AND s.validated`).
  */
 export function publish(st: EventsState, event: CloudEvent): void {
+  register(st, event);
   for (const sub of st.subscriptions.values()) {
     if (!sub.validated) continue;
     if (sub.resourceFilter !== event.resource?.toLowerCase()) continue;

@@ -30,6 +30,8 @@ export interface SimulatorOptions {
   now?: () => number;
   /** How the token exchange answers (default 'text': a bare JWT). */
   exchangeFormat?: ExchangeFormat;
+  /** How long a published event stays out of the app feed (default 30 000 ms, as Altinn); tests on a real clock pass 0. */
+  eventsFeedDelayMs?: number;
 }
 
 /** Named keys survive object spreads (an index signature alone does not). */
@@ -92,7 +94,7 @@ function createParts(core: Core, options: SimulatorOptions) {
   const random = seededRandom((options.seed ?? 1) ^ 0x5eed);
   const applications = createApplications(core);
   const store = createStore(core, random, applications);
-  const events = createEvents(core, authentication, random, options.eventRetryScale ?? 1);
+  const events = createEvents(core, authentication, random, options.eventRetryScale ?? 1, options.eventsFeedDelayMs);
   return { core, settings, faults, random, maskinporten, authentication, applications, store, events };
 }
 

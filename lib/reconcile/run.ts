@@ -73,7 +73,7 @@ export interface ReconcileOptions {
 }
 
 const DEFAULT_PAGE_SIZE = 100;
-const DEFAULT_MARK_TTL_MINUTES = 360;
+export const DEFAULT_MARK_TTL_MINUTES = 360;
 /** Instances of one page checked and enqueued in parallel (each is a few storage round trips). */
 const PAGE_CONCURRENCY = 8;
 
