@@ -156,17 +156,15 @@ async function drainApp(run: Run, outcome: FeedAppOutcome, page: FeedPage | unde
   for (let n = 1; n <= MAX_PAGES_PER_APP; n++) {
     page ??= await fetchPage(run, outcome);
     const ready = readyPrefix(run, page.items);
+    // Each event's outcome or its failure: the cursor moves up to the first failure, never past it.
     const results = await mapLimit(ready, EVENT_CONCURRENCY, (item) =>
-      handleEvent(run.ctx, outcome.app, item).then(
-        (kind) => ({ kind, error: undefined }),
-        (error: unknown) => ({ kind: undefined, error: error instanceof Error ? error : new Error(String(error)) }),
-      ),
+      handleEvent(run.ctx, outcome.app, item).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
     );
-    const failed = results.findIndex((r) => r.error !== undefined);
-    const handled = failed === -1 ? results : results.slice(0, failed);
-    for (const r of handled) count(run, outcome, r.kind!);
+    const failed = results.findIndex((r) => r instanceof Error);
+    const handled = (failed === -1 ? results : results.slice(0, failed)) as (keyof FeedCounts)[];
+    for (const kind of handled) count(run, outcome, kind);
     await moveCursor(run, outcome, ready[handled.length - 1]);
-    if (failed !== -1) throw results[failed]!.error;
+    if (failed !== -1) throw results[failed] as Error;
     if (ready.length < page.items.length) return finishApp(run, outcome, page.items.length - ready.length);
     if (page.items.length < config.feed.pageSize || !page.hasNext) return finishApp(run, outcome, 0);
     page = undefined;
