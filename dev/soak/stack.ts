@@ -71,6 +71,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     BLOB_CONTAINER: 'received',
     RECONCILE_SCHEDULE: '0 0 0 1 1 *',
     MONITOR_SCHEDULE: '0 0 0 1 1 *',
+    FEED_SCHEDULE: '0 0 0 1 1 *',
     ...opts.settings,
   };
   const functionKey = randomBytes(24).toString('base64url');

@@ -13,6 +13,11 @@ type Tuning = {
   RECONCILE_SCHEDULE: string?
   RECONCILE_SINCE: string?
   MONITOR_SCHEDULE: string?
+  FEED_ENABLED: ('true' | 'false')?
+  FEED_SCHEDULE: string?
+  FEED_LOOKBACK_HOURS: string?
+  FEED_PAGE_SIZE: string?
+  FEED_MIN_AGE_SECONDS: string?
 }
 
 param name string
@@ -212,6 +217,11 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
       RECONCILE_SCHEDULE: tuning.?RECONCILE_SCHEDULE ?? '0 */15 * * * *' // the timer binding reads %RECONCILE_SCHEDULE%: it must never be empty
       RECONCILE_SINCE: tuning.?RECONCILE_SINCE ?? ''
       MONITOR_SCHEDULE: tuning.?MONITOR_SCHEDULE ?? '0 */5 * * * *' // the monitor timer reads %MONITOR_SCHEDULE%: never empty either
+      FEED_ENABLED: tuning.?FEED_ENABLED ?? ''
+      FEED_SCHEDULE: tuning.?FEED_SCHEDULE ?? '0 */5 * * * *' // the feed timer reads %FEED_SCHEDULE%: never empty either
+      FEED_LOOKBACK_HOURS: tuning.?FEED_LOOKBACK_HOURS ?? ''
+      FEED_PAGE_SIZE: tuning.?FEED_PAGE_SIZE ?? ''
+      FEED_MIN_AGE_SECONDS: tuning.?FEED_MIN_AGE_SECONDS ?? ''
     }
   }
 }
