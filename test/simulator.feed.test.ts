@@ -7,7 +7,7 @@ let sim: Simulator;
 const clock = fakeClock();
 
 beforeAll(async () => {
-  sim = await startSimulator({ now: clock.now });
+  sim = await startSimulator({ now: () => clock.now() });
 });
 afterAll(() => sim.stop());
 
