@@ -6,8 +6,11 @@ import { register } from './eventsFeed.js';
 
 const VALIDATION_EVENT_TYPE = 'platform.events.validatesubscription';
 /**
- * Altinn Events' outbound retry schedule (seconds after the previous failure), about 35 hours in all:
- * OutboundQueuePolicy in altinn-events src/Events.Functions/Configuration/FunctionsWolverineSettings.cs.
+ * Altinn Events' outbound retry schedule on its Service Bus path (seconds after the previous failure; 12 attempts,
+ * about 34 h 47 min in all): WolverineSettings.OutboundQueuePolicy in altinn-events src/Events/appsettings.json
+ * (a 10 s cooldown, then the scheduled delays), applied by src/Events/Wolverine/Policies/OutboundEventHandlerPolicy.cs.
+ * The storage-queue path (src/Events.Functions/Services/RetryBackoffService.cs) adds a third 12 h: 13 attempts,
+ * about 46 h 47 min. The shorter one is modelled: it is the sooner an event is lost.
  */
 const RETRY_SCHEDULE_SECONDS = [10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 43200];
 
