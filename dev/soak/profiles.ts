@@ -50,7 +50,7 @@ export const SHORT: SoakProfile = {
   reconcileSchedule: '0 0 * * * *',
   feedSchedule: '*/5 * * * * *',
   // Compressed like the rest: Altinn's 30 s, our default 300 s.
-  feedMinAgeSeconds: 3,
+  feedMinAgeSeconds: 20,
   eventsFeedDelayMs: 2_000,
   eventRetryScale: 0.01,
   timeoutMs: 240_000,
