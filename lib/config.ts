@@ -146,6 +146,12 @@ const coreSchema = z.object({
   MONITOR_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */5 * * * *"')),
   WEBHOOK_URL: optional(baseUrl(false)),
   UNCONFIRMED_LIMIT_MINUTES: intInRange(1, 10_080, 60),
+  FEED_ENABLED: bool(true),
+  FEED_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */5 * * * *"')),
+  // Altinn Events deletes events 90 days after they were registered (altinn-events Migration/v0.21/03-setup-cron-job.sql).
+  FEED_LOOKBACK_HOURS: intInRange(1, 90 * 24, 48),
+  FEED_PAGE_SIZE: intInRange(1, 1000, 100),
+  FEED_MIN_AGE_SECONDS: intInRange(0, 3600, 300),
 });
 
 /** What only calls to Altinn need (the processor, the reconciler, the CLI's Altinn commands). */
@@ -241,6 +247,17 @@ function buildCore(raw: z.output<typeof coreSchema>, storage: StorageConnection,
      * instance allowed before `status --check` and the alert complain.
      */
     monitor: { schedule: raw.MONITOR_SCHEDULE ?? '0 */5 * * * *', webhookUrl: raw.WEBHOOK_URL, unconfirmedLimitSeconds: raw.UNCONFIRMED_LIMIT_MINUTES * 60 },
+    /**
+     * The Altinn Events feed timer: FEED_ENABLED, FEED_SCHEDULE (NCRONTAB), FEED_LOOKBACK_HOURS (where a first run
+     * starts), FEED_PAGE_SIZE (events per request), FEED_MIN_AGE_SECONDS (events younger than this wait for the next run).
+     */
+    feed: {
+      enabled: raw.FEED_ENABLED,
+      schedule: raw.FEED_SCHEDULE ?? '0 */5 * * * *',
+      lookbackHours: raw.FEED_LOOKBACK_HOURS,
+      pageSize: raw.FEED_PAGE_SIZE,
+      minAgeSeconds: raw.FEED_MIN_AGE_SECONDS,
+    },
   };
 }
 

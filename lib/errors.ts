@@ -41,7 +41,11 @@ export type ErrorCode =
   | 'settings-invalid'
   | 'reconcile-app-not-configured'
   | 'reconcile-incomplete'
-  | 'reconcile-window-failed';
+  | 'reconcile-window-failed'
+  // The Altinn Events feed
+  | 'feed-invalid'
+  | 'feed-cursor-conflict'
+  | 'feed-incomplete';
 
 export interface ErrorDetails {
   code: ErrorCode;

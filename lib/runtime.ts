@@ -13,6 +13,8 @@ import { blobInstanceLocks } from './processor/lease.js';
 import { createProcessor, type Processor } from './processor/processInstance.js';
 import { createQueueSender, type QueueSender } from './queue/sender.js';
 import type { ReconcileDeps } from './reconcile/run.js';
+import type { FeedDeps } from './feed/run.js';
+import { createOrgAppList } from './altinn/orgApps.js';
 import { registerSecret } from './redact.js';
 import { createStorageClients, type StorageClients } from './azure/storageClients.js';
 
@@ -42,6 +44,8 @@ export interface Runtime {
   processor: () => Promise<Processor>;
   /** The reconciler's collaborators. */
   reconciler: () => Promise<ReconcileDeps>;
+  /** The Altinn Events feed timer's collaborators. */
+  feed: () => Promise<FeedDeps>;
 }
 
 /** What a caller other than the functions changes: the CLI's clock, its stderr logger and its failure-recording fetch. */
@@ -106,6 +110,8 @@ export async function createRuntime(env: Env, overrides: RuntimeOverrides = {}):
     });
   });
   const reconciler = async (): Promise<ReconcileDeps> => ({ config, http: await altinnHttp(), blob: storage.blob, queues, clock, log });
+  const orgApps = createOrgAppList({ platformUrl: config.altinn.platformUrl, clock, fetch: overrides.fetch });
+  const feed = async (): Promise<FeedDeps> => ({ config, http: await altinnHttp(), blob: storage.blob, queues, orgApps, clock, log: log.child({ function: 'feed' }) });
   const webhook: WebhookDeps = { config, queues, log, clock };
-  return { config, azure: storage, queues, log, clock, maskinporten, altinnHttp, applications, webhook, processor, reconciler };
+  return { config, azure: storage, queues, log, clock, maskinporten, altinnHttp, applications, webhook, processor, reconciler, feed };
 }

@@ -69,6 +69,11 @@ describe('presets and overrides', () => {
     expect(settingsIn(env)).toEqual(['MASKINPORTEN_CLIENT_ID', 'MASKINPORTEN_KEY']);
     expect(loadMaskinportenConfig(validEnv()).url).toBe('https://test.maskinporten.no');
   });
+  it('feed settings: defaults, and the 90-day bound of Altinn Events\' retention for the lookback', () => {
+    expect(loadConfig(validEnv()).feed).toEqual({ enabled: true, schedule: '0 */5 * * * *', lookbackHours: 48, pageSize: 100, minAgeSeconds: 300 });
+    const c = loadConfig(validEnv({ FEED_ENABLED: 'false', FEED_LOOKBACK_HOURS: '2160', FEED_PAGE_SIZE: '1000', FEED_MIN_AGE_SECONDS: '0' }));
+    expect(c.feed).toMatchObject({ enabled: false, lookbackHours: 2160, pageSize: 1000, minAgeSeconds: 0 });
+  });
   it('custom with loopback http URLs', () => {
     const c = loadConfig(
       validEnv({
@@ -174,6 +179,13 @@ describe('rejections', () => {
     ['BLOB_CONTAINER', 'Bad_Container'],
     ['RECONCILE_SCHEDULE', '*/15 * * * *'],
     ['RECONCILE_SINCE', '30 days'],
+    ['FEED_ENABLED', 'sometimes'],
+    ['FEED_SCHEDULE', '*/5 * * * *'],
+    // Altinn Events keeps events 90 days: a first run cannot start further back.
+    ['FEED_LOOKBACK_HOURS', String(90 * 24 + 1)],
+    ['FEED_PAGE_SIZE', '0'],
+    ['FEED_PAGE_SIZE', '1001'],
+    ['FEED_MIN_AGE_SECONDS', '3601'],
     ['AzureWebJobsStorage', 'garbage'],
   ])('%s=%j is rejected by name', (setting, value) => {
     const problems = problemsOf(validEnv({ [setting]: value }));

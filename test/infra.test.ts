@@ -184,6 +184,7 @@ describe.runIf(hasDotnet)('infra/main.bicep compiled to ARM', () => {
     for (const [file, setting, value] of [
       ['reconciler.ts', 'RECONCILE_SCHEDULE', config.reconcile.schedule],
       ['monitor.ts', 'MONITOR_SCHEDULE', config.monitor.schedule],
+      ['feed.ts', 'FEED_SCHEDULE', config.feed.schedule],
     ] as const) {
       const { definition } = (await import(pathToFileURL(join(root, 'functions', file)).href)) as { definition: FunctionDefinition };
       expect(definition.kind === 'timer' && definition.options.schedule).toBe(`%${setting}%`);

@@ -43,6 +43,16 @@ export function createApplications(core: Core) {
   const state: ApplicationsState = { core, apps: new Map(), retired: new Map() };
   const routes: Route[] = [
     {
+      // AllowAnonymous too (`GetMany`): `{ applications: [...] }`, soft-deleted apps included.
+      name: 'storage.applications',
+      method: 'GET',
+      path: /^\/storage\/api\/v1\/applications\/(?<org>[^/]+)$/,
+      handle: (ctx) =>
+        sendJson(ctx.res, 200, {
+          applications: ctx.params.org === core.org ? [...state.apps].map(([app, meta]) => applicationDocument(core, app, meta)) : [],
+        }),
+    },
+    {
       // AllowAnonymous in Storage: no token needed.
       name: 'storage.application',
       method: 'GET',

@@ -35,6 +35,8 @@ export interface SimulatorOptions {
   exchangeFormat?: ExchangeFormat;
   /** Accept subscriptions to http://127.0.0.1… (default true: a dev-only allowance, see README "Events"); false: https only, as Altinn. */
   httpLoopbackEndpoints?: boolean;
+  /** How long a published event stays out of the app feed (default 30 000 ms, as Altinn); tests on a real clock pass 0. */
+  eventsFeedDelayMs?: number;
 }
 
 /** Named keys survive object spreads (an index signature alone does not). */
@@ -101,7 +103,7 @@ function createParts(core: Core, options: SimulatorOptions) {
   const random = seededRandom((options.seed ?? 1) ^ 0x5eed);
   const applications = createApplications(core);
   const store = createStore(core, random, applications);
-  const events = createEvents(core, authentication, random, options.eventRetryScale ?? 1);
+  const events = createEvents(core, authentication, random, options.eventRetryScale ?? 1, options.eventsFeedDelayMs);
   const processEnd = createProcessEnd(core, random, applications);
   const policies = createPolicies();
   return { core, settings, faults, random, maskinporten, authentication, applications, store, events, processEnd, policies };

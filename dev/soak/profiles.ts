@@ -20,12 +20,16 @@ export interface SoakProfile {
   lateElementAfterMs: number;
   /** SETTLE_SECONDS of the hosts: longer than the handler takes (production: 60). */
   settleSeconds: number;
-  /** One Altinn Events delivery in this many is dropped (never retried): left to the reconciler. */
+  /** One Altinn Events delivery in this many is dropped (never retried): left to the feed (and the reconciler). */
   dropEvery: number;
   /** Pause between two instances' process completions (the event stream's pace). */
   paceMs: number;
-  /** The reconciler's timer (NCRONTAB). */
+  /** The reconciler's timer (NCRONTAB): hourly, so the dropped deliveries are the feed's to find. */
   reconcileSchedule: string;
+  /** The feed timer (NCRONTAB), its FEED_MIN_AGE_SECONDS, and how long Altinn keeps a new event out of the feed. */
+  feedSchedule: string;
+  feedMinAgeSeconds: number;
+  eventsFeedDelayMs: number;
   /** Altinn Events' retry delays × this. */
   eventRetryScale: number;
   /** Only a guard that turns a hang into a report; never a figure the run is judged by. */
@@ -47,9 +51,13 @@ export const SHORT: SoakProfile = {
   deferBaseSeconds: 2,
   lateElementAfterMs: 1_000,
   settleSeconds: 2,
-  dropEvery: 20,
+  dropEvery: 8,
   paceMs: 50,
-  reconcileSchedule: '*/10 * * * * *',
+  reconcileSchedule: '0 0 * * * *',
+  feedSchedule: '*/5 * * * * *',
+  // Compressed like the rest: Altinn's 30 s, our default 300 s.
+  feedMinAgeSeconds: 20,
+  eventsFeedDelayMs: 2_000,
   eventRetryScale: 0.01,
   timeoutMs: 240_000,
 };
@@ -68,7 +76,9 @@ const SOAK: SoakProfile = {
   lateElementAfterMs: 5_000,
   settleSeconds: 10,
   paceMs: 60,
-  reconcileSchedule: '0 * * * * *',
+  feedSchedule: '*/15 * * * * *',
+  feedMinAgeSeconds: 30,
+  eventsFeedDelayMs: 30_000,
   timeoutMs: 900_000,
 };
 

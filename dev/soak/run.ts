@@ -13,6 +13,7 @@ import { observe, onRequest, type Observations } from './observe.js';
 import type { SoakProfile } from './profiles.js';
 import { scanForSecrets, type SecretHit } from './secrets.js';
 import { startStack, type Stack } from './stack.js';
+import { pathFigures, type PathFigures, type ReadySeen } from './paths.js';
 
 const SOAK_APP = 'soak';
 
@@ -43,6 +44,8 @@ export interface SoakReport {
     lateElements: number;
   };
   intake: { deliveries: number; webhook503: number; webhookEnqueued: number; reconcileEnqueued: number };
+  /** What the feed found, which path confirmed what, and the time from process.ended to confirmation. */
+  paths: PathFigures;
   processor: { hosts: number; confirmedRuns: number; alreadyDone: number; failedInvocations: number; deferrals: number; busyDeferrals: number; settleDeferrals: number; rechecksChanged: number };
   outcome: {
     /** Distinct instances that reached altinn-events (the webhook's enqueued log lines, and every instance the processor took up). */
@@ -79,8 +82,11 @@ export async function runSoak(profile: SoakProfile, progress: (line: string) => 
   const stack = await startStack({
     seed: profile.seed,
     eventRetryScale: profile.eventRetryScale,
+    eventsFeedDelayMs: profile.eventsFeedDelayMs,
     settings: {
       RECONCILE_SCHEDULE: profile.reconcileSchedule,
+      FEED_SCHEDULE: profile.feedSchedule,
+      FEED_MIN_AGE_SECONDS: String(profile.feedMinAgeSeconds),
       ALTINN_APPS: SOAK_APP,
       SETTLE_SECONDS: String(profile.settleSeconds),
       ...(profile.deferBaseSeconds !== undefined ? { DEFER_BASE_SECONDS: String(profile.deferBaseSeconds) } : {}),
@@ -256,8 +262,8 @@ interface Evidence {
   /** Planned faults the simulator never applied. */
   notInjected: number;
   hostRecords: Record<string, unknown>[];
-  /** The instanceGuid of every altinn-instances-ready message. */
-  ready: string[];
+  /** Every altinn-instances-ready message: its instance and confirmedAt. */
+  ready: ReadySeen[];
   poisoned: { instanceGuid: string; reason: string }[];
   /** Seeded instances with at least one effective confirmation. */
   confirmed: Seeded[];
@@ -309,6 +315,7 @@ async function buildReport(stack: Stack, profile: SoakProfile, facts: RunFacts):
       alreadyDone: evidence.hostRecords.filter((r) => r.outcome === 'already-done').length,
       failedInvocations: logged(evidence, 'processing failed; the host will retry').length,
     },
+    paths: pathFigures(stack.sim, evidence.hostRecords, evidence.ready),
     outcome: outcomeFigures(stack.sim, seeded, evidence),
     checks: { ...facts.checks, blobProblems: evidence.blobProblems },
     secretHits: scanForSecrets(stack.output(), stack.secrets()),
@@ -343,7 +350,7 @@ function faultFigures(sim: Simulator, profile: SoakProfile, facts: RunFacts, evi
 function outcomeFigures(sim: Simulator, seeded: Seeded[], evidence: Evidence): SoakReport['outcome'] {
   const { ready, poisoned } = evidence;
   const readyPer = new Map<string, number>();
-  for (const guid of ready) readyPer.set(guid, (readyPer.get(guid) ?? 0) + 1);
+  for (const { instanceGuid: guid } of ready) readyPer.set(guid, (readyPer.get(guid) ?? 0) + 1);
   const poisonedGuids = new Set(poisoned.map((p) => p.instanceGuid));
   return {
     enqueued: new Set([
@@ -401,9 +408,12 @@ async function drain<T>(queue: QueueClient, map: (body: Record<string, unknown>,
   }
 }
 
-/** The instanceGuid of every altinn-instances-ready message (what downstream systems would get). */
-function drainReady(queue: QueueClient): Promise<string[]> {
-  return drain(queue, (body) => (typeof body.instanceGuid === 'string' ? body.instanceGuid : '?'));
+/** Every altinn-instances-ready message (what downstream systems would get): its instance and confirmedAt. */
+function drainReady(queue: QueueClient): Promise<ReadySeen[]> {
+  return drain(queue, (body) => ({
+    instanceGuid: typeof body.instanceGuid === 'string' ? body.instanceGuid : '?',
+    confirmedAt: typeof body.confirmedAt === 'string' ? body.confirmedAt : undefined,
+  }));
 }
 
 /** Every poison message: our processor's envelope carries the reason; one the host moved is the original message. */

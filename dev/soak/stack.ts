@@ -20,6 +20,8 @@ export interface StackOptions {
   seed: number;
   /** Multiplies Altinn's event retry delays. */
   eventRetryScale: number;
+  /** How long a published event stays out of Altinn Events' app feed (simulator default: Altinn's 30 s). */
+  eventsFeedDelayMs?: number;
   /** App settings besides the simulator's and storage. */
   settings?: Record<string, string>;
   /** The app to subscribe to (none: no subscription). */
@@ -59,7 +61,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const consoleLines: string[] = [];
   const restoreConsole = captureConsole(consoleLines);
   const [sim, blob, queue] = await Promise.all([
-    startSimulator({ seed: opts.seed, eventRetryScale: opts.eventRetryScale }),
+    startSimulator({ seed: opts.seed, eventRetryScale: opts.eventRetryScale, eventsFeedDelayMs: opts.eventsFeedDelayMs }),
     startAzuriteService('blob'),
     startQueueService(),
   ]);
@@ -71,6 +73,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     BLOB_CONTAINER: 'received',
     RECONCILE_SCHEDULE: '0 0 0 1 1 *',
     MONITOR_SCHEDULE: '0 0 0 1 1 *',
+    FEED_SCHEDULE: '0 0 0 1 1 *',
     ...opts.settings,
   };
   const functionKey = randomBytes(24).toString('base64url');

@@ -18,6 +18,11 @@ type Tuning = {
   RECONCILE_MAX_SECONDS: string?
   MONITOR_SCHEDULE: string?
   UNCONFIRMED_LIMIT_MINUTES: string?
+  FEED_ENABLED: ('true' | 'false')?
+  FEED_SCHEDULE: string?
+  FEED_LOOKBACK_HOURS: string?
+  FEED_PAGE_SIZE: string?
+  FEED_MIN_AGE_SECONDS: string?
 }
 
 param name string
@@ -232,6 +237,11 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
       MONITOR_SCHEDULE: orDefault(tuning.?MONITOR_SCHEDULE, '0 */5 * * * *') // the monitor timer reads %MONITOR_SCHEDULE%: never empty either
       WEBHOOK_URL: 'https://${site.properties.defaultHostName}/api/events' // what the subscriptions should point at (monitor's drift check)
       UNCONFIRMED_LIMIT_MINUTES: tuning.?UNCONFIRMED_LIMIT_MINUTES ?? ''
+      FEED_ENABLED: tuning.?FEED_ENABLED ?? ''
+      FEED_SCHEDULE: orDefault(tuning.?FEED_SCHEDULE, '0 */5 * * * *') // the feed timer reads %FEED_SCHEDULE%: never empty either
+      FEED_LOOKBACK_HOURS: tuning.?FEED_LOOKBACK_HOURS ?? ''
+      FEED_PAGE_SIZE: tuning.?FEED_PAGE_SIZE ?? ''
+      FEED_MIN_AGE_SECONDS: tuning.?FEED_MIN_AGE_SECONDS ?? ''
     }
   }
 }

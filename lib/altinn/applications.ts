@@ -43,21 +43,8 @@ export function createApplicationCatalog(deps: { platformUrl: string; dataTypes:
   const cache = new Map<string, { at: number; declared: Promise<DeclaredType[]> }>();
 
   async function load(org: string, app: string): Promise<DeclaredType[]> {
-    const path = `/storage/api/v1/applications/${encodeURIComponent(org)}/${encodeURIComponent(app)}`;
-    const res = await fetchOrThrow(fetchFn, `${deps.platformUrl}${path}`, { headers: { accept: 'application/json' }, redirect: 'manual' }, {
-      code: 'altinn-unreachable',
-      label: `Altinn Storage (GET ${path})`,
-      timeoutMs: TIMEOUT_MS,
-    });
-    if (!res.ok) {
-      const said = await errorBodySnippet(res);
-      throw new ReceiverError(`Altinn answered ${res.status} to GET ${path}${said ? `: ${said}` : ''}`, {
-        code: `altinn-http-${res.status}`,
-        status: res.status,
-        retryable: isTransientStatus(res.status),
-      });
-    }
-    const parsed = applicationSchema.safeParse(await res.json().catch(() => undefined));
+    const body = await getApplicationsJson(fetchFn, deps.platformUrl, `/${encodeURIComponent(org)}/${encodeURIComponent(app)}`);
+    const parsed = applicationSchema.safeParse(body);
     if (!parsed.success) {
       throw new ReceiverError(`Storage returned application metadata of ${org}/${app} without dataTypes`, { code: 'altinn-application-invalid', retryable: true });
     }
@@ -93,6 +80,28 @@ export function createApplicationCatalog(deps: { platformUrl: string; dataTypes:
 /** What the processor and health say about a restricted data type: a configuration problem, with the two ways out. */
 export function restrictedDataTypeReason(org: string, app: string, r: RestrictedDataType): string {
   return `data type ${r.dataType} of app ${org}/${app} is restricted (actionRequiredToRead: ${r.action}): Storage serves it only if the app's policy lets org ${org} perform "${r.action}" (grant that, or leave ${r.dataType} out of ALTINN_DATA_TYPES)`;
+}
+
+/**
+ * GET `{platform}/storage/api/v1/applications{rest}` (anonymous in Storage) as parsed JSON (undefined when the body
+ * is not JSON); a status other than 2xx throws `altinn-http-<status>`, retryable when transient.
+ */
+export async function getApplicationsJson(fetchFn: Fetch, platformUrl: string, rest: string): Promise<unknown> {
+  const path = `/storage/api/v1/applications${rest}`;
+  const res = await fetchOrThrow(fetchFn, `${platformUrl}${path}`, { headers: { accept: 'application/json' }, redirect: 'manual' }, {
+    code: 'altinn-unreachable',
+    label: `Altinn Storage (GET ${path})`,
+    timeoutMs: TIMEOUT_MS,
+  });
+  if (!res.ok) {
+    const said = await errorBodySnippet(res);
+    throw new ReceiverError(`Altinn answered ${res.status} to GET ${path}${said ? `: ${said}` : ''}`, {
+      code: `altinn-http-${res.status}`,
+      status: res.status,
+      retryable: isTransientStatus(res.status),
+    });
+  }
+  return res.json().catch(() => undefined);
 }
 
 /** The poison / health reason for data types an app does not declare. */

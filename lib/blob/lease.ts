@@ -26,3 +26,29 @@ export async function tryLease(blob: BlockBlobClient, seconds: number, tags?: Re
   }
   return { lease, created };
 }
+
+const RUN_LEASE_SECONDS = 60;
+const RUN_LEASE_RENEW_MS = 20_000;
+
+export interface HeldLease {
+  release(): Promise<void>;
+}
+
+/**
+ * A run lease on `blob` (tryLease), renewed every 20 s while held; it lapses by itself within a minute if the
+ * process dies. Undefined when someone else holds it. `what` names the holder in log lines.
+ */
+export async function holdRunLease(blob: BlockBlobClient, log: { warn(msg: string, fields?: Record<string, unknown>): void }, what: string): Promise<HeldLease | undefined> {
+  const lease = (await tryLease(blob, RUN_LEASE_SECONDS))?.lease;
+  if (!lease) return undefined;
+  const renew = setInterval(() => {
+    lease.renewLease().catch((error: unknown) => log.warn(`${what}: could not renew the run lease`, { error }));
+  }, RUN_LEASE_RENEW_MS);
+  renew.unref();
+  return {
+    async release() {
+      clearInterval(renew);
+      await lease.releaseLease().catch((error: unknown) => log.warn(`${what}: could not release the run lease (it lapses within a minute)`, { error }));
+    },
+  };
+}

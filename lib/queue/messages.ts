@@ -17,7 +17,8 @@ export type InstanceRef = z.infer<typeof instanceRefSchema>;
 export const eventsMessageSchema = instanceRefSchema.extend({
   eventId: z.string().max(200).optional(),
   eventType: z.string().max(200).optional(),
-  reason: z.enum(['event', 'reconcile', 'replay']),
+  /** What found the instance: the webhook (`event`), the reconciler's Storage query, Altinn Events' feed, or an operator's replay. */
+  reason: z.enum(['event', 'reconcile', 'feed', 'replay']),
   /** When the instance was first enqueued; a deferred message keeps it, so the deferral horizon counts from here. */
   enqueuedAt: z.iso.datetime({ offset: true }),
   /** How often the processor has put this message back for later (transient trouble, or the instance busy on another host). */

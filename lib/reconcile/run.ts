@@ -84,7 +84,7 @@ export interface ReconcileOptions {
   markTtlMinutes?: number | undefined;
 }
 
-const DEFAULT_MARK_TTL_MINUTES = 360;
+export const DEFAULT_MARK_TTL_MINUTES = 360;
 
 /** Runs in this process, by container: a timer tick that overlaps a running reconcile is skipped at once. */
 const running = new Set<string>();
