@@ -1,4 +1,5 @@
 import type { BlobLeaseClient, BlockBlobClient } from '@azure/storage-blob';
+import { azureCall } from '../azure/call.js';
 
 const statusOf = (e: unknown) => (e as { statusCode?: number }).statusCode;
 
@@ -10,7 +11,7 @@ const statusOf = (e: unknown) => (e as { statusCode?: number }).statusCode;
 export async function tryLease(blob: BlockBlobClient, seconds: number): Promise<{ lease: BlobLeaseClient; created: boolean } | undefined> {
   let created = true;
   try {
-    await blob.upload('', 0, { conditions: { ifNoneMatch: '*' } });
+    await azureCall('put blob (lock)', (abortSignal) => blob.upload('', 0, { conditions: { ifNoneMatch: '*' }, abortSignal }));
   } catch (e) {
     // 409: it exists already; 412: it exists and is leased right now. Either way the lease decides.
     if (statusOf(e) !== 409 && statusOf(e) !== 412) throw e;
@@ -18,7 +19,7 @@ export async function tryLease(blob: BlockBlobClient, seconds: number): Promise<
   }
   const lease = blob.getBlobLeaseClient();
   try {
-    await lease.acquireLease(seconds);
+    await azureCall('acquire lease', (abortSignal) => lease.acquireLease(seconds, { abortSignal }));
   } catch (e) {
     if (statusOf(e) === 409) return undefined;
     throw e;
