@@ -35,6 +35,11 @@ export interface ProxyRule {
   until?: number | undefined;
   /** Applies this many times, then is spent (default: no limit). */
   times?: number | undefined;
+  /**
+   * Dormant until a request of one of these operations (on a path containing `pathIncludes`, if given)
+   * arrives: that request opens the window (`from` = its time, `until` = from + durationMs) and is the first one faulted.
+   */
+  startsWith?: { ops: readonly string[]; pathIncludes?: string; durationMs: number } | undefined;
 }
 
 export interface ProxyRequest {
@@ -102,11 +107,18 @@ class ProxyState {
 
   /** The first live rule for this request, counted as used. */
   take(op: string, path: string, now: number): ProxyRule | undefined {
+    for (const r of this.rules) {
+      const s = r.startsWith;
+      if (s && r.from === undefined && s.ops.includes(op) && (!s.pathIncludes || path.includes(s.pathIncludes))) {
+        r.from = now;
+        r.until = now + s.durationMs;
+      }
+    }
     const rule = this.rules.find(
       (r) =>
         (!r.ops || r.ops.includes(op)) &&
         (!r.pathIncludes || path.includes(r.pathIncludes)) &&
-        (r.from === undefined || now >= r.from) &&
+        (r.from === undefined ? !r.startsWith : now >= r.from) &&
         (r.until === undefined || now < r.until) &&
         (this.used.get(r) ?? 0) < (r.times ?? Infinity),
     );
