@@ -21,14 +21,14 @@ describe('host-moved poison is kept as long as ours', () => {
     // As the host moves it: the original text, the queue's default time-to-live.
     await q.sendMessage(encodeMessage(moved));
     await q.sendMessage('not base64 json {');
-    const expiring = (await q.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.filter((m) => m.expiresOn!.getUTCFullYear() < 9999);
+    const expiring = (await q.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.filter((m) => m.expiresOn.getUTCFullYear() < 9999);
     expect(expiring).toHaveLength(2);
 
     await expect(keepHostMovedPoison(q)).resolves.toEqual({ rewrapped: 2, scanned: 3 });
 
     const after = (await q.peekMessages({ numberOfMessages: 32 })).peekedMessageItems;
     expect(after).toHaveLength(3);
-    expect(after.every((m) => m.expiresOn!.getUTCFullYear() >= 9999)).toBe(true);
+    expect(after.every((m) => m.expiresOn.getUTCFullYear() >= 9999)).toBe(true);
     const bodies = after.map((m) => poisonEnvelopeSchema.parse(decoded(m.messageText)));
     expect(bodies).toContainEqual(ours);
     expect(bodies).toContainEqual({ reason: HOST_MOVED_REASON, original: moved, failedAt: expect.any(String) as unknown });
@@ -45,7 +45,7 @@ describe('host-moved poison is kept as long as ours', () => {
     await expect(keepHostMovedPoison(q)).resolves.toMatchObject({ rewrapped: 1 });
     const [m] = (await q.peekMessages()).peekedMessageItems;
     expect(decoded(m!.messageText)).toEqual(ours);
-    expect(m!.expiresOn!.getUTCFullYear()).toBeGreaterThanOrEqual(9999);
+    expect(m!.expiresOn.getUTCFullYear()).toBeGreaterThanOrEqual(9999);
   });
 
   it('a queue that does not exist yet is nothing to do', async () => {
