@@ -14,6 +14,8 @@ export interface SoakProfile {
   /** Then every such request answers 429 with `Retry-After: stormRetryAfterSeconds`, this long. */
   stormMs: number;
   stormRetryAfterSeconds: number;
+  /** Then Azure Blob Storage answers every request of the hosts 503 ServerBusy this long (through dev/storageProxy.ts). */
+  azureOutageMs: number;
   /** DEFER_BASE_SECONDS of the hosts (unset: the default). */
   deferBaseSeconds?: number;
   /** One Altinn Events delivery in this many is dropped (never retried): left to the reconciler. */
@@ -40,6 +42,8 @@ export const SHORT: SoakProfile = {
   altinnOutageMs: 12_000,
   stormMs: 3_000,
   stormRetryAfterSeconds: 3,
+  // Longer than the SDK's retries (about 4 s a call), so runs are deferred by Azure too.
+  azureOutageMs: 20_000,
   deferBaseSeconds: 2,
   dropEvery: 20,
   paceMs: 50,
@@ -58,10 +62,11 @@ const SOAK: SoakProfile = {
   altinnOutageMs: 200_000,
   stormMs: 30_000,
   stormRetryAfterSeconds: 120,
+  azureOutageMs: 240_000,
   deferBaseSeconds: undefined,
   paceMs: 60,
   reconcileSchedule: '0 * * * * *',
-  timeoutMs: 900_000,
+  timeoutMs: 1_200_000,
 };
 
 export const PROFILES: Record<string, SoakProfile> = { short: SHORT, soak: SOAK };
