@@ -36,6 +36,10 @@ export type ErrorCode =
   // Our blobs
   | 'blob-invalid'
   | 'blob-commit-conflict'
+  // Azure Storage (blobs, queues, leases): transient trouble that outlasted the SDK's retries, or our client-side deadline
+  | `azure-http-${number}`
+  | 'azure-unreachable'
+  | 'azure-timeout'
   // Settings and runs
   | 'config-data-types'
   | 'settings-invalid'

@@ -17,6 +17,7 @@ import type { FeedDeps } from './feed/run.js';
 import { createOrgAppList } from './altinn/orgApps.js';
 import { registerSecret } from './redact.js';
 import { createStorageClients, type StorageClients } from './azure/storageClients.js';
+import { azureCall } from './azure/call.js';
 
 /**
  * The composition root: the one place that reads process.env and builds each function's collaborators,
@@ -95,16 +96,19 @@ export async function createRuntime(env: Env, overrides: RuntimeOverrides = {}):
     return createAltinnHttp({ tokens, fetch: overrides.fetch, log, clock });
   });
   const applications = createApplicationCatalog({ platformUrl: config.altinn.platformUrl, dataTypes: config.dataTypes, clock });
-  const processor = once(async () => {
+  const processor = once(() => {
     const container = storage.blob.getContainerClient(config.blobContainer);
-    await container.createIfNotExists();
+    // Created at the first run, inside it: a storage outage at start-up defers that message instead of
+    // failing every invocation (before the processor could classify the error) into poison.
+    const ensureContainer = once(() => azureCall('create container', (abortSignal) => container.createIfNotExists({ abortSignal })));
+    const locks = blobInstanceLocks(container, log);
     return createProcessor({
       config,
       storage: storageClientWhenConfigured(altinnHttp, config),
       applications,
       store: createBlobStore(container),
       queues,
-      locks: blobInstanceLocks(container, log),
+      locks: { acquire: (ref) => ensureContainer().then(() => locks.acquire(ref)) },
       clock,
       log: log.child({ function: 'instanceProcessor' }),
     });

@@ -14,6 +14,8 @@ export interface SoakProfile {
   /** Then every such request answers 429 with `Retry-After: stormRetryAfterSeconds`, this long. */
   stormMs: number;
   stormRetryAfterSeconds: number;
+  /** Then Azure Blob Storage answers every request of the hosts 503 ServerBusy this long (through dev/storageProxy.ts). */
+  azureOutageMs: number;
   /** DEFER_BASE_SECONDS of the hosts (unset: the default). */
   deferBaseSeconds?: number;
   /** Late data: the app's end-of-process handler adds a receipt to every instance this long after its completed event. */
@@ -48,6 +50,9 @@ export const SHORT: SoakProfile = {
   altinnOutageMs: 12_000,
   stormMs: 3_000,
   stormRetryAfterSeconds: 3,
+  // Longer than the SDK's retries (about 4 s a call), shorter than a lease's margin (10 s of its 30 s are
+  // never used): see docs/reliability.md on a ready message sent twice when an outage outlasts it.
+  azureOutageMs: 8_000,
   deferBaseSeconds: 2,
   lateElementAfterMs: 1_000,
   settleSeconds: 2,
@@ -72,6 +77,7 @@ const SOAK: SoakProfile = {
   altinnOutageMs: 200_000,
   stormMs: 30_000,
   stormRetryAfterSeconds: 120,
+  azureOutageMs: 240_000,
   deferBaseSeconds: undefined,
   lateElementAfterMs: 5_000,
   settleSeconds: 10,
@@ -79,7 +85,7 @@ const SOAK: SoakProfile = {
   feedSchedule: '*/15 * * * * *',
   feedMinAgeSeconds: 30,
   eventsFeedDelayMs: 30_000,
-  timeoutMs: 900_000,
+  timeoutMs: 1_200_000,
 };
 
 export const PROFILES: Record<string, SoakProfile> = { short: SHORT, soak: SOAK };

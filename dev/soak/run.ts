@@ -36,6 +36,9 @@ export interface SoakReport {
     stormMs: number;
     stormRetryAfterSeconds: number;
     storm429: number;
+    /** Then every blob request of the hosts answered 503 ServerBusy this long (the proxy's count). */
+    azureOutageMs: number;
+    azureOutage503: number;
     azuriteQueueRestarts: number;
     queueDownMs: number;
     deliveriesDropped: number;
@@ -108,6 +111,14 @@ interface Windows {
   stormUntil: number;
 }
 
+/** Right after Altinn's incident, while its deferred backlog comes back: Azure Blob Storage answers 503 ServerBusy. */
+async function azureIncident(stack: Stack, profile: SoakProfile, progress: (line: string) => void): Promise<void> {
+  stack.blobProxy.outage(profile.azureOutageMs);
+  progress(`Azure Blob outage: every blob request of the hosts answers 503 ServerBusy for ${profile.azureOutageMs / 1000} s`);
+  await delay(profile.azureOutageMs);
+  progress('Azure Blob answers again');
+}
+
 const ALTINN: Role[] = ['apps', 'platform'];
 
 async function soak(stack: Stack, profile: SoakProfile, started: number, progress: (line: string) => void, signal: AbortSignal | undefined): Promise<SoakReport> {
@@ -172,7 +183,7 @@ function faultTargets(seeded: Seeded[]): FaultTarget[] {
 
 /**
  * Complete every seeded process, paced. A third of the way in, Altinn goes down (every App/Storage/exchange
- * request: 503), then throttles (429 storm); half-way through, the queue service restarts.
+ * request: 503), then throttles (429 storm), then Azure Blob answers 503; half-way through, the queue service restarts.
  */
 async function completeProcesses(
   stack: Stack,
@@ -188,7 +199,7 @@ async function completeProcesses(
   let restart: Promise<void> = Promise.resolve();
   for (const [i, s] of seeded.entries()) {
     // From the hosts' next instance GET on (they read one only SETTLE_SECONDS after its event), so it bites.
-    if (i === Math.floor(seeded.length / 3)) incident = nextInstanceRead(sim).then(() => altinnIncident(sim, profile, windows, progress));
+    if (i === Math.floor(seeded.length / 3)) incident = nextInstanceRead(sim).then(() => altinnIncident(sim, profile, windows, progress)).then(() => azureIncident(stack, profile, progress));
     if (i === Math.floor(seeded.length / 2)) {
       restart = (async () => {
         const t0 = Date.now();
@@ -298,7 +309,7 @@ async function buildReport(stack: Stack, profile: SoakProfile, facts: RunFacts):
     instances: seeded.length,
     elements: seeded.reduce((n, s) => n + s.elements.length, 0),
     bytes: seeded.reduce((n, s) => n + s.elements.reduce((m, e) => m + e.size, 0), 0),
-    faults: faultFigures(stack.sim, profile, facts, evidence),
+    faults: faultFigures(stack, profile, facts, evidence),
     intake: {
       deliveries: evidence.deliveries.length,
       webhook503: evidence.deliveries.filter((d) => d.status === 503).length,
@@ -324,8 +335,9 @@ async function buildReport(stack: Stack, profile: SoakProfile, facts: RunFacts):
 }
 
 /** The faults planned and those the simulator applied, Altinn's incident counted from its request log. */
-function faultFigures(sim: Simulator, profile: SoakProfile, facts: RunFacts, evidence: Evidence): SoakReport['faults'] {
+function faultFigures(stack: Stack, profile: SoakProfile, facts: RunFacts, evidence: Evidence): SoakReport['faults'] {
   const { windows } = facts;
+  const { sim } = stack;
   const during = (from: number, until: number, status: number) =>
     sim.requests.filter((r) => ALTINN.includes(r.role) && r.status === status && r.time >= from && r.time < until).length;
   return {
@@ -338,6 +350,8 @@ function faultFigures(sim: Simulator, profile: SoakProfile, facts: RunFacts, evi
     stormMs: profile.stormMs,
     stormRetryAfterSeconds: profile.stormRetryAfterSeconds,
     storm429: during(windows.stormFrom, windows.stormUntil, 429),
+    azureOutageMs: profile.azureOutageMs,
+    azureOutage503: stack.blobProxy.requests.filter((r) => r.faulted && r.outcome === 503).length,
     azuriteQueueRestarts: 1,
     queueDownMs: facts.queueDownMs,
     deliveriesDropped: evidence.deliveries.filter((d) => d.status === -1).length,

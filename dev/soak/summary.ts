@@ -11,7 +11,8 @@ export function summary(r: SoakReport): string {
       ` (not injected: ${f.notInjected}); Maskinporten outage ${f.maskinportenOutageMs / 1000} s (${f.grantsRefused} grants refused);` +
       ` Azurite queue restarts ${f.azuriteQueueRestarts} (${f.queueDownMs} ms down); deliveries dropped ${f.deliveriesDropped};` +
       ` Altinn outage ${f.altinnOutageMs / 1000} s (${f.altinnOutage503} requests answered 503), 429 storm ${f.stormMs / 1000} s with Retry-After ${f.stormRetryAfterSeconds} (${f.storm429} requests answered 429);` +
-      ` late data: a receipt ${f.lateElementAfterMs / 1000} s after the completed event (${f.lateElements} instances)`,
+      ` late data: a receipt ${f.lateElementAfterMs / 1000} s after the completed event (${f.lateElements} instances);` +
+      ` Azure Blob outage ${f.azureOutageMs / 1000} s (${f.azureOutage503} requests answered 503 ServerBusy)`,
     `intake: ${r.intake.deliveries} deliveries, ${r.intake.webhook503} answered 503, ${r.intake.webhookEnqueued} enqueued by the webhook, ${r.paths.feedEnqueued} by the feed, ${r.intake.reconcileEnqueued} by the reconciler`,
     `confirmed via ${Object.entries(r.paths.confirmedVia).map(([k, n]) => `${k} ${n}`).join(', ')}; time from process.ended to confirmation: p50 ${(t.p50Ms / 1000).toFixed(1)} s, p95 ${(t.p95Ms / 1000).toFixed(1)} s, max ${(t.maxMs / 1000).toFixed(1)} s over ${t.count} (found by the feed: p95 ${(t.feedP95Ms / 1000).toFixed(1)} s over ${t.feedCount})`,
     `processor (${r.processor.hosts} hosts): ${r.processor.confirmedRuns} confirming runs, ${r.processor.alreadyDone} already done, ${r.processor.deferrals} deferrals (${r.processor.busyDeferrals} instance busy on the other host), ${r.processor.settleDeferrals} settle waits, ${r.processor.rechecksChanged} re-checks that found a change, ${r.processor.failedInvocations} failed invocations retried by the host`,

@@ -1,4 +1,5 @@
 import type { BlobLeaseClient, BlockBlobClient } from '@azure/storage-blob';
+import { azureCall } from '../azure/call.js';
 
 const statusOf = (e: unknown) => (e as { statusCode?: number }).statusCode;
 
@@ -11,7 +12,7 @@ export async function tryLease(blob: BlockBlobClient, seconds: number, tags?: Re
   let created = true;
   try {
     // `tags` (blob index tags) ride on the creating Put Blob: no extra transaction.
-    await blob.upload('', 0, { conditions: { ifNoneMatch: '*' }, ...(tags ? { tags } : {}) });
+    await azureCall('put blob (lock)', (abortSignal) => blob.upload('', 0, { conditions: { ifNoneMatch: '*' }, abortSignal, ...(tags ? { tags } : {}) }));
   } catch (e) {
     // 409: it exists already; 412: it exists and is leased right now. Either way the lease decides.
     if (statusOf(e) !== 409 && statusOf(e) !== 412) throw e;
@@ -19,7 +20,7 @@ export async function tryLease(blob: BlockBlobClient, seconds: number, tags?: Re
   }
   const lease = blob.getBlobLeaseClient();
   try {
-    await lease.acquireLease(seconds);
+    await azureCall('acquire lease', (abortSignal) => lease.acquireLease(seconds, { abortSignal }));
   } catch (e) {
     if (statusOf(e) === 409) return undefined;
     throw e;

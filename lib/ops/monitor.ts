@@ -1,6 +1,8 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Runtime } from '../runtime.js';
+import { QUEUES } from '../queue/names.js';
+import { keepHostMovedPoison } from './poisonKeep.js';
 import { DEFAULT_LIMITS, measureStatus, monitorFields } from './status.js';
 import { subscriptionFields, watchSubscriptions } from './subscriptions.js';
 
@@ -24,9 +26,21 @@ async function measure(getRuntime: () => Promise<Runtime>, clock: Clock) {
  */
 export async function runMonitor(getRuntime: () => Promise<Runtime>, clock: Clock, log: Logger): Promise<Awaited<ReturnType<typeof measure>>> {
   const started = clock.now();
+  const poisonKept = await keepPoison(getRuntime, log);
   const fields = await measure(getRuntime, clock);
-  const line = { ...fields, durationMs: clock.now() - started };
+  const line = { ...fields, poisonRewrapped: poisonKept, durationMs: clock.now() - started };
   if (fields.problems.length > 0) log.warn(MONITOR_MSG, line);
   else log.info(MONITOR_MSG, line);
   return fields;
+}
+
+/** Host-moved poison re-sent to last forever (lib/ops/poisonKeep.ts); null when it could not run (bad settings, storage down). */
+async function keepPoison(getRuntime: () => Promise<Runtime>, log: Logger): Promise<number | null> {
+  try {
+    const rt = await getRuntime();
+    return (await keepHostMovedPoison(rt.azure.queue.getQueueClient(QUEUES.poison))).rewrapped;
+  } catch (error) {
+    log.warn('could not look for host-moved poison messages', { error });
+    return null;
+  }
 }

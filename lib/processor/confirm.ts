@@ -24,7 +24,8 @@ export async function confirmAndAnnounce(
   await timed('ready message sent', () => retry('ready', () => deps.queues.send(QUEUES.ready, ready)));
   // Marks the announcement done: a run that failed between `complete` and here sends it on the host's retry.
   const announced: Manifest = { ...manifest, readyAt: ready.confirmedAt };
-  await timed('manifest marked ready', () => writeManifest(store, ref, announced));
+  // Retried: a blob blip here would otherwise make the next run announce the instance a second time.
+  await timed('manifest marked ready', () => retry('ready-mark', () => writeManifest(store, ref, announced)));
   if (config.substatusLabel && !ourConfirmation) {
     const label = config.substatusLabel;
     // Best effort: the instance is already confirmed, so a failure here must not make the host redo the work.

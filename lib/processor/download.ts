@@ -69,7 +69,7 @@ async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, 
   if (el.contentHash && !isSha256Hash(el.contentHash)) {
     log.warn('contentHash is not a SHA-256; verifying size only', { stage: 'download', elementId: el.id });
   }
-  const res = await deps.storage.openDataElement(ref, el.id).catch(async (e: unknown) => {
+  const res = await deps.storage.openDataElement(ref, el.id, undefined, el.size).catch(async (e: unknown) => {
     throw (await elementRefusal(deps, ref, el, e)) ?? unavailable(e, ref, el) ?? e;
   });
   const metadata: Record<string, string> = { datatype: el.dataType, elementid: el.id };

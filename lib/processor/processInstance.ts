@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { confirmationBy } from '../altinn/instanceSchema.js';
 import type { Logger } from '../log.js';
 import { decodeMessage, eventsMessageSchema, instanceId, type EventsMessage } from '../queue/messages.js';
@@ -80,15 +81,27 @@ export function createProcessor(input: ProcessorDeps): Processor {
   };
 }
 
-/** Every write that vouches for the run (blobs of the folder, complete, queue messages) first renews the lease. */
+/** Every write of the run (element blobs, the folder's JSON, complete, queue messages) first confirms the lease: nothing under a lost one. */
 function underLease(deps: ProcessorDeps, lease: InstanceLease): ProcessorDeps {
   const { store, storage, queues } = deps;
   return {
     ...deps,
-    store: { ...store, putJson: (p, t, g) => lease.confirm().then(() => store.putJson(p, t, g)), remove: (p) => lease.confirm().then(() => store.remove(p)) },
+    store: {
+      ...store,
+      putStream: (p, source, u) => lease.confirm().then(() => store.putStream(p, source, u), (e: unknown) => discard(source, e)),
+      putJson: (p, t, g) => lease.confirm().then(() => store.putJson(p, t, g)),
+      remove: (p) => lease.confirm().then(() => store.remove(p)),
+    },
     storage: { ...storage, complete: (ref) => lease.confirm().then(() => storage.complete(ref)) },
     queues: { send: (q, m, o) => lease.confirm().then(() => queues.send(q, m, o)) },
   };
+}
+
+/** An element body that will not be stored is cancelled, so its Altinn connection is freed at once; `e` is thrown on. */
+function discard(source: Readable | ReadableStream<Uint8Array>, e: unknown): never {
+  if (source instanceof Readable) source.destroy();
+  else void source.cancel().catch(() => undefined);
+  throw e;
 }
 
 /** `found`: the instance as read before the lease; `firstRun`: the instance's lock was created by this run's lease (see InstanceLease.first). */

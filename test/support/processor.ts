@@ -10,6 +10,7 @@ import { loadConfig, type Config } from '../../lib/config.js';
 import { memoryLogger } from './log.js';
 import { createQueueSender } from '../../lib/queue/sender.js';
 import { blobInstanceLocks } from '../../lib/processor/lease.js';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { createProcessor, type Processor } from '../../lib/processor/processInstance.js';
 import type { RetryPolicy } from '../../lib/retry.js';
 import { QUEUES } from '../../lib/queue/names.js';
@@ -80,16 +81,25 @@ export async function untilDone(
 
 const FAST_RETRY: RetryPolicy = { maxAttempts: 5, budgetMs: 60_000, baseDelayMs: 100, maxDelayMs: 1_000 };
 
+/** Where a processor's blob calls go (a storage proxy's connection string, say) and its lease's duration. */
+export interface BlobRoute {
+  connectionString?: string;
+  leaseSeconds?: number;
+}
+/** The SDK's retries as in production, with waits of milliseconds instead of seconds. */
+const FAST_SDK_RETRY = { maxTries: 4, retryDelayInMs: 10, maxRetryDelayInMs: 50 };
+
 /**
  * A processor wired like production (real token provider, AltinnHttp, Storage client, Azurite blobs and
  * queues) against the simulator; queue names get a unique prefix so test files never share queues.
+ * `route`: its blob calls through another endpoint (e.g. dev/storageProxy.ts in front of the same Azurite).
  */
 export async function processorFor(
   sim: Simulator,
   env: Record<string, string>,
   overrides: Record<string, string> = {},
-  /** `clock`: the processor's and the token provider's (pass the simulator's fake clock to move both). */
-  opts: { clock?: ReturnType<typeof fakeClock> } = {},
+  /** `clock`: the processor's and the token provider's (pass the simulator's fake clock to move both); `connectionString`, `leaseSeconds`: its blob route. */
+  route: BlobRoute & { clock?: ReturnType<typeof fakeClock> } = {},
 ) {
   const config: Config = loadConfig({ ...env, AzureWebJobsStorage: azuriteConnectionString(), BLOB_CONTAINER: uniqueName('inst'), ...overrides });
   const clients = storageClients();
@@ -103,14 +113,17 @@ export async function processorFor(
   const log = memoryLogger();
   // Deferred messages are invisible for a while, so peeking cannot show them: every send is recorded.
   const sent: { queue: string; message: unknown; visibilityTimeoutSeconds: number | undefined }[] = [];
-  const clock = opts.clock ?? fakeClock();
-  const tokens = createTokenProvider({ maskinporten: config.maskinporten, platformUrl: config.altinn.platformUrl, org: config.org, clock: opts.clock ?? systemClock, log });
-  const make = (): Processor =>
-    createProcessor({
+  const clock = route.clock ?? fakeClock();
+  const tokens = createTokenProvider({ maskinporten: config.maskinporten, platformUrl: config.altinn.platformUrl, org: config.org, clock: route.clock ?? systemClock, log });
+  const blobVia = (r: BlobRoute) =>
+    r.connectionString ? BlobServiceClient.fromConnectionString(r.connectionString, { retryOptions: FAST_SDK_RETRY }).getContainerClient(config.blobContainer) : container;
+  const make = (r: BlobRoute = route): Processor => {
+    const blobs = blobVia(r);
+    return createProcessor({
       config,
       storage: createStorageClient({ http: createAltinnHttp({ tokens, log }), config }),
       applications: createApplicationCatalog({ platformUrl: config.altinn.platformUrl, dataTypes: config.dataTypes, clock }),
-      store: createBlobStore(container),
+      store: createBlobStore(blobs),
       queues: {
         send: async (q, m, o) => {
           const r = await sender.send(queueName(q), m, o);
@@ -118,11 +131,12 @@ export async function processorFor(
           return r;
         },
       },
-      locks: blobInstanceLocks(container, log),
+      locks: blobInstanceLocks(blobs, log, { leaseSeconds: r.leaseSeconds }),
       clock,
       log,
       retry: { policy: FAST_RETRY, random: () => 1 },
     });
+  };
   return {
     config,
     container,
@@ -132,7 +146,7 @@ export async function processorFor(
     /** Sends to `queue` fail until repaired. */
     breakQueue: (q: string) => broken.add(q),
     repairQueue: (q: string) => broken.delete(q),
-    /** Another process's processor: same storage and Altinn, no shared in-flight runs. */
+    /** Another process's processor: same storage and Altinn, no shared in-flight runs (its blob calls by `route`, default the first's). */
     another: make,
     /** Messages successfully sent to `q` (visible or not), in order. */
     sent: (q: string) => sent.filter((s) => s.queue === q),
