@@ -9,5 +9,5 @@ export const VALIDATION_RETRY_SECONDS = [1, 5, 10, 30, 60, 120, 120, 120] as con
 /** From the first handshake to the last: 466 s (7 min 46 s), plus the time each attempt takes. */
 export const VALIDATION_WINDOW_SECONDS = VALIDATION_RETRY_SECONDS.reduce((a, b) => a + b, 0);
 
-/** The app resource Altinn Events files an app's events under, and the filter form its subscriptions take. */
-export const appResource = (org: string, app: string) => `urn:altinn:resource:app_${org}_${app}`;
+/** Defined beside the subscription check (lib/ops/subscriptions.ts); here for the simulator and the CLI, which import it from here. */
+export { appResource } from '../lib/ops/subscriptions.js';

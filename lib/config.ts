@@ -139,7 +139,13 @@ const coreSchema = z.object({
   HEAL_WINDOW_MINUTES: intInRange(0, 2880, 180),
   RECONCILE_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */15 * * * *"')),
   RECONCILE_SINCE: optional(z.string().regex(ISO_DURATION, 'must be an ISO 8601 duration, e.g. P30D')),
+  RECONCILE_PAGE_SIZE: intInRange(2, 1000, 100),
+  RECONCILE_WINDOW: optional(z.string().regex(ISO_DURATION, 'must be an ISO 8601 duration, e.g. P1D')),
+  RECONCILE_MAX_PAGES: intInRange(1, 100_000, 500),
+  RECONCILE_MAX_SECONDS: intInRange(10, 3600, 240),
   MONITOR_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */5 * * * *"')),
+  WEBHOOK_URL: optional(baseUrl(false)),
+  UNCONFIRMED_LIMIT_MINUTES: intInRange(1, 10_080, 60),
 });
 
 /** What only calls to Altinn need (the processor, the reconciler, the CLI's Altinn commands). */
@@ -216,10 +222,25 @@ function buildCore(raw: z.output<typeof coreSchema>, storage: StorageConnection,
     settleSeconds: raw.SETTLE_SECONDS,
     /** HEAL_WINDOW_MINUTES: how long Storage's 403/404 on an instance or element is deferred (it may heal) before the message is poisoned; 0 poisons at once. */
     healWindowMinutes: raw.HEAL_WINDOW_MINUTES,
-    /** RECONCILE_SCHEDULE (NCRONTAB) and RECONCILE_SINCE (ISO 8601 duration; unset: no lower bound). */
-    reconcile: { schedule: raw.RECONCILE_SCHEDULE ?? '0 */15 * * * *', since: raw.RECONCILE_SINCE },
-    /** MONITOR_SCHEDULE (NCRONTAB). */
-    monitor: { schedule: raw.MONITOR_SCHEDULE ?? '0 */5 * * * *' },
+    /**
+     * RECONCILE_SCHEDULE (NCRONTAB), RECONCILE_SINCE (ISO 8601 duration; unset: no lower bound), the
+     * query's page size, its first window span (ISO 8601 duration; unset: the whole range) and the
+     * per-app caps of one run (pages, seconds).
+     */
+    reconcile: {
+      schedule: raw.RECONCILE_SCHEDULE ?? '0 */15 * * * *',
+      since: raw.RECONCILE_SINCE,
+      pageSize: raw.RECONCILE_PAGE_SIZE,
+      window: raw.RECONCILE_WINDOW,
+      maxPages: raw.RECONCILE_MAX_PAGES,
+      maxSeconds: raw.RECONCILE_MAX_SECONDS,
+    },
+    /**
+     * MONITOR_SCHEDULE (NCRONTAB); WEBHOOK_URL: the webhook's public URL without the key, which the subscriptions
+     * should point at (unset: not checked); UNCONFIRMED_LIMIT_MINUTES: the oldest completed-but-unconfirmed
+     * instance allowed before `status --check` and the alert complain.
+     */
+    monitor: { schedule: raw.MONITOR_SCHEDULE ?? '0 */5 * * * *', webhookUrl: raw.WEBHOOK_URL, unconfirmedLimitSeconds: raw.UNCONFIRMED_LIMIT_MINUTES * 60 },
   };
 }
 

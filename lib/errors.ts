@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'storage-query-bad-next'
   | 'storage-query-invalid'
   | 'storage-query-loop'
+  | 'storage-query-overload'
   // Maskinporten: `maskinporten-{OAuth error}` as well as these
   | 'maskinporten-unreachable'
   | `maskinporten-http-${number}`
@@ -39,7 +40,8 @@ export type ErrorCode =
   | 'config-data-types'
   | 'settings-invalid'
   | 'reconcile-app-not-configured'
-  | 'reconcile-incomplete';
+  | 'reconcile-incomplete'
+  | 'reconcile-window-failed';
 
 export interface ErrorDetails {
   code: ErrorCode;

@@ -37,7 +37,7 @@ describe('defaults', () => {
     expect(c.downloadConcurrency).toBe(4);
     expect(c.confirmOnInfected).toBe(false);
     expect(c.substatusLabel).toBeUndefined();
-    expect(c.reconcile).toEqual({ schedule: '0 */15 * * * *', since: undefined });
+    expect(c.reconcile).toEqual({ schedule: '0 */15 * * * *', since: undefined, pageSize: 100, window: undefined, maxPages: 500, maxSeconds: 240 });
     expect(c.storage.kind).toBe('connectionString');
   });
   it('treats empty strings as unset', () => {
@@ -102,6 +102,10 @@ describe('presets and overrides', () => {
         TOKEN_REFRESH_MARGIN_SECONDS: '120',
         RECONCILE_SCHEDULE: '0 */5 * * * *',
         RECONCILE_SINCE: 'P30D',
+        RECONCILE_PAGE_SIZE: '25',
+        RECONCILE_WINDOW: 'P1D',
+        RECONCILE_MAX_PAGES: '50',
+        RECONCILE_MAX_SECONDS: '120',
         BLOB_CONTAINER: 'submissions',
         ALTINN_SUBSTATUS_LABEL: 'Mottatt',
       }),
@@ -115,7 +119,7 @@ describe('presets and overrides', () => {
     expect(c.downloadConcurrency).toBe(8);
     expect(c.confirmOnInfected).toBe(true);
     expect(c.maskinporten.refreshMarginSeconds).toBe(120);
-    expect(c.reconcile).toEqual({ schedule: '0 */5 * * * *', since: 'P30D' });
+    expect(c.reconcile).toEqual({ schedule: '0 */5 * * * *', since: 'P30D', pageSize: 25, window: 'P1D', maxPages: 50, maxSeconds: 120 });
     expect(c.blobContainer).toBe('submissions');
     expect(c.substatusLabel).toBe('Mottatt');
   });

@@ -86,6 +86,9 @@ class Demo {
       return false;
     }
     out();
+    // What an operator sees: time to confirmation per app (and the rest of status), from the tags the processor set.
+    await this.cli(['status']);
+    out();
     this.succeeded = true;
     out(`OK: all ${seeded.length} instances confirmed once (simulator counters) and their manifests are in Azurite.`);
     return true;

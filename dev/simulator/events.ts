@@ -42,12 +42,20 @@ export interface Delivery {
   time: number;
 }
 
-/** An app event's alternativesubject: `/person/{ssn}` wins over `/org/{orgNo}` (app-lib EventsClient.AddEvent). */
+/**
+ * An app event's alternativesubject, from the instance owner: `/org/{organisationNumber}`, else
+ * `/person/{personNumber}`, else the `externalIdentifier` as it is (app-lib EventsClient.AddEvent).
+ */
 export function alternativeSubjectOf(instanceOwner: unknown): string | undefined {
-  const o = z.object({ personNumber: z.string().nullish(), organisationNumber: z.string().nullish() }).safeParse(instanceOwner);
-  if (!o.success) return undefined;
-  if (o.data.personNumber) return `/person/${o.data.personNumber}`;
-  return o.data.organisationNumber ? `/org/${o.data.organisationNumber}` : undefined;
+  const owner = z
+    .object({ personNumber: z.string().nullish(), organisationNumber: z.string().nullish(), externalIdentifier: z.string().nullish() })
+    .safeParse(instanceOwner);
+  if (!owner.success) return undefined;
+  const { organisationNumber, personNumber, externalIdentifier } = owner.data;
+  // String.IsNullOrWhiteSpace in each test.
+  if (organisationNumber?.trim()) return `/org/${organisationNumber}`;
+  if (personNumber?.trim()) return `/person/${personNumber}`;
+  return externalIdentifier?.trim() ? externalIdentifier : undefined;
 }
 
 /** The Events API's state: the subscriptions, and the deliveries in flight and done. */

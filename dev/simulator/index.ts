@@ -10,6 +10,8 @@ import { createFaults, seededRandom } from './faults.js';
 import { createApplications } from './applications.js';
 import { appRoutes } from './apps.js';
 import { storageRoutes } from './storage.js';
+import type { QueryLimits } from './instanceQuery.js';
+import { createPolicies, type PolicyAction } from './policy.js';
 import { createStore, guidFrom, type StoredInstance } from './store.js';
 import type { Role, Route } from './http.js';
 import { createMaskinporten } from './maskinporten.js';
@@ -31,6 +33,8 @@ export interface SimulatorOptions {
   now?: () => number;
   /** How the token exchange answers (default 'text': a bare JWT). */
   exchangeFormat?: ExchangeFormat;
+  /** Accept subscriptions to http://127.0.0.1… (default true: a dev-only allowance, see README "Events"); false: https only, as Altinn. */
+  httpLoopbackEndpoints?: boolean;
 }
 
 /** Named keys survive object spreads (an index signature alone does not). */
@@ -84,12 +88,13 @@ function newCore(options: SimulatorOptions): Core {
     signingKey: keys.privateKey,
     verifyKey: keys.publicKey,
     counters: newCounters(),
+    httpLoopback: options.httpLoopbackEndpoints ?? true,
   };
 }
 
 /** The simulated services on one core: Maskinporten, Authentication, Storage (applications, instances), Events; and the faults. */
 function createParts(core: Core, options: SimulatorOptions) {
-  const settings: { exchangeFormat: ExchangeFormat } = { exchangeFormat: options.exchangeFormat ?? 'text' };
+  const settings: { exchangeFormat: ExchangeFormat; queryLimits: QueryLimits } = { exchangeFormat: options.exchangeFormat ?? 'text', queryLimits: {} };
   const faults = createFaults(core.now, options.seed ?? 1);
   const maskinporten = createMaskinporten(core);
   const authentication = createAuthentication(core, maskinporten, settings);
@@ -98,15 +103,16 @@ function createParts(core: Core, options: SimulatorOptions) {
   const store = createStore(core, random, applications);
   const events = createEvents(core, authentication, random, options.eventRetryScale ?? 1);
   const processEnd = createProcessEnd(core, random, applications);
-  return { core, settings, faults, random, maskinporten, authentication, applications, store, events, processEnd };
+  const policies = createPolicies();
+  return { core, settings, faults, random, maskinporten, authentication, applications, store, events, processEnd, policies };
 }
 
 type Parts = ReturnType<typeof createParts>;
 
-function routesOf({ core, maskinporten, authentication, applications, store, events }: Parts): Record<Role, Route[]> {
+function routesOf({ core, settings, policies, maskinporten, authentication, applications, store, events }: Parts): Record<Role, Route[]> {
   return {
     maskinporten: maskinporten.routes,
-    platform: [...authentication.routes, ...storageRoutes(core, store, authentication, applications), ...events.routes],
+    platform: [...authentication.routes, ...storageRoutes(core, store, authentication, applications, { settings, policies }), ...events.routes],
     apps: appRoutes(core, store, authentication, applications),
   };
 }
@@ -135,6 +141,8 @@ function simulatorApi(parts: Parts, requests: RequestLogEntry[], servers: Record
      * version without it), `retireApp(app)` (no longer deployed). Seeding registers an app with its types.
      */
     applications: { declare: applications.declare, retireDataType: applications.retireDataType, retireApp: applications.retireApp },
+    /** The apps' authorization policies: `deny(app, 'complete' | 'read' | 'write')`, `allow(app, action)`. */
+    policies: { deny: (app: string, action: PolicyAction) => parts.policies.deny(app, action), allow: (app: string, action: PolicyAction) => parts.policies.allow(app, action) },
     /** Adds an instance with generated data elements; returns its Storage document. */
     seedInstance: store.seedInstance,
     /** Adds an instance from a fixture file (app-lib test data layout); returns the document as loaded. */

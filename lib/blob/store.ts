@@ -33,8 +33,11 @@ export interface StoredBlob {
 export interface BlobStore {
   /** Stream into `path`; the blob is committed only after byte count and hash are verified. */
   putStream(path: string, source: Readable | ReadableStream<Uint8Array>, upload: StreamUpload): Promise<StoredBlob>;
-  /** Write JSON text as it is (instance.json keeps the App API's exact bytes). */
-  putJson(path: string, text: string): Promise<void>;
+  /**
+   * Write JSON text as it is (instance.json keeps the App API's exact bytes). `tags`: blob index tags set by the
+   * same Put Blob (no extra transaction); a store whose account refuses tags writes without them from then on.
+   */
+  putJson(path: string, text: string, tags?: Record<string, string>): Promise<void>;
   /** Delete the blob at `path` if it exists. */
   remove(path: string): Promise<void>;
   /** Size and (decoded) metadata of the committed blob at `path`; undefined when there is none. */
@@ -159,13 +162,29 @@ function fill(target: Buffer, chunks: readonly Buffer[]): number {
 
 export function createBlobStore(container: ContainerClient, stagedBlocks: Semaphore = createSemaphore(MAX_STAGED_BLOCKS)): BlobStore {
   const pool = blockPool();
+  let tagsRefused = false;
   return {
     putStream: (path, source, upload) => putStream(container.getBlockBlobClient(path), source, upload, stagedBlocks, pool),
 
-    async putJson(path, text) {
-      await container.getBlockBlobClient(path).upload(text, Buffer.byteLength(text), {
-        blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' },
-      });
+    async putJson(path, text, tags) {
+      const put = (withTags: Record<string, string> | undefined) =>
+        container.getBlockBlobClient(path).upload(text, Buffer.byteLength(text), {
+          blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' },
+          ...(withTags ? { tags: withTags } : {}),
+        });
+      if (!tags || tagsRefused) {
+        await put(undefined);
+        return;
+      }
+      try {
+        await put(tags);
+      } catch (e) {
+        // Tags are for the monitor's figures only: an account or role without them (tags/write; hierarchical
+        // namespace) must not stop the write the whole pipeline depends on.
+        if (![400, 403, 409].includes((e as { statusCode?: number }).statusCode ?? 0)) throw e;
+        await put(undefined);
+        tagsRefused = true;
+      }
     },
 
     async remove(path) {

@@ -8,7 +8,7 @@ import { instanceId, type InstanceRef } from '../queue/messages.js';
 import { mapLimit } from '../pool.js';
 import type { ProcessorDeps, Stages } from './deps.js';
 import { refused, StorageRefusal } from './heal.js';
-import { elementPath, instanceJsonPath, manifestEntry, manifestPath, writeManifest, type Manifest, type ManifestEntry } from './manifest.js';
+import { elementPath, instanceJsonPath, manifestEntry, manifestPath, writeManifest, type Manifest, type ManifestEntry, type Timing } from './manifest.js';
 import type { Found } from './readInstance.js';
 
 /** Elements downloaded (or kept), then instance.json, then the manifest: the folder is ready once the manifest is written. */
@@ -16,7 +16,7 @@ export async function storeInstance(
   deps: ProcessorDeps,
   run: Stages,
   ref: InstanceRef,
-  found: Found & { existing: Manifest | undefined; reuse: boolean },
+  found: Found & { existing: Manifest | undefined; reuse: boolean; timing?: Timing },
 ): Promise<{ manifest: Manifest; downloaded: number }> {
   const { clock, store, config } = deps;
   const { log, retry, timed } = run;
@@ -45,6 +45,7 @@ export async function storeInstance(
     instanceGuid: ref.instanceGuid,
     instanceLastChanged: instance.lastChanged,
     downloadedAt: new Date(clock.now()).toISOString(),
+    ...found.timing,
     elements: entries,
   };
   await timed('manifest written', () => writeManifest(store, ref, manifest), () => ({ elements: manifest.elements.length }));

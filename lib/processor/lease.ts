@@ -26,17 +26,32 @@ export interface InstanceLease {
 }
 
 export interface InstanceLocks {
-  /** The instance's lease, or undefined when another run (in any process) holds it. */
-  acquire(ref: InstanceRef): Promise<InstanceLease | undefined>;
+  /**
+   * The instance's lease, or undefined when another run (in any process) holds it. `tags`: blob index tags
+   * for the lock blob when this call creates it (what the monitor lists as "known, not yet confirmed").
+   */
+  acquire(ref: InstanceRef, tags?: Record<string, string>): Promise<InstanceLease | undefined>;
 }
 
 const statusOf = (e: unknown) => (e as { statusCode?: number }).statusCode;
 
 export function blobInstanceLocks(container: ContainerClient, log: Logger, leaseSeconds = LEASE_SECONDS): InstanceLocks {
   const renewEveryMs = Math.min(RENEW_EVERY_MS, (leaseSeconds * 1000) / 3);
+  let tagsRefused = false;
+  const take = async (ref: InstanceRef, tags: Record<string, string> | undefined) => {
+    const blob = container.getBlockBlobClient(lockPath(ref));
+    try {
+      return await tryLease(blob, leaseSeconds, tagsRefused ? undefined : tags);
+    } catch (e) {
+      // An account or role without blob index tags: lock without them (the monitor's figures only lack this instance).
+      if (!tags || tagsRefused || ![400, 403].includes(statusOf(e) ?? 0)) throw e;
+      tagsRefused = true;
+      return tryLease(blob, leaseSeconds);
+    }
+  };
   return {
-    async acquire(ref) {
-      const taken = await tryLease(container.getBlockBlobClient(lockPath(ref)), leaseSeconds);
+    async acquire(ref, tags) {
+      const taken = await take(ref, tags);
       if (!taken) return undefined;
       const { lease } = taken;
       let lost: unknown;

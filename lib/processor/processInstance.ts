@@ -1,6 +1,6 @@
 import { confirmationBy } from '../altinn/instanceSchema.js';
 import type { Logger } from '../log.js';
-import { decodeMessage, eventsMessageSchema, instanceId, type EventsMessage, type InstanceRef } from '../queue/messages.js';
+import { decodeMessage, eventsMessageSchema, instanceId, type EventsMessage } from '../queue/messages.js';
 import { createSemaphore } from '../semaphore.js';
 import { confirmAndAnnounce } from './confirm.js';
 import { stages, type Outcome, type ProcessorDeps, type Stages } from './deps.js';
@@ -8,10 +8,11 @@ import { isCurrent, storeInstance } from './download.js';
 import { holdInstance } from './held.js';
 import { limitElementStreams, MAX_ELEMENT_STREAMS } from './limits.js';
 import type { InstanceLease } from './lease.js';
-import { readManifest } from './manifest.js';
+import { readManifest, withTiming } from './manifest.js';
 import { busy, decideOnError, poison, refuse } from './outcome.js';
 import { readInstance, type Found } from './readInstance.js';
 import { recheck, settleAfterReading, settleBeforeReading } from './settle.js';
+import { knownTags, timingOf } from './timing.js';
 
 export type { Outcome, ProcessorDeps } from './deps.js';
 export { CREDENTIALS_REFUSED } from './outcome.js';
@@ -44,7 +45,7 @@ export function createProcessor(input: ProcessorDeps): Processor {
     if (!found) return { kind: 'process-not-ended' };
     const settling = settleAfterReading(deps, log, msg, found.instance);
     if (settling) return settling;
-    const lease = await deps.locks.acquire(msg);
+    const lease = await deps.locks.acquire(msg, knownTags(msg));
     if (!lease) return busy(deps, log, msg);
     try {
       return await processInstance(underLease(deps, lease), run, msg, found, lease.first);
@@ -84,14 +85,14 @@ function underLease(deps: ProcessorDeps, lease: InstanceLease): ProcessorDeps {
   const { store, storage, queues } = deps;
   return {
     ...deps,
-    store: { ...store, putJson: (p, t) => lease.confirm().then(() => store.putJson(p, t)), remove: (p) => lease.confirm().then(() => store.remove(p)) },
+    store: { ...store, putJson: (p, t, g) => lease.confirm().then(() => store.putJson(p, t, g)), remove: (p) => lease.confirm().then(() => store.remove(p)) },
     storage: { ...storage, complete: (ref) => lease.confirm().then(() => storage.complete(ref)) },
     queues: { send: (q, m, o) => lease.confirm().then(() => queues.send(q, m, o)) },
   };
 }
 
 /** `found`: the instance as read before the lease; `firstRun`: the instance's lock was created by this run's lease (see InstanceLease.first). */
-async function processInstance(deps: ProcessorDeps, run: Stages, ref: InstanceRef, found: Found, firstRun: boolean): Promise<Outcome> {
+async function processInstance(deps: ProcessorDeps, run: Stages, ref: EventsMessage, found: Found, firstRun: boolean): Promise<Outcome> {
   const { clock, store, config } = deps;
   const { log } = run;
   const { instance, selected } = found;
@@ -106,9 +107,11 @@ async function processInstance(deps: ProcessorDeps, run: Stages, ref: InstanceRe
     return { kind: 'already-done' };
   }
   if (current) log.info('manifest is current; confirming without downloading', { stage: 'manifest found' });
-  const stored = current ? { manifest: current, downloaded: 0 } : await storeInstance(deps, run, ref, { ...found, existing, reuse: !untouched });
+  const timing = timingOf(ref, instance);
+  const stored = current ? { manifest: current, downloaded: 0 } : await storeInstance(deps, run, ref, { ...found, existing, reuse: !untouched, timing });
   // Already ours: no `complete` to guard. Otherwise the files must describe the instance as it is now.
-  const { manifest, downloaded } = ourConfirmation ? stored : await recheck(deps, run, ref, stored);
+  const rechecked = ourConfirmation ? stored : await recheck(deps, run, ref, stored);
+  const { manifest, downloaded } = { ...rechecked, manifest: withTiming(rechecked.manifest, timing) };
 
   const infected = manifest.elements.filter((e) => e.status === 'infected').map((e) => e.id);
   if (infected.length > 0 && !config.confirmOnInfected && !ourConfirmation) {

@@ -41,6 +41,11 @@ export const readyMessageSchema = instanceRefSchema.extend({
   confirmedAt: z.iso.datetime({ offset: true }),
   /** Ids of elements Altinn flagged as infected and we never downloaded: only on an instance an operator released (`held release`). */
   infected: z.array(z.string().min(1)).min(1).optional(),
+  /** The instance's `process.ended` (null: Altinn gave none); absent from messages of earlier versions. */
+  processEndedAt: z.string().nullable().optional(),
+  /** When we first heard of the instance, and by which path (webhook, feed, reconciler, replay). */
+  firstHeardAt: z.iso.datetime({ offset: true }).optional(),
+  firstHeardVia: z.enum(['webhook', 'feed', 'reconciler', 'replay']).optional(),
 });
 export type ReadyMessage = z.infer<typeof readyMessageSchema>;
 
