@@ -29,7 +29,6 @@ describe(`fault soak, short profile (${SHORT.instances} instances, seed ${SHORT.
     expect(report.faults.deliveriesDropped, context).toBe(Math.floor(SHORT.instances / SHORT.dropEvery));
     // Late data: every instance got a receipt after its completed event (and blobProblems checks each is stored).
     expect(report.faults.lateElements, context).toBe(report.instances);
-    expect(report.processor.settleDeferrals, context).toBeGreaterThan(0);
     // The reconciler is hourly: the feed finds the dropped deliveries (the reconciler only if its hour strikes mid-run).
     expect(report.paths.feedEnqueued, context).toBeGreaterThan(0);
     expect((report.paths.confirmedVia.feed ?? 0) + (report.paths.confirmedVia.reconcile ?? 0), context).toBeGreaterThanOrEqual(report.faults.deliveriesDropped);
