@@ -11,13 +11,14 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ROOT } from '../host/childProcess.js';
 import { withContext, type Bench, type BenchResult } from './harness.js';
+import { idle } from './idle.js';
 import { intake } from './intake.js';
 import { large } from './large.js';
 import { many } from './many.js';
 import { memoryScaling } from './memoryScaling.js';
 import { formatTable } from './stats.js';
 
-const BENCHES: Bench[] = [intake, large, many, memoryScaling];
+const BENCHES: Bench[] = [intake, large, many, memoryScaling, idle];
 const NAMES = BENCHES.map((b) => b.name);
 
 const USAGE = `usage: npm run bench -- [${NAMES.join('|')} ...] [--quick] [--huge] [--runs N] [--out file]
