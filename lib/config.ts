@@ -135,6 +135,8 @@ const coreSchema = z.object({
   CONFIRM_ON_INFECTED: bool(false),
   DEFER_HORIZON_HOURS: intInRange(1, 720, 48),
   DEFER_BASE_SECONDS: intInRange(1, 900, 30),
+  SETTLE_SECONDS: intInRange(0, 3600, 60),
+  HEAL_WINDOW_MINUTES: intInRange(0, 2880, 180),
   RECONCILE_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */15 * * * *"')),
   RECONCILE_SINCE: optional(z.string().regex(ISO_DURATION, 'must be an ISO 8601 duration, e.g. P30D')),
   MONITOR_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */5 * * * *"')),
@@ -210,6 +212,10 @@ function buildCore(raw: z.output<typeof coreSchema>, storage: StorageConnection,
     deferHorizonHours: raw.DEFER_HORIZON_HOURS,
     /** DEFER_BASE_SECONDS: the first deferral's delay without a Retry-After; doubled per deferral. */
     deferBaseSeconds: raw.DEFER_BASE_SECONDS,
+    /** SETTLE_SECONDS: an instance is read for confirmation no earlier than this after its process ended (the app's end-of-process handlers may still add data). */
+    settleSeconds: raw.SETTLE_SECONDS,
+    /** HEAL_WINDOW_MINUTES: how long Storage's 403/404 on an instance or element is deferred (it may heal) before the message is poisoned; 0 poisons at once. */
+    healWindowMinutes: raw.HEAL_WINDOW_MINUTES,
     /** RECONCILE_SCHEDULE (NCRONTAB) and RECONCILE_SINCE (ISO 8601 duration; unset: no lower bound). */
     reconcile: { schedule: raw.RECONCILE_SCHEDULE ?? '0 */15 * * * *', since: raw.RECONCILE_SINCE },
     /** MONITOR_SCHEDULE (NCRONTAB). */

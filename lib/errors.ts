@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'instance-foreign-org'
   | 'instance-lease-lost'
   | 'element-unavailable'
+  | 'element-restricted'
+  | 'instance-changing'
   | 'element-verify-failed'
   | 'element-stream-failed'
   | 'filescan-pending'

@@ -74,6 +74,32 @@ describe('health: ALTINN_DATA_TYPES against the apps of ALTINN_APPS (simulated S
   });
 });
 
+describe('health: restricted data types of ALTINN_APPS (actionRequiredToRead)', () => {
+  it('reports each selected restricted data type with its app and action, without calling the app unhealthy', async () => {
+    const sim = await startSimulator();
+    try {
+      sim.applications.declare('begrenset', { dataTypes: [{ id: 'model', form: true }, { id: 'signert', actionRequiredToRead: 'sign' }, { id: 'intern', actionRequiredToRead: 'internal' }] });
+      const report = async (settings: Record<string, string>) => {
+        const rt = await runtimeFor(azuriteConnectionString(), { ALTINN_APPS: 'begrenset', ...settings });
+        const catalog = createApplicationCatalog({ platformUrl: sim.platformUrl, dataTypes: rt.config.dataTypes, clock: fakeClock() });
+        return checkHealth(() => Promise.resolve(rt), () => Promise.resolve(catalog));
+      };
+      const all = await report({});
+      expect(all.status).toBe('ok');
+      expect(all.checks.restrictedData).toMatch(/^data type signert of app ttd\/begrenset is restricted \(actionRequiredToRead: sign\).*; data type intern of app ttd\/begrenset is restricted \(actionRequiredToRead: internal\)/);
+      expect((await report({ ALTINN_DATA_TYPES: 'model,signert' })).checks).toEqual({
+        settings: 'ok',
+        storage: 'ok',
+        dataTypes: 'ok',
+        restrictedData: expect.stringMatching(/^data type signert of app ttd\/begrenset is restricted[^;]*$/) as unknown,
+      });
+      expect((await report({ ALTINN_DATA_TYPES: 'model' })).checks.restrictedData).toBeUndefined();
+    } finally {
+      await sim.stop();
+    }
+  });
+});
+
 describe('GET /api/health function', () => {
   it('answers 503 naming the bad setting, then 200 once the settings are valid', async () => {
     Object.assign(process.env, validEnv({ AzureWebJobsStorage: azuriteConnectionString() }), { ALTINN_ORG: '' });

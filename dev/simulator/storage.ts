@@ -54,7 +54,10 @@ async function getData(st: Storage, ctx: Ctx): Promise<void> {
   // DataController.Get reads the app's metadata (404 without it) and the element's type (400 when undeclared).
   const meta = st.applications.get(s.app);
   if (!meta) throw new HttpError(404, `Cannot find application ${s.doc.appId} in storage`);
-  if (!meta.dataTypes.has(String(element.doc.dataType))) throw new HttpError(400, 'Requested element type is not declared in application metadata');
+  const type = meta.dataTypes.get(String(element.doc.dataType));
+  if (!type) throw new HttpError(400, 'Requested element type is not declared in application metadata');
+  // Restricted data (DataTypeExtensions.CanRead): the policy must grant the action, else Forbid().
+  if (type.actionRequiredToRead && !meta.orgActions?.has(type.actionRequiredToRead)) throw new HttpError(403, 'Forbidden');
   await sendElement(ctx, st.core, s, element);
 }
 

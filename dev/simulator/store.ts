@@ -61,7 +61,7 @@ export function guidFrom(random: () => number): string {
 }
 
 const text = (v: unknown) => (typeof v === 'string' ? v : '');
-const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '0000Z');
+export const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '0000Z');
 
 /** The instances, and what the store reads: the clock and URLs, the seeded PRNG, app metadata. */
 interface StoreState {
@@ -88,7 +88,7 @@ export function createStore(core: Core, random: () => number, applications: Appl
 
 export type Store = ReturnType<typeof createStore>;
 
-const links = (core: Core, org: string, app: string, partyId: string, guid: string, tail = '') => ({
+export const links = (core: Core, org: string, app: string, partyId: string, guid: string, tail = '') => ({
   apps: `${core.urls.apps}/${org}/${app}/instances/${partyId}/${guid}${tail}`,
   platform: `${core.urls.platform}/storage/api/v1/instances/${partyId}/${guid}${tail}`,
 });
@@ -188,7 +188,7 @@ function endProcess(core: Core, s: StoredInstance): void {
 }
 
 /** Who and when a seeded instance is, for the documents built from it. */
-interface Seed {
+export interface Seed {
   org: string;
   app: string;
   partyId: string;
@@ -199,7 +199,7 @@ interface Seed {
 }
 
 /** A seeded data element's document, as Storage keeps it. */
-function seededElementDoc(e: SeedElement, id: string, spec: ContentSpec, contentHash: string | undefined, s: Seed): ElementDoc {
+export function seededElementDoc(e: SeedElement, id: string, spec: ContentSpec, contentHash: string | undefined, s: Seed): ElementDoc {
   return {
     id,
     instanceGuid: s.guid,

@@ -16,6 +16,10 @@ export interface SoakProfile {
   stormRetryAfterSeconds: number;
   /** DEFER_BASE_SECONDS of the hosts (unset: the default). */
   deferBaseSeconds?: number;
+  /** Late data: the app's end-of-process handler adds a receipt to every instance this long after its completed event. */
+  lateElementAfterMs: number;
+  /** SETTLE_SECONDS of the hosts: longer than the handler takes (production: 60). */
+  settleSeconds: number;
   /** One Altinn Events delivery in this many is dropped (never retried): left to the reconciler. */
   dropEvery: number;
   /** Pause between two instances' process completions (the event stream's pace). */
@@ -41,6 +45,8 @@ export const SHORT: SoakProfile = {
   stormMs: 3_000,
   stormRetryAfterSeconds: 3,
   deferBaseSeconds: 2,
+  lateElementAfterMs: 1_000,
+  settleSeconds: 2,
   dropEvery: 20,
   paceMs: 50,
   reconcileSchedule: '*/10 * * * * *',
@@ -59,6 +65,8 @@ const SOAK: SoakProfile = {
   stormMs: 30_000,
   stormRetryAfterSeconds: 120,
   deferBaseSeconds: undefined,
+  lateElementAfterMs: 5_000,
+  settleSeconds: 10,
   paceMs: 60,
   reconcileSchedule: '0 * * * * *',
   timeoutMs: 900_000,

@@ -38,9 +38,12 @@ export interface SoakReport {
     azuriteQueueRestarts: number;
     queueDownMs: number;
     deliveriesDropped: number;
+    /** The end-of-process handler's delay, and the instances it added a receipt to (after their completed event). */
+    lateElementAfterMs: number;
+    lateElements: number;
   };
   intake: { deliveries: number; webhook503: number; webhookEnqueued: number; reconcileEnqueued: number };
-  processor: { hosts: number; confirmedRuns: number; alreadyDone: number; failedInvocations: number; deferrals: number; busyDeferrals: number };
+  processor: { hosts: number; confirmedRuns: number; alreadyDone: number; failedInvocations: number; deferrals: number; busyDeferrals: number; settleDeferrals: number; rechecksChanged: number };
   outcome: {
     /** Distinct instances that reached altinn-events (the webhook's enqueued log lines, and every instance the processor took up). */
     enqueued: number;
@@ -79,6 +82,7 @@ export async function runSoak(profile: SoakProfile, progress: (line: string) => 
     settings: {
       RECONCILE_SCHEDULE: profile.reconcileSchedule,
       ALTINN_APPS: SOAK_APP,
+      SETTLE_SECONDS: String(profile.settleSeconds),
       ...(profile.deferBaseSeconds !== undefined ? { DEFER_BASE_SECONDS: String(profile.deferBaseSeconds) } : {}),
     },
     subscribeApp: SOAK_APP,
@@ -103,6 +107,8 @@ const ALTINN: Role[] = ['apps', 'platform'];
 async function soak(stack: Stack, profile: SoakProfile, started: number, progress: (line: string) => void, signal: AbortSignal | undefined): Promise<SoakReport> {
   const { sim } = stack;
   const seeded = await seedInstances(sim, profile);
+  // Late data: a receipt added after each completed event, as an app's IProcessEnd may (ProcessEngine runs it after the event).
+  sim.addProcessEndHandler(SOAK_APP, { afterMs: profile.lateElementAfterMs, element: { dataType: 'receipt', contentType: 'application/pdf', filename: 'receipt.pdf', size: 4_096 } });
   const plan = planFaults(faultTargets(seeded), profile.seed);
   for (const p of plan) sim.faults.add(p.rule);
   // After the planned rules, so those match first.
@@ -175,7 +181,8 @@ async function completeProcesses(
   let incident: Promise<void> = Promise.resolve();
   let restart: Promise<void> = Promise.resolve();
   for (const [i, s] of seeded.entries()) {
-    if (i === Math.floor(seeded.length / 3)) incident = altinnIncident(sim, profile, windows, progress);
+    // From the hosts' next instance GET on (they read one only SETTLE_SECONDS after its event), so it bites.
+    if (i === Math.floor(seeded.length / 3)) incident = nextInstanceRead(sim).then(() => altinnIncident(sim, profile, windows, progress));
     if (i === Math.floor(seeded.length / 2)) {
       restart = (async () => {
         const t0 = Date.now();
@@ -194,6 +201,16 @@ async function completeProcesses(
   progress(`${seeded.length} processes completed; waiting for the app`);
   await incident;
   return { windows, queueDownMs };
+}
+
+function nextInstanceRead(sim: Stack['sim']): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = onRequest(sim, (entry) => {
+      if (entry.route !== 'storage.instance') return;
+      stop();
+      resolve();
+    });
+  });
 }
 
 async function altinnIncident(sim: Stack['sim'], profile: SoakProfile, windows: Windows, progress: (line: string) => void): Promise<void> {
@@ -286,6 +303,8 @@ async function buildReport(stack: Stack, profile: SoakProfile, facts: RunFacts):
       hosts: stack.hosts.length,
       deferrals: logged(evidence, 'message deferred').length,
       busyDeferrals: logged(evidence, 'message deferred').filter((r) => r.why === 'instance-busy').length,
+      settleDeferrals: evidence.hostRecords.filter((r) => r.stage === 'settle').length,
+      rechecksChanged: evidence.hostRecords.filter((r) => r.stage === 'recheck').length,
       confirmedRuns: logged(evidence, 'done').filter((r) => r.outcome === 'confirmed').length,
       alreadyDone: evidence.hostRecords.filter((r) => r.outcome === 'already-done').length,
       failedInvocations: logged(evidence, 'processing failed; the host will retry').length,
@@ -315,6 +334,8 @@ function faultFigures(sim: Simulator, profile: SoakProfile, facts: RunFacts, evi
     azuriteQueueRestarts: 1,
     queueDownMs: facts.queueDownMs,
     deliveriesDropped: evidence.deliveries.filter((d) => d.status === -1).length,
+    lateElementAfterMs: profile.lateElementAfterMs,
+    lateElements: facts.seeded.filter((s) => sim.instance(s.instanceGuid).data?.some((d) => d.dataType === 'receipt')).length,
   };
 }
 

@@ -9,9 +9,10 @@ export function summary(r: SoakReport): string {
     `faults injected: 5xx ${f.planned['5xx']}, 429 ${f.planned['429']}, resets ${f.planned.reset}, truncated ${f.planned.truncated}, longer than size ${f.planned.longer}` +
       ` (not injected: ${f.notInjected}); Maskinporten outage ${f.maskinportenOutageMs / 1000} s (${f.grantsRefused} grants refused);` +
       ` Azurite queue restarts ${f.azuriteQueueRestarts} (${f.queueDownMs} ms down); deliveries dropped ${f.deliveriesDropped};` +
-      ` Altinn outage ${f.altinnOutageMs / 1000} s (${f.altinnOutage503} requests answered 503), 429 storm ${f.stormMs / 1000} s with Retry-After ${f.stormRetryAfterSeconds} (${f.storm429} requests answered 429)`,
+      ` Altinn outage ${f.altinnOutageMs / 1000} s (${f.altinnOutage503} requests answered 503), 429 storm ${f.stormMs / 1000} s with Retry-After ${f.stormRetryAfterSeconds} (${f.storm429} requests answered 429);` +
+      ` late data: a receipt ${f.lateElementAfterMs / 1000} s after the completed event (${f.lateElements} instances)`,
     `intake: ${r.intake.deliveries} deliveries, ${r.intake.webhook503} answered 503, ${r.intake.webhookEnqueued} enqueued by the webhook, ${r.intake.reconcileEnqueued} by the reconciler`,
-    `processor (${r.processor.hosts} hosts): ${r.processor.confirmedRuns} confirming runs, ${r.processor.alreadyDone} already done, ${r.processor.deferrals} deferrals (${r.processor.busyDeferrals} instance busy on the other host), ${r.processor.failedInvocations} failed invocations retried by the host`,
+    `processor (${r.processor.hosts} hosts): ${r.processor.confirmedRuns} confirming runs, ${r.processor.alreadyDone} already done, ${r.processor.deferrals} deferrals (${r.processor.busyDeferrals} instance busy on the other host), ${r.processor.settleDeferrals} settle waits, ${r.processor.rechecksChanged} re-checks that found a change, ${r.processor.failedInvocations} failed invocations retried by the host`,
     `outcome: ${r.outcome.enqueued} instances enqueued = confirmed ${r.outcome.confirmed} + poisoned ${r.outcome.poisoned.length}, lost ${r.outcome.lost.length}, duplicates ${r.outcome.duplicates.length}; ` +
       `${r.outcome.readyMessages} ready messages (${r.outcome.readyNotOnce.length} instances not announced exactly once)`,
     `checks: ${c.completes} completes (${c.completesWithoutManifest.length} without manifest), ${c.dataGets} data GETs (${c.dataAfterManifest.length} after the manifest; ${c.late} look-ups late, slowest ${c.slowestMs} ms), ` +

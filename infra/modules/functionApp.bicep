@@ -63,12 +63,16 @@ param instanceMemoryMB int
 param restrictToAltinn bool
 
 @description('Extra CIDR ranges allowed in when restrictToAltinn is on (e.g. your monitoring or office), so /api/health stays reachable from them.')
-param additionalAllowedIpRanges string[]
+param allowedCidrs string[]
+
+@description('Subnet (delegated to Microsoft.App/environments) the app is integrated into; empty: none.')
+param virtualNetworkSubnetId string
 
 @description('Also allow Application Insights availability tests (service tag) in when restrictToAltinn is on.')
 param allowAvailabilityTests bool
 
-// Published outbound addresses of Altinn Events, per environment.
+// Altinn Events' static outbound addresses, per environment, as Altinn publishes them
+// (Altinn/altinn-studio-docs: content/events/subscribe-to-events/_index.nb.md, "IP for utgående trafikk").
 var altinnOutboundIps = {
   tt02: '20.100.24.41/32'
   production: '20.100.46.139/32'
@@ -84,10 +88,10 @@ var accessRules = concat(
       priority: 100
     }
   ],
-  map(range(0, length(additionalAllowedIpRanges)), i => {
+  map(range(0, length(allowedCidrs)), i => {
     name: 'allowed-${i}'
-    description: 'additionalAllowedIpRanges[${i}]'
-    ipAddress: additionalAllowedIpRanges[i]
+    description: 'allowedCidrs[${i}]'
+    ipAddress: allowedCidrs[i]
     action: 'Allow'
     priority: 200 + i
   }),
@@ -106,6 +110,9 @@ var accessRules = concat(
 )
 
 var useCertificate = empty(maskinportenKid)
+
+// A tuning value that is missing OR empty takes the default: `??` alone keeps an empty string.
+func orDefault(value string?, fallback string) string => empty(value ?? '') ? fallback : value!
 
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
@@ -135,6 +142,8 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: identityId
+    // vnetEnabled: outbound traffic (storage, Key Vault references) goes through the private endpoints.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     // No ftpsState: Flex Consumption rejects it; FTP is off through basicPublishingCredentialsPolicies below.
     siteConfig: {
       minTlsVersion: '1.2'
@@ -209,9 +218,9 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
       BLOB_CONTAINER: downloadContainerName
       DOWNLOAD_CONCURRENCY: tuning.?DOWNLOAD_CONCURRENCY ?? ''
       CONFIRM_ON_INFECTED: tuning.?CONFIRM_ON_INFECTED ?? ''
-      RECONCILE_SCHEDULE: tuning.?RECONCILE_SCHEDULE ?? '0 */15 * * * *' // the timer binding reads %RECONCILE_SCHEDULE%: it must never be empty
+      RECONCILE_SCHEDULE: orDefault(tuning.?RECONCILE_SCHEDULE, '0 */15 * * * *') // the timer binding reads %RECONCILE_SCHEDULE%: it must never be empty
       RECONCILE_SINCE: tuning.?RECONCILE_SINCE ?? ''
-      MONITOR_SCHEDULE: tuning.?MONITOR_SCHEDULE ?? '0 */5 * * * *' // the monitor timer reads %MONITOR_SCHEDULE%: never empty either
+      MONITOR_SCHEDULE: orDefault(tuning.?MONITOR_SCHEDULE, '0 */5 * * * *') // the monitor timer reads %MONITOR_SCHEDULE%: never empty either
     }
   }
 }

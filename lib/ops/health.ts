@@ -1,12 +1,16 @@
-import { unknownDataTypesReason, type ApplicationCatalog } from '../altinn/applications.js';
+import { restrictedDataTypeReason, unknownDataTypesReason, type ApplicationCatalog } from '../altinn/applications.js';
 import { ConfigError } from '../config.js';
 import { QUEUES } from '../queue/names.js';
 import type { Runtime } from '../runtime.js';
 
 export interface HealthReport {
   status: 'ok' | 'unhealthy';
-  /** `dataTypes`: ALTINN_DATA_TYPES against the metadata of each app in ALTINN_APPS (absent when not checked). */
-  checks: { settings: string; storage: string; dataTypes?: string };
+  /**
+   * `dataTypes`: ALTINN_DATA_TYPES against the metadata of each app in ALTINN_APPS (absent when not checked).
+   * `restrictedData`: selected data types of those apps with `actionRequiredToRead` (present only when there are
+   * some): Storage serves them only if the app's policy grants our org that action. Reported, not unhealthy.
+   */
+  checks: { settings: string; storage: string; dataTypes?: string; restrictedData?: string };
 }
 
 const TIMEOUT_MS = 5_000;
@@ -41,9 +45,26 @@ export async function checkHealth(getRuntime: () => Promise<Runtime>, getApplica
     return { status: 'unhealthy', checks: { settings, storage: `unreachable (${reason})` } };
   }
   const healthy = settings === 'ok';
-  if (!getApplications || rt.config.dataTypes.length === 0 || rt.config.apps.length === 0) return { status: healthy ? 'ok' : 'unhealthy', checks: { settings, storage: 'ok' } };
-  const dataTypes = await checkDataTypes(rt, await getApplications());
-  return { status: healthy && dataTypes.ok ? 'ok' : 'unhealthy', checks: { settings, storage: 'ok', dataTypes: dataTypes.text } };
+  if (!getApplications || rt.config.apps.length === 0) return { status: healthy ? 'ok' : 'unhealthy', checks: { settings, storage: 'ok' } };
+  const applications = await getApplications();
+  const restrictedData = await checkRestricted(rt, applications);
+  const restricted = restrictedData ? { restrictedData } : {};
+  if (rt.config.dataTypes.length === 0) return { status: healthy ? 'ok' : 'unhealthy', checks: { settings, storage: 'ok', ...restricted } };
+  const dataTypes = await checkDataTypes(rt, applications);
+  return { status: healthy && dataTypes.ok ? 'ok' : 'unhealthy', checks: { settings, storage: 'ok', dataTypes: dataTypes.text, ...restricted } };
+}
+
+/** Selected restricted data types of ALTINN_APPS, said as the processor says them (undefined: none, or not checked). */
+async function checkRestricted(rt: Runtime, applications: ApplicationCatalog): Promise<string | undefined> {
+  const { org, apps, dataTypes } = rt.config;
+  const found = await Promise.all(
+    apps.map(async (app) => {
+      const restricted = await within(TIMEOUT_MS, applications.restrictedDataTypes(org, app)).catch(() => []);
+      return restricted.filter((r) => dataTypes.length === 0 || dataTypes.includes(r.dataType)).map((r) => restrictedDataTypeReason(org, app, r));
+    }),
+  );
+  const texts = found.flat();
+  return texts.length > 0 ? texts.join('; ') : undefined;
 }
 
 /** Altinn out of reach is not our health problem (the processor defers): only a declared mismatch is. */

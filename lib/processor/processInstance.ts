@@ -3,15 +3,15 @@ import type { Logger } from '../log.js';
 import { decodeMessage, eventsMessageSchema, instanceId, type EventsMessage, type InstanceRef } from '../queue/messages.js';
 import { createSemaphore } from '../semaphore.js';
 import { confirmAndAnnounce } from './confirm.js';
-import type { Outcome, ProcessorDeps } from './deps.js';
-import { stages } from './deps.js';
+import { stages, type Outcome, type ProcessorDeps, type Stages } from './deps.js';
 import { isCurrent, storeInstance } from './download.js';
 import { holdInstance } from './held.js';
 import { limitElementStreams, MAX_ELEMENT_STREAMS } from './limits.js';
 import type { InstanceLease } from './lease.js';
 import { readManifest } from './manifest.js';
 import { busy, decideOnError, poison, refuse } from './outcome.js';
-import { readInstance } from './readInstance.js';
+import { readInstance, type Found } from './readInstance.js';
+import { recheck, settleAfterReading, settleBeforeReading } from './settle.js';
 
 export type { Outcome, ProcessorDeps } from './deps.js';
 export { CREDENTIALS_REFUSED } from './outcome.js';
@@ -21,23 +21,33 @@ export interface Processor {
 }
 
 /**
- * One queue message → instance stored, verified, confirmed. Order: data blobs, instance.json,
- * manifest.json (the "ready" mark), POST complete, ready message (then `readyAt` in the manifest), optional substatus.
+ * One queue message → instance stored, verified, confirmed. Order: settle, GET instance, lease, data
+ * blobs, instance.json, manifest.json (the "ready" mark), GET instance again (changed: store the new
+ * state first), POST complete, ready message (then `readyAt` in the manifest), optional substatus.
  * Deliveries of the same instance that overlap in this process share one run; across processes the
  * instance lease admits one run at a time. Transient trouble that outlasts the retries defers the message.
- * The stages live beside this file: readInstance (read and guards), download, confirm (confirm and
- * announce), outcome (deciding the outcome).
+ * The stages live beside this file: readInstance (read and guards), settle (settle and re-check),
+ * download, confirm (confirm and announce), outcome and heal (deciding the outcome).
  */
 export function createProcessor(input: ProcessorDeps): Processor {
   // One budget of element streams shared by every instance in flight in this process.
   const deps: ProcessorDeps = { ...input, storage: limitElementStreams(input.storage, createSemaphore(MAX_ELEMENT_STREAMS)) };
   const inflight = new Map<string, Promise<Outcome>>();
 
+  // Nothing is written before Storage has shown the instance (the lease creates the folder's lock blob):
+  // a forged event for an instance that does not exist leaves no blob behind.
   const leased = async (msg: EventsMessage, log: Logger): Promise<Outcome> => {
+    const early = settleBeforeReading(deps, log, msg);
+    if (early) return early;
+    const run = stages(deps, log);
+    const found = await readInstance(deps, run, msg);
+    if (!found) return { kind: 'process-not-ended' };
+    const settling = settleAfterReading(deps, log, msg, found.instance);
+    if (settling) return settling;
     const lease = await deps.locks.acquire(msg);
     if (!lease) return busy(deps, log, msg);
     try {
-      return await processInstance(underLease(deps, lease), msg, log, lease.first);
+      return await processInstance(underLease(deps, lease), run, msg, found, lease.first);
     } finally {
       await lease.release();
     }
@@ -80,12 +90,10 @@ function underLease(deps: ProcessorDeps, lease: InstanceLease): ProcessorDeps {
   };
 }
 
-/** `firstRun`: the instance's lock was created by this run's lease (see InstanceLease.first). */
-async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logger, firstRun: boolean): Promise<Outcome> {
+/** `found`: the instance as read before the lease; `firstRun`: the instance's lock was created by this run's lease (see InstanceLease.first). */
+async function processInstance(deps: ProcessorDeps, run: Stages, ref: InstanceRef, found: Found, firstRun: boolean): Promise<Outcome> {
   const { clock, store, config } = deps;
-  const run = stages(deps, log);
-  const found = await readInstance(deps, run, ref);
-  if (!found) return { kind: 'process-not-ended' };
+  const { log } = run;
   const { instance, selected } = found;
   const ourConfirmation = confirmationBy(instance, config.org);
   // Nothing to find in a folder no run has held: no manifest read, no look for stored elements (a storage
@@ -98,7 +106,9 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
     return { kind: 'already-done' };
   }
   if (current) log.info('manifest is current; confirming without downloading', { stage: 'manifest found' });
-  const { manifest, downloaded } = current ? { manifest: current, downloaded: 0 } : await storeInstance(deps, run, ref, { ...found, existing, reuse: !untouched });
+  const stored = current ? { manifest: current, downloaded: 0 } : await storeInstance(deps, run, ref, { ...found, existing, reuse: !untouched });
+  // Already ours: no `complete` to guard. Otherwise the files must describe the instance as it is now.
+  const { manifest, downloaded } = ourConfirmation ? stored : await recheck(deps, run, ref, stored);
 
   const infected = manifest.elements.filter((e) => e.status === 'infected').map((e) => e.id);
   if (infected.length > 0 && !config.confirmOnInfected && !ourConfirmation) {

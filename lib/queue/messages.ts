@@ -22,6 +22,17 @@ export const eventsMessageSchema = instanceRefSchema.extend({
   enqueuedAt: z.iso.datetime({ offset: true }),
   /** How often the processor has put this message back for later (transient trouble, or the instance busy on another host). */
   deferrals: z.number().int().min(0).max(1_000_000).optional(),
+  /**
+   * Storage answered 403 or 404 on the instance or an element (which heals: Authorization down, any
+   * exception on an instance GET): since when, and how often each. Past HEAL_WINDOW_MINUTES from `since` it is poisoned.
+   */
+  refused: z
+    .object({
+      since: z.iso.datetime({ offset: true }),
+      forbidden: z.number().int().min(0).max(1_000_000),
+      notFound: z.number().int().min(0).max(1_000_000),
+    })
+    .optional(),
 });
 export type EventsMessage = z.infer<typeof eventsMessageSchema>;
 

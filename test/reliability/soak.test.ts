@@ -26,6 +26,9 @@ describe(`fault soak, short profile (${SHORT.instances} instances, seed ${SHORT.
     expect(report.processor.deferrals, context).toBeGreaterThan(0);
     expect(report.faults.deliveriesDropped, context).toBe(Math.floor(SHORT.instances / SHORT.dropEvery));
     expect(report.intake.reconcileEnqueued, context).toBeGreaterThanOrEqual(report.faults.deliveriesDropped);
+    // Late data: every instance got a receipt after its completed event (and blobProblems checks each is stored).
+    expect(report.faults.lateElements, context).toBe(report.instances);
+    expect(report.processor.settleDeferrals, context).toBeGreaterThan(0);
 
     // Invariants.
     expect(report.outcome.lost, context).toEqual([]);
