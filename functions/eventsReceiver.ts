@@ -1,6 +1,6 @@
 import { register } from '../lib/functionDefinition.js';
 import { serveWebhook } from '../lib/webhook/serveWebhook.js';
-import { withInvocationLog } from '../lib/invocationLog.js';
+import { contextLogger } from '../lib/invocationLog.js';
 import { getRuntime } from '../lib/runtime.js';
 
 export const definition = register({
@@ -11,6 +11,6 @@ export const definition = register({
     // Every method reaches the handler, so a wrong one gets our 405 problem body rather than the host's 404.
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'],
     authLevel: 'function',
-    handler: (request, context) => withInvocationLog(context, () => serveWebhook(request, () => getRuntime())),
+    handler: (request, context) => serveWebhook(request, () => getRuntime(), contextLogger(context)),
   },
 });

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { InvocationContext } from '@azure/functions';
-import { consoleSink, type Sink } from './log.js';
+import { consoleSink, createLogger, type Logger, type Sink } from './log.js';
 
 /**
  * Inside an invocation, lines go through its context (`context.info/warn/…`): the Functions host files them
@@ -20,4 +20,14 @@ export const invocationSink: Sink = (level, line) => (current.getStore() ?? cons
 /** Run one invocation's work so that every logger built on `invocationSink` writes through its context. */
 export function withInvocationLog<T>(context: Pick<InvocationContext, 'debug' | 'info' | 'warn' | 'error'>, work: () => T): T {
   return current.run(contextSink(context), work);
+}
+
+/**
+ * A logger writing straight through one invocation's context, for a handler whose collaborators never log
+ * (the webhook: its queue sender writes no lines). It needs no AsyncLocalStorage: once a process runs one,
+ * Node tracks the async context of every promise and callback in it, which the webhook's hot path would pay
+ * on every request (HTTP triggers get instances of their own on Flex Consumption).
+ */
+export function contextLogger(context: Pick<InvocationContext, 'debug' | 'info' | 'warn' | 'error'>): Logger {
+  return createLogger(contextSink(context));
 }

@@ -1,4 +1,4 @@
-import { redact } from './redact.js';
+import { redactValue } from './redact.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 export type Fields = Record<string, unknown>;
@@ -40,7 +40,7 @@ function toJsonLine(record: Fields): string {
   return JSON.stringify(record, function (this: unknown, key: string, value: unknown) {
     if (typeof value !== 'string') return value;
     if (PRIVATE_JWK.has(key) && typeof this === 'object' && this !== null && 'kty' in this) return '[redacted]';
-    return redact(value);
+    return redactValue(value);
   });
 }
 

@@ -26,3 +26,25 @@ export function redact(text: string): string {
   for (const [re, repl] of PATTERNS) out = out.replace(re, repl);
   return out;
 }
+
+/** Results of redact() for strings seen before, while no secret was registered since (the set only grows). */
+const remembered = new Map<string, string>();
+let rememberedWith = 0;
+const REMEMBER_AT_MOST = 1024;
+const REMEMBER_LENGTH = 128;
+
+/**
+ * redact() for log field values, which mostly repeat (levels, messages, decisions, event types, app and
+ * function names): the same output, looked up instead of scanned again. Forgotten whenever a secret is
+ * registered, and all at once when full (unique values such as ids would otherwise crowd it).
+ */
+export function redactValue(text: string): string {
+  if (text.length > REMEMBER_LENGTH) return redact(text);
+  if (registered.size !== rememberedWith || remembered.size >= REMEMBER_AT_MOST) {
+    remembered.clear();
+    rememberedWith = registered.size;
+  }
+  let out = remembered.get(text);
+  if (out === undefined) remembered.set(text, (out = redact(text)));
+  return out;
+}

@@ -28,3 +28,31 @@ describe('semaphore', () => {
     releaseD();
   });
 });
+
+describe('semaphore with weights (the blob store counts bytes)', () => {
+  it('admits by weight in arrival order: a large request at the head is not overtaken; one above the total takes it all', async () => {
+    const sem = createSemaphore(10);
+    const a = await sem.acquire(6);
+    const order: string[] = [];
+    const big = sem.acquire(8).then((r) => (order.push('big'), r));
+    const small = sem.acquire(1).then((r) => (order.push('small'), r));
+    await Promise.resolve();
+    // 4 are free: enough for `small`, but `big` came first.
+    expect(order).toEqual([]);
+    a();
+    const releaseBig = await big;
+    const releaseSmall = await small;
+    expect(order).toEqual(['big', 'small']);
+    const huge = sem.acquire(50).then((r) => (order.push('huge'), r));
+    await Promise.resolve();
+    expect(order).not.toContain('huge');
+    releaseBig();
+    await Promise.resolve();
+    expect(order).not.toContain('huge');
+    releaseSmall();
+    (await huge)();
+    expect(order).toEqual(['big', 'small', 'huge']);
+    const zero = await sem.acquire(0);
+    zero();
+  });
+});

@@ -12,6 +12,8 @@ export interface BenchOptions {
   quick: boolean;
   huge: boolean;
   runs: number;
+  /** Runs at most, while a goal judged on runs is still undecided after `runs` (default 15; `runs` with --quick). */
+  maxRuns: number;
   /** intake: events per run (default 2,000). */
   events?: number | undefined;
   /** many: instances per run (default 200). */
@@ -96,14 +98,30 @@ export async function runWorker(name: string, spec: unknown, env: Record<string,
   return line[RESULT_KEY] as WorkerResult;
 }
 
+/** Runs `fn` for each variant in turn, alternating the order by run so neither side always goes first. */
+export async function alternateOnce<V extends string, R>(variants: readonly V[], run: number, fn: (variant: V, run: number) => Promise<R>): Promise<Record<V, R>> {
+  const order = run % 2 === 0 ? variants : [...variants].reverse();
+  const results = {} as Record<V, R>;
+  for (const v of order) results[v] = await fn(v, run);
+  return results;
+}
+
+/**
+ * `runs` runs, then more, one at a time up to `maxRuns`, while a goal judged on the runs is undecided:
+ * more runs narrow the median's interval (stats.ts medianInterval). Stops as soon as every goal is decided.
+ */
+export async function runUntilDecided<R>(options: Pick<BenchOptions, 'runs' | 'maxRuns'>, once: (run: number) => Promise<R>, goals: (results: R[]) => Goal[]): Promise<R[]> {
+  const out: R[] = [];
+  for (let run = 0; run < Math.max(options.runs, options.maxRuns); run++) {
+    out.push(await once(run));
+    if (out.length >= options.runs && goals(out).every((g) => g.verdict !== 'undecided')) break;
+  }
+  return out;
+}
+
 /** Runs `fn` for each variant in turn, `runs` times, alternating the order so neither side always goes first. */
 export async function alternate<V extends string, R>(variants: readonly V[], runs: number, fn: (variant: V, run: number) => Promise<R>) {
   const out: Record<V, R>[] = [];
-  for (let run = 0; run < runs; run++) {
-    const order = run % 2 === 0 ? variants : [...variants].reverse();
-    const results = {} as Record<V, R>;
-    for (const v of order) results[v] = await fn(v, run);
-    out.push(results);
-  }
+  for (let run = 0; run < runs; run++) out.push(await alternateOnce(variants, run, fn));
   return out;
 }

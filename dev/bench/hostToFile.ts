@@ -10,9 +10,9 @@ import { parseJsonLine, ROOT } from '../host/childProcess.js';
  * not scheduled, and intake would measure the bench's own reading rather than the host. (In Azure the
  * worker ships log lines to the host asynchronously.)
  */
-export async function startHostLoggingToFile(opts: { env: Record<string, string>; functions: string; logFile: string }) {
+export async function startHostLoggingToFile(opts: { env: Record<string, string>; functions: string; logFile: string; hostJson?: string }) {
   const fd = openSync(opts.logFile, 'w');
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'dev', 'host.js'), '--no-settings', '--port', '0', '--functions', opts.functions], {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'dev', 'host.js'), '--no-settings', '--port', '0', '--functions', opts.functions, ...(opts.hostJson ? ['--host-json', opts.hostJson] : [])], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...opts.env },
     stdio: ['ignore', fd, fd],
@@ -35,6 +35,7 @@ export async function startHostLoggingToFile(opts: { env: Record<string, string>
   }
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
     async stop() {
       child.kill('SIGTERM');
       await exited;

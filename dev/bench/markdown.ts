@@ -15,7 +15,7 @@ const results = z.object({
     z.object({
       params: z.record(z.string(), z.unknown()),
       metrics: z.record(z.string(), summary),
-      goals: z.array(z.object({ goal: z.string(), measured: z.string(), met: z.boolean(), verdict: z.enum(['met', 'missed', 'undecided']) })),
+      goals: z.array(z.object({ goal: z.string(), measured: z.string(), met: z.boolean(), verdict: z.enum(['met', 'missed', 'undecided']), method: z.string().optional() })),
       notes: z.array(z.string()),
       measuredAt: z.string(),
       revision: z.string().optional(),

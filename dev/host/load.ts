@@ -49,12 +49,14 @@ export interface LoadedFunctions {
 
 /**
  * Imports every matched file and collects its exported `definition`: the very object the file
- * registers with `app.*`, so the local host runs what Azure runs.
+ * registers with `app.*`, so the local host runs what Azure runs. `pattern` may list several globs,
+ * comma-separated (e.g. only some of the functions: the benches).
  */
 export async function loadFunctions(pattern: string, cwd: string): Promise<LoadedFunctions> {
   const definitions: FunctionDefinition[] = [];
   const skipped: string[] = [];
-  for (const file of await matchFiles(pattern, cwd)) {
+  const files = (await Promise.all(pattern.split(',').map((p) => matchFiles(p.trim(), cwd)))).flat();
+  for (const file of [...new Set(files)]) {
     const mod = await withoutTestModeWarnings(() => import(pathToFileURL(file).href) as Promise<{ definition?: unknown }>);
     if (mod.definition === undefined) {
       skipped.push(file);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Env } from './settings.js';
 
 export const USAGE = `usage: node dist/dev/host.js [options]
-  --functions <glob>        function files to load (default: package.json "main"; env HOST_FUNCTIONS)
+  --functions <glob>[,...]  function files to load (default: package.json "main"; env HOST_FUNCTIONS)
   --host-json <path>        host.json to honour (default: the project's host.json)
   --settings <path>         local.settings.json to read (default: the project's, when present)
   --no-settings             read no settings file: the environment only

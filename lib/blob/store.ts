@@ -1,17 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import type { BlockBlobClient, BlockBlobUploadOptions, ContainerClient } from '@azure/storage-blob';
 import type { z } from 'zod';
 import { azureCall } from '../azure/call.js';
 import { ReceiverError } from '../errors.js';
 import { createSemaphore, type Semaphore } from '../semaphore.js';
+import { blockPool, blockWriter, UPLOAD_BUDGET_BYTES, uploadPlan, wholeWriter, type BlockPool } from './blocks.js';
 
-/** Bytes per staged block: memory per element upload stays at about this much, whatever the file size. */
-export const BLOCK_SIZE = 4 * 1024 * 1024;
-/** Blocks staged at once per element: overlaps network reads with storage writes (4 x 4 MiB in memory at most). */
-const STAGE_PARALLELISM = 4;
-/** Blocks in memory being staged at once across all uploads of one store (one per process): 16 x 4 MiB. */
-const MAX_STAGED_BLOCKS = 16;
+export { BLOCK_SIZE } from './blocks.js';
 
 export interface StreamUpload {
   contentType: string;
@@ -141,31 +137,11 @@ function decodeMetadataValue(value: string): string {
   }
 }
 
-/**
- * Block buffers reused across uploads: a fresh 4 MiB buffer per block (256 per GiB) is external memory
- * that drives the garbage collector. At most MAX_STAGED_BLOCKS are out at once (the staged-block budget),
- * so the pool never holds more than that.
- */
-function blockPool() {
-  const free: Buffer[] = [];
-  return {
-    take: () => free.pop() ?? Buffer.allocUnsafeSlow(BLOCK_SIZE),
-    give: (b: Buffer) => void free.push(b),
-  };
-}
-
-/** Copies `chunks` into `target` from its start; returns the bytes copied. */
-function fill(target: Buffer, chunks: readonly Buffer[]): number {
-  let at = 0;
-  for (const c of chunks) at += c.copy(target, at);
-  return at;
-}
-
-export function createBlobStore(container: ContainerClient, stagedBlocks: Semaphore = createSemaphore(MAX_STAGED_BLOCKS)): BlobStore {
+export function createBlobStore(container: ContainerClient, budget: Semaphore = createSemaphore(UPLOAD_BUDGET_BYTES)): BlobStore {
   const pool = blockPool();
   const tagState = { refused: false };
   return {
-    putStream: (path, source, upload) => putStream(container.getBlockBlobClient(path), source, upload, stagedBlocks, pool),
+    putStream: (path, source, upload) => putStream(container.getBlockBlobClient(path), source, upload, budget, pool),
 
     putJson: (path, text, tags) => putJsonTagged(container.getBlockBlobClient(path), text, tags, tagState),
 
@@ -233,15 +209,17 @@ async function putJsonTagged(blob: BlockBlobClient, text: string, tags: Record<s
   }
 }
 
-type BlockPool = ReturnType<typeof blockPool>;
 type UploadOptions = Pick<BlockBlobUploadOptions, 'blobHTTPHeaders' | 'metadata'>;
 
-/** Verify while reading, stage in blocks (or one Put Blob when it fits one), commit only what verified. */
+/**
+ * Verify while reading, buffer as the element's declared size says (blocks.ts uploadPlan: one Put Blob, or
+ * blocks staged while the next fill), commit only what verified.
+ */
 async function putStream(
   blob: BlockBlobClient,
   source: Readable | ReadableStream<Uint8Array>,
   upload: StreamUpload,
-  stagedBlocks: Semaphore,
+  budget: Semaphore,
   pool: BlockPool,
 ): Promise<StoredBlob> {
   const input = source instanceof Readable ? source : Readable.fromWeb(source);
@@ -249,92 +227,30 @@ async function putStream(
   const counter = new VerifyingCounter(upload.expectedSize, expectedHash, upload.instanceId);
   // pipeline: a failure on either side destroys both, so a bad body also closes the HTTP response.
   const verified = pipeline(input, counter, () => {});
-  const blocks = blockStager(blob, stagedBlocks, pool, upload.instanceId);
+  const plan = uploadPlan(upload.expectedSize);
+  const writer = plan.kind === 'whole' ? wholeWriter(plan, budget) : blockWriter(blob, plan, budget, pool, upload.instanceId);
   try {
-    for await (const chunk of verified as AsyncIterable<Buffer>) await blocks.push(chunk);
-  } catch (e) {
-    throw asStreamError(e, upload.instanceId);
-  }
-  // Reaching here means the stream ended and the counter's checks passed.
-  const metadata = Object.fromEntries(
-    Object.entries({ ...upload.metadata, sha256: counter.sha256, size: String(counter.bytes) }).map(([k, v]) => [k, encodeMetadataValue(v)]),
-  );
-  const options = { blobHTTPHeaders: { blobContentType: upload.contentType, blobContentDisposition: contentDisposition(upload.filename) }, metadata };
-  if (blocks.stagedAny()) await commitBlocks(blob, await blocks.finish(), options, upload.instanceId);
-  else await uploadWhole(blob, blocks.rest, options, stagedBlocks, upload.instanceId);
-  return { bytes: counter.bytes, sha256: counter.sha256 };
-}
-
-/**
- * Cuts the stream into blocks of exactly BLOCK_SIZE and stages them while the next ones are read: up to
- * STAGE_PARALLELISM in flight, within the store's staged-block budget (memory stays bounded).
- */
-function blockStager(blob: BlockBlobClient, stagedBlocks: Semaphore, pool: BlockPool, instanceId: string | undefined) {
-  // Block ids unique to this attempt: a concurrent writer of the same element can never mix its blocks into ours.
-  const attempt = randomBytes(9).toString('hex');
-  const ids: string[] = [];
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const inFlight = new Set<Promise<void>>();
-  let stageFailure: unknown;
-  const stage = async () => {
-    const id = Buffer.from(`${attempt}-${String(ids.length).padStart(6, '0')}`).toString('base64');
-    ids.push(id);
-    // Waiting here stops reading this stream (back-pressure to the HTTP response) until memory is free.
-    const release = await stagedBlocks.acquire();
-    const buffer = pool.take();
-    // Exactly BLOCK_SIZE bytes (or what is left at the end); the rest of a straddling chunk starts the next block.
-    const length = Math.min(pendingBytes, BLOCK_SIZE);
-    const last = pending[pending.length - 1]!;
-    const overflow = pendingBytes - length;
-    fill(buffer, overflow > 0 ? [...pending.slice(0, -1), last.subarray(0, last.length - overflow)] : pending);
-    pending = overflow > 0 ? [last.subarray(last.length - overflow)] : [];
-    pendingBytes = overflow;
-    const done = () => {
-      pool.give(buffer);
-      release();
-      inFlight.delete(staged);
-    };
-    const put = (abortSignal: AbortSignal) => blob.stageBlock(id, buffer.subarray(0, length), length, { abortSignal });
-    const staged: Promise<void> = azureCall('put block', put, { bytes: length, instanceId }).then(done, (e: unknown) => {
-      done();
-      stageFailure ??= e;
-    });
-    inFlight.add(staged);
-    if (inFlight.size >= STAGE_PARALLELISM) await Promise.race(inFlight);
-    throwIfFailed();
-  };
-  const throwIfFailed = () => {
-    if (stageFailure !== undefined) throw asStreamError(stageFailure, instanceId);
-  };
-  return {
-    async push(chunk: Buffer) {
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      while (pendingBytes >= BLOCK_SIZE) await stage();
-    },
-    stagedAny: () => ids.length > 0,
-    /** What was read but not staged: the whole element when no block was. */
-    rest: () => Buffer.concat(pending, pendingBytes),
-    /** Stages what is left, waits for every block; the ids in order. */
-    async finish(): Promise<string[]> {
-      if (pendingBytes > 0) await stage();
-      await Promise.all(inFlight);
-      throwIfFailed();
-      return ids;
-    },
-  };
-}
-
-/** The whole (verified) element fits one block: one Put Blob, headers and metadata included, instead of stage + commit. */
-async function uploadWhole(blob: BlockBlobClient, body: () => Buffer, options: UploadOptions, stagedBlocks: Semaphore, instanceId: string | undefined): Promise<void> {
-  const release = await stagedBlocks.acquire();
-  try {
-    const bytes = body();
-    await azureCall('put blob', (abortSignal) => blob.upload(bytes, bytes.length, { ...options, abortSignal }), { bytes: bytes.length, instanceId });
+    let written;
+    try {
+      for await (const chunk of verified as AsyncIterable<Buffer>) await writer.push(chunk);
+      // Reaching here means the stream ended and the counter's checks passed.
+      written = await writer.finish();
+    } catch (e) {
+      throw asStreamError(e, upload.instanceId);
+    }
+    const metadata = Object.fromEntries(
+      Object.entries({ ...upload.metadata, sha256: counter.sha256, size: String(counter.bytes) }).map(([k, v]) => [k, encodeMetadataValue(v)]),
+    );
+    const options = { blobHTTPHeaders: { blobContentType: upload.contentType, blobContentDisposition: contentDisposition(upload.filename) }, metadata };
+    if (written.kind === 'blocks') await commitBlocks(blob, written.ids, options, upload.instanceId);
+    else {
+      const bytes = written.bytes;
+      await azureCall('put blob', (abortSignal) => blob.upload(bytes, bytes.length, { ...options, abortSignal }), { bytes: bytes.length, instanceId: upload.instanceId });
+    }
   } finally {
-    release();
+    writer.release();
   }
+  return { bytes: counter.bytes, sha256: counter.sha256 };
 }
 
 async function commitBlocks(blob: BlockBlobClient, ids: string[], options: UploadOptions, instanceId: string | undefined): Promise<void> {

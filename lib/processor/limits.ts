@@ -3,9 +3,9 @@ import { rewrapBody } from '../http/responseBody.js';
 import type { Semaphore } from '../semaphore.js';
 
 /**
- * Element streams open at once in this process, whatever batchSize × DOWNLOAD_CONCURRENCY allows: with
- * the blob store's shared block budget this bounds memory (about 16 × 4 MiB being read into blocks
- * plus the staged blocks) on a 2 GiB Flex Consumption instance.
+ * Element streams open at once in this process, whatever batchSize × DOWNLOAD_CONCURRENCY allows: this
+ * bounds connections and their socket buffers; the element bytes held in memory are bounded apart, by the
+ * blob store's byte budget (lib/blob/blocks.ts UPLOAD_BUDGET_BYTES, 64 MiB), on a 2 GiB Flex Consumption instance.
  */
 export const MAX_ELEMENT_STREAMS = 16;
 

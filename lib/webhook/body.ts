@@ -20,6 +20,9 @@ export function acceptsContentType(header: string | null): boolean {
 
 export type BodyResult = { ok: true; text: string } | { ok: false; response: WebhookResponse };
 
+// Stateless between calls (no `stream: true`), so one decoder serves every request.
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 const tooLarge = () => problem(413, 'body-too-large', `the body must be at most ${MAX_BODY_BYTES} bytes`);
 
 /**
@@ -50,7 +53,7 @@ export async function readBody(request: IncomingRequest, maxBytes = MAX_BODY_BYT
     }
   }
   try {
-    return { ok: true, text: new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks, total)) };
+    return { ok: true, text: UTF8.decode(Buffer.concat(chunks, total)) };
   } catch {
     return { ok: false, response: problem(400, 'not-json', 'the body is not valid UTF-8') };
   }

@@ -6,20 +6,17 @@ import { problem, type WebhookResponse } from './problem.js';
 import { receiveEvent } from './receiveEvent.js';
 
 /**
- * The webhook wired to the process runtime. Broken settings answer 503, not 500, so Altinn keeps
- * the event and delivers it again once the app settings are fixed.
+ * The webhook wired to the process runtime, its request line written to `log` (the invocation's context in
+ * the function). Broken settings answer 503, not 500, so Altinn keeps the event and delivers it again once
+ * the app settings are fixed.
  */
-export async function serveWebhook(
-  request: IncomingRequest,
-  getRuntime: () => Promise<Runtime>,
-  fallbackLog: Logger = createLogger(),
-): Promise<WebhookResponse> {
+export async function serveWebhook(request: IncomingRequest, getRuntime: () => Promise<Runtime>, log: Logger = createLogger()): Promise<WebhookResponse> {
   let rt: Runtime;
   try {
     rt = await getRuntime();
   } catch (e) {
     const settings = e instanceof ConfigError ? [...new Set(e.problems.map((p) => p.setting))] : undefined;
-    fallbackLog.error('webhook request', {
+    log.error('webhook request', {
       method: request.method,
       status: 503,
       decision: 'unavailable',
@@ -30,5 +27,5 @@ export async function serveWebhook(
       'retry-after': '60',
     });
   }
-  return receiveEvent(request, rt.webhook);
+  return receiveEvent(request, { ...rt.webhook, log });
 }

@@ -1,5 +1,5 @@
 /**
- * The intake baseline: a minimal Node http server that only enqueues the request body (base64, as
+ * The intake bench's plain server (the dev host figure): a minimal Node http server that only enqueues the request body (base64, as
  * the host's queue encoding) on the same Azurite queue. No routing, validation, logging or limits.
  */
 import { createServer } from 'node:http';
