@@ -27,14 +27,20 @@ export interface StoredBlob {
   sha256: string;
 }
 
+export interface JsonCondition {
+  ifMatch?: string | undefined;
+}
+
 export interface BlobStore {
   /** Stream into `path`; the blob is committed only after byte count and hash are verified. */
   putStream(path: string, source: Readable | ReadableStream<Uint8Array>, upload: StreamUpload): Promise<StoredBlob>;
   /**
    * Write JSON text as it is (instance.json keeps the App API's exact bytes). `tags`: blob index tags set by the
    * same Put Blob (no extra transaction); a store whose account refuses tags writes without them from then on.
+   * `condition.ifMatch`: write only over the blob with this ETag (else the SDK's 412, or 404 when it is gone).
+   * Resolves to the written blob's ETag.
    */
-  putJson(path: string, text: string, tags?: Record<string, string>): Promise<void>;
+  putJson(path: string, text: string, tags?: Record<string, string>, condition?: JsonCondition): Promise<string | undefined>;
   /** Delete the blob at `path` if it exists. */
   remove(path: string): Promise<void>;
   /** Size and (decoded) metadata of the committed blob at `path`; undefined when there is none. */
@@ -143,7 +149,7 @@ export function createBlobStore(container: ContainerClient, budget: Semaphore = 
   return {
     putStream: (path, source, upload) => putStream(container.getBlockBlobClient(path), source, upload, budget, pool),
 
-    putJson: (path, text, tags) => putJsonTagged(container.getBlockBlobClient(path), text, tags, tagState),
+    putJson: (path, text, tags, condition) => putJsonTagged(container.getBlockBlobClient(path), text, { tags, condition }, tagState),
 
     async remove(path) {
       await azureCall('delete blob', (abortSignal) => container.getBlockBlobClient(path).deleteIfExists({ abortSignal }));
@@ -188,24 +194,27 @@ export function createBlobStore(container: ContainerClient, budget: Semaphore = 
  * an account or role without them (tags/write; hierarchical namespace) must not stop the write the whole
  * pipeline depends on, so a refusal (400/403/409) writes without them, and `state` remembers it.
  */
-async function putJsonTagged(blob: BlockBlobClient, text: string, tags: Record<string, string> | undefined, state: { refused: boolean }): Promise<void> {
+async function putJsonTagged(
+  blob: BlockBlobClient,
+  text: string,
+  opts: { tags: Record<string, string> | undefined; condition: JsonCondition | undefined },
+  state: { refused: boolean },
+): Promise<string | undefined> {
   const bytes = Buffer.byteLength(text);
-  const put = (withTags: Record<string, string> | undefined) =>
-    azureCall(
-      'put blob',
-      (abortSignal) => blob.upload(text, bytes, { blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' }, abortSignal, ...(withTags ? { tags: withTags } : {}) }),
-      { bytes },
-    );
-  if (!tags || state.refused) {
-    await put(undefined);
-    return;
-  }
+  const { tags, condition } = opts;
+  const conditions = condition?.ifMatch ? { conditions: { ifMatch: condition.ifMatch } } : {};
+  const put = async (withTags: Record<string, string> | undefined) => {
+    const headers = { blobContentType: 'application/json; charset=utf-8' };
+    const res = await azureCall('put blob', (abortSignal) => blob.upload(text, bytes, { blobHTTPHeaders: headers, abortSignal, ...conditions, ...(withTags ? { tags: withTags } : {}) }), { bytes });
+    return res.etag;
+  };
+  if (!tags || state.refused) return put(undefined);
   try {
-    await put(tags);
+    return await put(tags);
   } catch (e) {
     if (![400, 403, 409].includes((e as { statusCode?: number }).statusCode ?? 0)) throw e;
-    await put(undefined);
     state.refused = true;
+    return put(undefined);
   }
 }
 

@@ -42,7 +42,8 @@ export type Outcome =
 export interface Stages {
   log: Logger;
   started: number;
-  retry: <T>(stage: string, fn: () => Promise<T>) => Promise<T>;
+  /** `policy`: another budget than the run's (deps.retry.policy, else DEFAULT_RETRY). */
+  retry: <T>(stage: string, fn: () => Promise<T>, policy?: RetryPolicy) => Promise<T>;
   timed: <T>(stage: string, fn: () => Promise<T>, fields?: (r: T) => Fields) => Promise<T>;
 }
 
@@ -51,10 +52,10 @@ export function stages(deps: ProcessorDeps, log: Logger): Stages {
   return {
     log,
     started: clock.now(),
-    retry: (stage, fn) =>
+    retry: (stage, fn, policy = deps.retry?.policy) =>
       withRetry(fn, {
         clock,
-        policy: deps.retry?.policy,
+        policy,
         random: deps.retry?.random,
         onRetry: (error, attempt, delayMs) => log.warn('retrying', { stage, attempt, delayMs: Math.round(delayMs), error }),
       }),

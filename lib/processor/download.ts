@@ -11,13 +11,20 @@ import { refused, StorageRefusal } from './heal.js';
 import { elementPath, instanceJsonPath, manifestEntry, manifestPath, writeManifest, type Manifest, type ManifestEntry, type Timing } from './manifest.js';
 import type { Found } from './readInstance.js';
 
+/** What a run holds of the folder: its manifest, elements fetched, and the ETag of the manifest when this run wrote it. */
+export interface Stored {
+  manifest: Manifest;
+  downloaded: number;
+  etag?: string | undefined;
+}
+
 /** Elements downloaded (or kept), then instance.json, then the manifest: the folder is ready once the manifest is written. */
 export async function storeInstance(
   deps: ProcessorDeps,
   run: Stages,
   ref: InstanceRef,
   found: Found & { existing: Manifest | undefined; reuse: boolean; timing?: Timing },
-): Promise<{ manifest: Manifest; downloaded: number }> {
+): Promise<Stored> {
   const { clock, store, config } = deps;
   const { log, retry, timed } = run;
   const { instance, raw, selected, existing, reuse } = found;
@@ -48,8 +55,8 @@ export async function storeInstance(
     ...found.timing,
     elements: entries,
   };
-  await timed('manifest written', () => writeManifest(store, ref, manifest), () => ({ elements: manifest.elements.length }));
-  return { manifest, downloaded };
+  const etag = await timed('manifest written', () => writeManifest(store, ref, manifest), () => ({ elements: manifest.elements.length }));
+  return { manifest, downloaded, etag };
 }
 
 /**

@@ -106,8 +106,11 @@ function confirmedTag(m: Manifest): Record<string, string> | undefined {
   return { [CONFIRMED_TAG]: parts.join(' ') };
 }
 
-/** Written with the confirmed tag once `readyAt` is set: in the same Put Blob, so it costs no storage transaction. */
-export async function writeManifest(store: BlobStore, ref: InstanceRef, manifest: Manifest): Promise<void> {
+/**
+ * Written with the confirmed tag once `readyAt` is set: in the same Put Blob, so it costs no storage transaction.
+ * `ifMatch`: only over the manifest with that ETag. Resolves to the new manifest's ETag.
+ */
+export async function writeManifest(store: BlobStore, ref: InstanceRef, manifest: Manifest, ifMatch?: string): Promise<string | undefined> {
   const valid = manifestSchema.parse(manifest);
-  await store.putJson(manifestPath(ref), JSON.stringify(valid, null, 2), confirmedTag(valid));
+  return store.putJson(manifestPath(ref), JSON.stringify(valid, null, 2), confirmedTag(valid), ifMatch ? { ifMatch } : undefined);
 }

@@ -3,9 +3,9 @@ import { confirmationBy } from '../altinn/instanceSchema.js';
 import type { Logger } from '../log.js';
 import { decodeMessage, eventsMessageSchema, instanceId, type EventsMessage } from '../queue/messages.js';
 import { createSemaphore } from '../semaphore.js';
-import { confirmAndAnnounce } from './confirm.js';
+import { announcePending, confirmAndAnnounce } from './confirm.js';
 import { stages, type Outcome, type ProcessorDeps, type Stages } from './deps.js';
-import { isCurrent, storeInstance } from './download.js';
+import { isCurrent, storeInstance, type Stored } from './download.js';
 import { holdInstance } from './held.js';
 import { limitElementStreams, MAX_ELEMENT_STREAMS } from './limits.js';
 import type { InstanceLease } from './lease.js';
@@ -89,7 +89,9 @@ function underLease(deps: ProcessorDeps, lease: InstanceLease): ProcessorDeps {
     store: {
       ...store,
       putStream: (p, source, u) => lease.confirm().then(() => store.putStream(p, source, u), (e: unknown) => discard(source, e)),
-      putJson: (p, t, g) => lease.confirm().then(() => store.putJson(p, t, g)),
+      // A write conditional on this run's own ETag (the ready mark) skips the check: it lands only if no other run
+      // wrote the blob since, which is what the lease guards, and it must be able to land after an outage outlasted the lease.
+      putJson: (p, t, g, c) => (c?.ifMatch ? store.putJson(p, t, g, c) : lease.confirm().then(() => store.putJson(p, t, g, c))),
       remove: (p) => lease.confirm().then(() => store.remove(p)),
     },
     storage: { ...storage, complete: (ref) => lease.confirm().then(() => storage.complete(ref)) },
@@ -119,9 +121,13 @@ async function processInstance(deps: ProcessorDeps, run: Stages, ref: EventsMess
     log.info('already stored, confirmed and announced; nothing to do', { stage: 'done', outcome: 'already-done', durationMs: clock.now() - run.started });
     return { kind: 'already-done' };
   }
+  if (current && ourConfirmation && !current.readyAt) {
+    const pending = await announcePending(deps, run, ref, current);
+    if (pending) return pending;
+  }
   if (current) log.info('manifest is current; confirming without downloading', { stage: 'manifest found' });
   const timing = timingOf(ref, instance);
-  const stored = current ? { manifest: current, downloaded: 0 } : await storeInstance(deps, run, ref, { ...found, existing, reuse: !untouched, timing });
+  const stored: Stored = current ? { manifest: current, downloaded: 0 } : await storeInstance(deps, run, ref, { ...found, existing, reuse: !untouched, timing });
   // Already ours: no `complete` to guard. Otherwise the files must describe the instance as it is now.
   const rechecked = ourConfirmation ? stored : await recheck(deps, run, ref, stored);
   const { manifest, downloaded } = { ...rechecked, manifest: withTiming(rechecked.manifest, timing) };
@@ -137,5 +143,5 @@ async function processInstance(deps: ProcessorDeps, run: Stages, ref: EventsMess
     });
     return { kind: 'held-infected', infected };
   }
-  return confirmAndAnnounce(deps, run, ref, manifest, { ourConfirmation, downloaded });
+  return confirmAndAnnounce(deps, run, ref, manifest, { ourConfirmation, downloaded, etag: rechecked.etag });
 }

@@ -6,7 +6,7 @@ import { instanceId, type EventsMessage, type InstanceRef } from '../queue/messa
 import { QUEUES } from '../queue/names.js';
 import type { Deferral } from './defer.js';
 import type { ProcessorDeps, Stages } from './deps.js';
-import { sameElements, storeInstance } from './download.js';
+import { sameElements, storeInstance, type Stored } from './download.js';
 import type { Manifest } from './manifest.js';
 import { fetchInstance, type Found } from './readInstance.js';
 
@@ -70,12 +70,12 @@ export async function recheck(
   deps: ProcessorDeps,
   run: Stages,
   ref: InstanceRef,
-  stored: { manifest: Manifest; downloaded: number },
-): Promise<{ manifest: Manifest; downloaded: number }> {
-  let { manifest, downloaded } = stored;
+  stored: Stored,
+): Promise<Stored> {
+  let { manifest, downloaded, etag } = stored;
   for (let round = 0; ; round++) {
     const fresh = await fetchInstance(deps, run, ref);
-    if (unchangedSince(manifest, fresh, deps.config.org)) return { manifest, downloaded };
+    if (unchangedSince(manifest, fresh, deps.config.org)) return { manifest, downloaded, etag };
     if (round === MAX_RECHECKS) {
       throw new ReceiverError(`the instance changed on each of ${MAX_RECHECKS + 1} reads before complete; trying again later`, {
         code: 'instance-changing',
@@ -93,5 +93,6 @@ export async function recheck(
     const next = await storeInstance(deps, run, ref, { ...fresh, existing: manifest, reuse: true });
     manifest = next.manifest;
     downloaded += next.downloaded;
+    etag = next.etag;
   }
 }

@@ -85,6 +85,8 @@ const FAST_RETRY: RetryPolicy = { maxAttempts: 5, budgetMs: 60_000, baseDelayMs:
 export interface BlobRoute {
   connectionString?: string;
   leaseSeconds?: number;
+  /** The lease's time on the processor's fake clock instead of performance.now (a fake outage then outlasts the lease). */
+  leaseOnFakeClock?: boolean;
 }
 /** The SDK's retries as in production, with waits of milliseconds instead of seconds. */
 const FAST_SDK_RETRY = { maxTries: 4, retryDelayInMs: 10, maxRetryDelayInMs: 50 };
@@ -99,7 +101,7 @@ export async function processorFor(
   env: Record<string, string>,
   overrides: Record<string, string> = {},
   /** `clock`: the processor's and the token provider's (pass the simulator's fake clock to move both); `connectionString`, `leaseSeconds`: its blob route. */
-  route: BlobRoute & { clock?: ReturnType<typeof fakeClock> } = {},
+  route: BlobRoute & { clock?: ReturnType<typeof fakeClock>; onSent?: (queue: string, message: unknown) => void } = {},
 ) {
   const config: Config = loadConfig({ ...env, AzureWebJobsStorage: azuriteConnectionString(), BLOB_CONTAINER: uniqueName('inst'), ...overrides });
   const clients = storageClients();
@@ -128,10 +130,11 @@ export async function processorFor(
         send: async (q, m, o) => {
           const r = await sender.send(queueName(q), m, o);
           sent.push({ queue: q, message: m, visibilityTimeoutSeconds: o?.visibilityTimeoutSeconds });
+          route.onSent?.(q, m);
           return r;
         },
       },
-      locks: blobInstanceLocks(blobs, log, { leaseSeconds: r.leaseSeconds }),
+      locks: blobInstanceLocks(blobs, log, { leaseSeconds: r.leaseSeconds, ...(r.leaseOnFakeClock ? { clock } : {}) }),
       clock,
       log,
       retry: { policy: FAST_RETRY, random: () => 1 },
