@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'instance-lease-lost'
   | 'element-unavailable'
   | 'element-restricted'
+  | 'complete-forbidden'
   | 'instance-changing'
   | 'element-verify-failed'
   | 'element-stream-failed'

@@ -5,6 +5,7 @@ import { QUEUES } from '../queue/names.js';
 import { DEFAULT_RETRY } from '../retry.js';
 import { deferMessage, type Deferral } from './defer.js';
 import type { Outcome, ProcessorDeps, Stages } from './deps.js';
+import { completeRefusal } from './heal.js';
 import { manifestPath, writeManifest, type Manifest } from './manifest.js';
 
 /**
@@ -67,7 +68,13 @@ export async function confirmAndAnnounce(
   const { log, retry, timed } = run;
   const { ourConfirmation, downloaded } = state;
   const bytes = manifest.elements.reduce((n, e) => n + (e.status === 'stored' ? e.size : 0), 0);
-  if (!ourConfirmation) await timed('confirmed', () => retry('complete', () => storage.complete(ref)));
+  if (!ourConfirmation) {
+    await timed('confirmed', () =>
+      retry('complete', () => storage.complete(ref)).catch((e: unknown) => {
+        throw completeRefusal(e, config.org);
+      }),
+    );
+  }
   const confirmedAt = ourConfirmation?.confirmedOn && !Number.isNaN(Date.parse(ourConfirmation.confirmedOn)) ? new Date(ourConfirmation.confirmedOn) : new Date(clock.now());
   const timing = { processEndedAt: manifest.processEndedAt ?? null, firstHeardAt: manifest.firstHeardAt, firstHeardVia: manifest.firstHeardVia };
   const ready = readyMessageSchema.parse({ ...pickRef(ref), manifest: manifestPath(ref), confirmedAt: confirmedAt.toISOString(), ...timing });

@@ -36,6 +36,20 @@ export function refused(e: unknown): e is ReceiverError & { status: 403 | 404 } 
 /** The line an alert can select on: a restricted data type our org may not read (a configuration problem). */
 export const RESTRICTED_DATA = 'a selected data type is restricted (actionRequiredToRead) and Storage refuses our org; fix the app policy or ALTINN_DATA_TYPES';
 
+/** The line an alert can select on: `complete` refused past the heal window, most likely the app's policy (a configuration problem). */
+export const COMPLETE_FORBIDDEN = "Altinn Storage refused our complete (403) past HEAL_WINDOW_MINUTES: the app's policy does not grant our org the complete action";
+
+/**
+ * Storage's 403 on `complete` as a StorageRefusal (`complete-forbidden`). Storage decides `complete` by Authorization with
+ * the app's policy (altinn-storage src/Storage/Program.cs `POLICY_INSTANCE_COMPLETE` → `AppAccessRequirement("complete")`),
+ * so a policy without the action for our org answers 403 — and so does Authorization when it is down: it heals like a read's.
+ */
+export function completeRefusal(e: unknown, org: string): unknown {
+  if (!refused(e) || e.status !== 403) return e;
+  const headline = `the app's policy does not grant ${org} the complete action: add it (Altinn Studio → policy), then \`poison replay\``;
+  return new StorageRefusal(headline, e, 'complete-forbidden', `POST complete answered 403: ${e.message}`);
+}
+
 /** Largest delay between two tries of a refused instance, and the first one (as a multiple of DEFER_BASE_SECONDS). */
 const MAX_HEAL_DELAY_SECONDS = 3_600;
 const FIRST_HEAL_DELAY_FACTOR = 2;
@@ -74,6 +88,7 @@ export async function healOrPoison(
   const windowMs = deps.config.healWindowMinutes * 60_000;
   if (now - since >= windowMs) {
     const counts = [refusedNow.forbidden ? `403 × ${refusedNow.forbidden}` : '', refusedNow.notFound ? `404 × ${refusedNow.notFound}` : ''].filter(Boolean).join(', ');
+    if (e.code === 'complete-forbidden') log.error(COMPLETE_FORBIDDEN, { stage: 'heal', error: e, storedBlobsKept: true });
     return poison(
       `${e.headline}: Storage answered ${counts} over ${duration(now - since)} since ${refusedNow.since} (HEAL_WINDOW_MINUTES=${deps.config.healWindowMinutes}); last: ${e.code}: ${e.message}`,
     );
