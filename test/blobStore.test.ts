@@ -108,6 +108,18 @@ describe('blob store: verified streaming upload (real Azurite)', () => {
     await store.putJson('j/bad.json', '{"a":"x"');
     await expect(store.readJson('j/bad.json', schema)).rejects.toMatchObject({ code: 'blob-invalid', retryable: false });
   });
+
+  it('a JSON write answers its ETag; one with ifMatch lands only over that version (412 otherwise, 404 when gone)', async () => {
+    const first = await store.putJson('j/cond.json', '{"a":1}');
+    expect(first).toBe((await container.getBlockBlobClient('j/cond.json').getProperties()).etag);
+    const second = await store.putJson('j/cond.json', '{"a":2}', undefined, { ifMatch: first });
+    expect(second).not.toBe(first);
+    await expect(store.putJson('j/cond.json', '{"a":3}', { t: 'x' }, { ifMatch: first })).rejects.toMatchObject({ statusCode: 412 });
+    expect(await store.readJson('j/cond.json', z.object({ a: z.number() }))).toEqual({ a: 2 });
+    await store.remove('j/cond.json');
+    const gone = await store.putJson('j/cond.json', '{"a":4}', undefined, { ifMatch: second }).then(() => 'written', (e: { statusCode?: number }) => e.statusCode);
+    expect([404, 412]).toContain(gone);
+  });
 });
 
 describe('hash and header helpers', () => {

@@ -243,7 +243,7 @@ describe('instance processor (simulator + Azurite)', () => {
     expect(effective(guid)).toBe(1);
   });
 
-  it('a run that failed after complete sends the ready message on the host retry, without confirming or downloading again', async () => {
+  it('a run that failed after complete: the retry waits out the grace (the ready message may be sent but unmarked), then sends it without confirming or downloading again', async () => {
     const h = await processorFor(sim, env);
     const doc = await sim.seedInstance({ app: 'soknad', elements: [FORM], completed: true });
     const guid = doc.id.split('/')[1]!;
@@ -252,6 +252,11 @@ describe('instance processor (simulator + Azurite)', () => {
     expect(effective(guid)).toBe(1);
     h.repairQueue(QUEUES.ready);
     expect(await h.messages(QUEUES.ready)).toEqual([]);
+    const pending = await h.another().handle(messageFor(doc));
+    expect(pending).toMatchObject({ kind: 'deferred', reason: 'announce-pending' });
+    expect(pending.kind === 'deferred' && pending.delaySeconds).toBeGreaterThan(590);
+    expect(await h.messages(QUEUES.ready)).toEqual([]);
+    h.clock.advance((pending.kind === 'deferred' ? pending.delaySeconds : 0) * 1000);
     await expect(h.another().handle(messageFor(doc))).resolves.toMatchObject({ kind: 'confirmed', downloaded: 0 });
     expect([completes(guid), downloads(guid)]).toEqual([1, 1]);
     const ready = await h.messages(QUEUES.ready);

@@ -36,7 +36,7 @@ export async function announcePending(deps: ProcessorDeps, run: Stages, msg: Eve
 
 /**
  * `readyAt` into the manifest. Written by this run (`etag`): conditional on that ETag, so it needs no lease and is
- * tried for READY_MARK_PATIENCE_MS; 412/404 means a later run rewrote (or removed) it, which then announces its own state.
+ * tried for READY_MARK_PATIENCE_MS; 412/404 means the manifest changed since (see below).
  * Found current: under the lease, with the run's retry budget.
  */
 async function markReady(deps: ProcessorDeps, run: Stages, ref: InstanceRef, announced: Manifest, etag: string | undefined): Promise<void> {
@@ -51,7 +51,8 @@ async function markReady(deps: ProcessorDeps, run: Stages, ref: InstanceRef, ann
   } catch (e) {
     const status = (e as { statusCode?: number }).statusCode;
     if (status !== 412 && status !== 404) throw e;
-    run.log.warn('the manifest was rewritten by a later run before the ready mark: that run announces its state', { stage: 'ready-mark', status });
+    // A later run rewrote it (and announces its own state), or an earlier try of this very mark landed unanswered.
+    run.log.warn('the manifest changed since this run wrote it: not marked again', { stage: 'ready-mark', status });
   }
 }
 

@@ -27,7 +27,7 @@ export function pastHorizon(msg: Pick<EventsMessage, 'enqueuedAt'>, now: number,
 
 export interface Deferral {
   kind: 'deferred';
-  /** Why: the error code, or `instance-busy` when another process holds the instance. */
+  /** Why: the error code, `instance-busy` when another process holds the instance, or `announce-pending` (confirm.ts announcePending). */
   reason: string;
   delaySeconds: number;
   deferrals: number;
