@@ -32,8 +32,9 @@ export function createApplicationCatalog(deps: { platformUrl: string; dataTypes:
 
   async function load(org: string, app: string): Promise<Set<string>> {
     const path = `/storage/api/v1/applications/${encodeURIComponent(org)}/${encodeURIComponent(app)}`;
-    const res = await fetchOrThrow(fetchFn, `${deps.platformUrl}${path}`, { headers: { accept: 'application/json' }, redirect: 'manual' }, {
+    const res = await fetchOrThrow(fetchFn, `${deps.platformUrl}${path}`, { headers: { accept: 'application/json' } }, {
       code: 'altinn-unreachable',
+      redirectCode: 'altinn-redirect',
       label: `Altinn Storage (GET ${path})`,
       timeoutMs: TIMEOUT_MS,
     });
