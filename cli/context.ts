@@ -5,10 +5,12 @@ import type { Runtime } from '../lib/runtime.js';
 import { createAltinnClient, failureRecordingFetch, type AltinnClient } from './altinn.js';
 import { loadSettings } from './settings.js';
 
-/** The terminal: every write is redacted by the caller that builds it (main.ts). */
+/** The terminal: every write is redacted and made printable by the Io that main.ts builds (cli/output.ts). */
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** Replace the current stderr line with `text` (a live status; the one write that may move the cursor). */
+  redraw(text: string): void;
   stdinIsTTY: boolean;
   stderrIsTTY: boolean;
   /** Ask a question on the terminal and return the answer line. */
