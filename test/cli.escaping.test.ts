@@ -17,7 +17,7 @@ withSimulator((s, e) => {
 });
 
 const HOSTILE = 'evil\u001b[2J\u001b[H\r\nFORGED 1/00000000-0000-0000-0000-000000000000  x\u009b31m\u202efdp.exe\u0007';
-const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const RAW_CONTROL = /(?!\n)[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
 
 describe('CLI output escaping', () => {
   it('held list prints a hostile file name escaped: no raw control character, no forged line, JSON still exact', async () => {
