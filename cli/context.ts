@@ -51,8 +51,9 @@ export function createContext(deps: ContextDeps): Context {
     // Loaded on first use: the storage SDKs take most of the start-up time, and --help or a usage error needs none of it.
     runtime: () =>
       (runtime ??= Promise.all([loadSettings(deps.cwd, deps.env, deps.settingsFile), import('../lib/runtime.js')]).then(([settings, rt]) => {
-        // Which source, on stderr (stdout stays clean for --json): names and paths only, never a value.
-        deps.io.err(`settings: ${settings.source}\n`);
+        // Which source, whenever a settings file was read or ignored; on stderr (stdout stays clean for --json),
+        // names and paths only. With no file around the environment is the one source, as in Azure: nothing to say.
+        if (settings.fileInvolved) deps.io.err(`settings: ${settings.source}\n`);
         return rt.createRuntime(settings.env, { clock: deps.clock, log: deps.log, fetch: failures.fetch });
       })),
     altinn: async () => createAltinnClient(await (await ctx.runtime()).altinnHttp(), failures),

@@ -8,10 +8,12 @@ const STORAGE = /^AzureWebJobsStorage(__|$)/;
 const NAMES = new Set<string>(SETTING_NAMES);
 const isSetting = (name: string) => NAMES.has(name) || STORAGE.test(name);
 
-/** The settings the CLI runs with, and where they came from (printed on stderr, names only). */
+/** The settings the CLI runs with, and where they came from (names only). */
 export interface LoadedSettings {
   env: Env;
   source: string;
+  /** A settings file was read or ignored: then the source is worth a line on stderr. */
+  fileInvolved: boolean;
 }
 
 /**
@@ -32,11 +34,11 @@ export async function loadSettings(cwd: string, env: Env, settingsFile?: string)
   }
   const local = join(cwd, 'local.settings.json');
   if (env.ALTINN_ENV) {
-    const ignored = await exists(local) ? `; ${local} ignored (use --settings to read it)` : '';
-    return { env, source: `the environment (ALTINN_ENV=${env.ALTINN_ENV})${ignored}` };
+    const ignored = (await exists(local)) ? `; ${local} ignored (use --settings to read it)` : '';
+    return { env, source: `the environment (ALTINN_ENV=${env.ALTINN_ENV})${ignored}`, fileInvolved: ignored !== '' };
   }
   const values = await read(local);
-  if (!values) return { env, source: 'the environment' };
+  if (!values) return { env, source: 'the environment', fileInvolved: false };
   return fromFile(local, values, env, 'ALTINN_ENV is not set in the environment');
 }
 
@@ -44,7 +46,7 @@ function fromFile(path: string, values: Record<string, string>, env: Env, why: s
   const kept = Object.entries(env).filter(([k]) => !isSetting(k));
   const dropped = Object.entries(env).filter(([k, v]) => isSetting(k) && v !== undefined && v !== '').length;
   const note = dropped > 0 ? `; ${dropped} setting(s) from the environment ignored` : '';
-  return { env: { ...Object.fromEntries(kept), ...values }, source: `${path} (${why}${note})` };
+  return { env: { ...Object.fromEntries(kept), ...values }, source: `${path} (${why}${note})`, fileInvolved: true };
 }
 
 async function read(path: string): Promise<Record<string, string> | undefined> {

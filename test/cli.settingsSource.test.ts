@@ -47,6 +47,10 @@ describe('CLI settings source: a stray local.settings.json', () => {
     expect(jsonOf<{ subscriptions: unknown[] }>(run).subscriptions).toBeInstanceOf(Array);
     expect(run.stderr).toContain(`settings: the environment (ALTINN_ENV=custom); ${join(dir, 'local.settings.json')} ignored`);
     expect(seen).toEqual([]);
+    // No file anywhere: the environment is the one source, as in Azure, and nothing is said about it.
+    const plain = await runCli(['subscriptions', 'list', '--json'], { env });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stderr).not.toContain('settings:');
     // Credentials in the environment, URLs only in the file (the measured leak): the URLs are missing, nothing is sent.
     const { MASKINPORTEN_URL: _m, ALTINN_PLATFORM_URL: _p, ALTINN_APPS_URL: _a, ...credentialsOnly } = env;
     const mixed = await runCli(['subscriptions', 'list'], { cwd: dir, env: credentialsOnly });

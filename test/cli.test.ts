@@ -122,7 +122,7 @@ describe('CLI settings', () => {
       expect(asked.source).toBe(`${join(local, 'local.settings.json')} (from --settings; 3 setting(s) from the environment ignored)`);
       expect(await loadSettings(local, { ALTINN_ORG: 'other' }, 'nope.json').catch((e: Error) => e.message)).toBe(`--settings ${join(local, 'nope.json')}: no such file`);
       expect((await loadSettings(dir, { ALTINN_ORG: 'x' })).source).toBe(`${join(dir, 'local.settings.json')} (ALTINN_ENV is not set in the environment; 1 setting(s) from the environment ignored)`);
-      expect(await loadSettings(join(local, 'missing'), { ALTINN_ORG: 'x' })).toEqual({ env: { ALTINN_ORG: 'x' }, source: 'the environment' });
+      expect(await loadSettings(join(local, 'missing'), { ALTINN_ORG: 'x' })).toEqual({ env: { ALTINN_ORG: 'x' }, source: 'the environment', fileInvolved: false });
     } finally {
       await rm(local, { recursive: true, force: true });
     }

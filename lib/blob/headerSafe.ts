@@ -12,9 +12,9 @@ const QUOTED = '"(?:[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]|\\\\[\\x20-\\x7e])*"';
 /** RFC 9110 §8.3.1 media-type: type "/" subtype *( OWS ";" OWS [ name "=" value ] ), OWS as spaces only. */
 const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?: *; *(?:${TOKEN}=(?:${TOKEN}|${QUOTED}))?)*$`);
 
-export const FALLBACK_CONTENT_TYPE = 'application/octet-stream';
+const FALLBACK_CONTENT_TYPE = 'application/octet-stream';
 /** Longer content types are not a real media type anyone sends; they only cost header bytes. */
-export const MAX_CONTENT_TYPE_LENGTH = 256;
+const MAX_CONTENT_TYPE_LENGTH = 256;
 /** UTF-8 bytes of a file name or metadata value before encoding (a common file-system name limit); encoded at most 3x. */
 export const MAX_VALUE_BYTES = 255;
 
@@ -28,12 +28,12 @@ export function headerContentType(value: string | null | undefined): string {
 const CONTROLS = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
 
 /** Lone surrogates (which encodeURIComponent refuses) become U+FFFD; with the u flag a pair is one code point and stays. */
-export function wellFormed(s: string): string {
+function wellFormed(s: string): string {
   return s.replace(/[\uD800-\uDFFF]/gu, '\uFFFD');
 }
 
 /** Well-formed, without control characters, at most `maxBytes` of UTF-8 (cut on a code point). */
-export function cleanValue(value: string, maxBytes = MAX_VALUE_BYTES): string {
+function cleanValue(value: string, maxBytes = MAX_VALUE_BYTES): string {
   return cutUtf8(wellFormed(value).replace(CONTROLS, ''), maxBytes);
 }
 
