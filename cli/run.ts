@@ -7,6 +7,7 @@ import { poisonList, poisonPurge, poisonReplay } from './commands/poison.js';
 import { reconcileNow } from './commands/reconcile.js';
 import { status } from './commands/status.js';
 import { subscriptionsCreate, subscriptionsDelete, subscriptionsList } from './commands/subscriptions.js';
+import { subscriptionsCheck } from './commands/subscriptionsCheck.js';
 import { createContext, type Io } from './context.js';
 import { EXIT, toCliError, UsageError, type ExitCode } from './errors.js';
 
@@ -14,6 +15,7 @@ export const COMMANDS: readonly Command[] = [
   subscriptionsCreate,
   subscriptionsList,
   subscriptionsDelete,
+  subscriptionsCheck,
   poisonList,
   poisonReplay,
   poisonPurge,
@@ -35,7 +37,7 @@ function topHelp(): string {
     'commands:',
     ...COMMANDS.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
     '',
-    'exit codes: 0 ok, 1 user error (settings, refused input), 2 usage, 3 remote failure (Altinn, Maskinporten, storage), 4 status --check found a problem',
+    'exit codes: 0 ok, 1 user error (settings, refused input), 2 usage, 3 remote failure (Altinn, Maskinporten, storage), 4 status --check found a problem, or subscriptions check found drift',
   ].join('\n');
 }
 

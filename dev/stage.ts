@@ -1,74 +1,96 @@
 /**
- * `npm run stage`: the deployment package in a folder of its own (default `.deploy/`), which azd zips
- * (azure.yaml `dist: .deploy`, run by its prepackage hook). Only what the functions need at run time:
- * dist/functions, dist/lib, host.json, package.json and the production dependencies of package-lock.json
- * (`npm ci --omit=dev`), filtered by the allow-list in .funcignore. dev/, cli/, tests, sources and any key
- * lying in the checkout never get in.
+ * `npm run stage`: the deployment package in a folder of its own (default `.deploy/`), which azd zips as it
+ * is (azure.yaml `dist: .deploy`, run by its prepackage hook). The folder IS the package: it carries no
+ * ignore file, so no gitignore dialect decides what ships (azd's matcher is not git's: dev/package/). In it:
+ * host.json, package.json, the compiled functions and lib (only files with a source, so no stale build
+ * output), and the production dependencies of package-lock.json (`npm ci --omit=dev`) without type
+ * declarations, source maps, .bin links or anything that looks like key material.
  */
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
-import ignoreModule from 'ignore';
+import { resolveCommand } from './command.js';
 import { projectRoot } from './host/options.js';
+import { azdZipFiles } from './package/azdZip.js';
 
-/** Copied into the staged folder; `npm ci` needs the lock file, azd reads `.funcignore` from the folder it zips. */
-const STAGED = ['host.json', 'package.json', 'package-lock.json', '.funcignore', 'dist/functions', 'dist/lib'];
+/** Key material and local settings: never in the package, wherever they are (even inside a dependency). */
+export const KEY_MATERIAL = /(^|\/)(\.env[^/]*|local\.settings\.json|[^/]+\.(pem|key|jwk|p12|pfx))$/;
+/** Not needed at run time in node_modules. */
+const DEPENDENCY_CLUTTER = /(^|\/)([^/]+\.d\.[cm]?ts|[^/]+\.map)$/;
+/** Compiled into dist/<folder>: each source's .js (and its .js.map) is copied. */
+const COMPILED = ['functions', 'lib'];
+
+/** Every file under `dir`, relative, with `/`, sorted by byte order. */
+export function listFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((p) => p.split(sep).join('/'))
+    .filter((p) => statSync(join(dir, p)).isFile())
+    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
+
+function copyCompiled(root: string, out: string): void {
+  for (const folder of COMPILED) {
+    for (const source of listFiles(join(root, folder)).filter((f) => f.endsWith('.ts'))) {
+      const js = `dist/${folder}/${source.replace(/\.ts$/, '.js')}`;
+      if (!existsSync(join(root, js))) throw new Error(`${js} is missing: run npm run build first`);
+      for (const file of [js, `${js}.map`].filter((f) => existsSync(join(root, f)))) {
+        mkdirSync(dirname(join(out, file)), { recursive: true });
+        cpSync(join(root, file), join(out, file));
+      }
+    }
+  }
+}
+
+function prune(out: string): void {
+  rmSync(join(out, 'package-lock.json'));
+  for (const rel of readdirSync(join(out, 'node_modules'), { recursive: true, encoding: 'utf8' }).map((p) => `node_modules/${p.split(sep).join('/')}`)) {
+    if (!existsSync(join(out, rel))) continue; // inside a folder removed already
+    if (/(^|\/)\.bin$/.test(rel) || DEPENDENCY_CLUTTER.test(rel) || KEY_MATERIAL.test(rel)) rmSync(join(out, rel), { recursive: true, force: true });
+  }
+}
 
 export async function stagePackage(root: string, out: string): Promise<void> {
-  for (const path of STAGED) {
-    if (!existsSync(join(root, path))) throw new Error(`${path} is missing: run npm run build first`);
+  for (const file of ['host.json', 'package.json', 'package-lock.json']) {
+    if (!existsSync(join(root, file))) throw new Error(`${file} is missing`);
   }
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  for (const path of STAGED) cpSync(join(root, path), join(out, path), { recursive: true });
+  for (const file of ['host.json', 'package.json', 'package-lock.json']) cpSync(join(root, file), join(out, file));
+  copyCompiled(root, out);
   // The lock file pins every version; --ignore-scripts: no install script runs, nothing is built here.
-  await promisify(execFile)('npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], {
-    cwd: out,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const npm = resolveCommand('npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund']);
+  await promisify(execFile)(npm.command, npm.args, { cwd: out, shell: npm.shell, maxBuffer: 16 * 1024 * 1024 });
+  prune(out);
 }
 
-export interface PackageFile {
-  path: string;
-  bytes: number;
-}
-
-/** The files of `dir` a zip built with `dir/.funcignore` holds, as azd builds it (paths with `/`, sorted). */
-export function packageFiles(dir: string, rules = readFileSync(join(dir, '.funcignore'), 'utf8')): PackageFile[] {
-  // A CommonJS module: its typings declare the factory as `default`, which it also sets on itself.
-  const ig = ignoreModule.default().add(rules);
-  const files: PackageFile[] = [];
-  const walk = (abs: string) => {
-    for (const entry of readdirSync(abs, { withFileTypes: true })) {
-      const path = join(abs, entry.name);
-      const rel = relative(dir, path).split(sep).join('/');
-      if (entry.isDirectory()) {
-        if (!ig.ignores(`${rel}/`)) walk(path);
-      } else if (!ig.ignores(rel)) {
-        files.push({ path: rel, bytes: statSync(path).size });
-      }
-    }
-  };
-  walk(dir);
-  return files.sort((a, b) => (a.path < b.path ? -1 : 1));
+/** The staged files, after checking that the zip azd builds from the folder (azure.yaml: remoteBuild false) holds exactly them. */
+export function checkPackage(out: string): string[] {
+  const staged = listFiles(out);
+  const zipped = [...azdZipFiles(out, { remoteBuild: false })].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const missing = staged.filter((f) => !zipped.includes(f));
+  if (missing.length > 0 || zipped.length !== staged.length) throw new Error(`azd would not zip the staged folder as it is: left out ${missing.slice(0, 5).join(', ')}`);
+  const unwanted = staged.filter((f) => KEY_MATERIAL.test(f));
+  if (unwanted.length > 0) throw new Error(`key material in the package: ${unwanted.join(', ')}`);
+  return staged;
 }
 
 /** Size of a zip of these files with deflate (local header, data, central directory entry each; end record). */
-function zippedBytes(dir: string, files: readonly PackageFile[]): number {
+function zippedBytes(dir: string, files: readonly string[]): number {
   let total = 22;
   for (const f of files) {
-    const name = Buffer.byteLength(f.path);
-    const data = readFileSync(join(dir, f.path));
+    const name = Buffer.byteLength(f);
+    const data = readFileSync(join(dir, f));
     total += 30 + 46 + 2 * name + Math.min(data.length, deflateRawSync(data).length);
   }
   return total;
 }
 
-export function describe(dir: string, files: readonly PackageFile[]): string {
+export function describe(dir: string, files: readonly string[]): string {
   const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
-  const unzipped = files.reduce((sum, f) => sum + f.bytes, 0);
+  const unzipped = files.reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
   return `${files.length} files, ${mb(unzipped)} MB unzipped, ${mb(zippedBytes(dir, files))} MB zipped`;
 }
 
@@ -83,7 +105,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   await stagePackage(root, out);
-  console.log(`staged ${relative(process.cwd(), out) || '.'}: ${describe(out, packageFiles(out))}`);
+  console.log(`staged ${relative(process.cwd(), out) || '.'}: ${describe(out, checkPackage(out))} (the zip azd builds from it holds the same files)`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

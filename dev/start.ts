@@ -7,11 +7,11 @@
  * Ctrl+C stops everything it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { startAzurite, type Azurite } from './azurite.js';
+import { currentPlatform, onPath, resolveCommand } from './command.js';
 import { parseJsonLine } from './host/childProcess.js';
 import { projectRoot } from './host/options.js';
 import { readLocalSettings } from '../lib/localSettings.js';
@@ -21,21 +21,6 @@ import { startSimulatedAltinn, subscribeWebhook, type SimulatedAltinn } from './
 import { DEFAULT_SUBMISSIONS_URL } from './start/submissions.js';
 import { isLoopbackHost } from '../lib/http/net.js';
 import { parseStorageConnection } from '../lib/azure/storageConnection.js';
-
-function onPath(command: string, env: Env): string | undefined {
-  const names = process.platform === 'win32' ? [`${command}.cmd`, `${command}.exe`] : [command];
-  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    for (const name of names) {
-      try {
-        accessSync(join(dir, name), constants.X_OK);
-        return join(dir, name);
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined;
-}
 
 /** True when the queue service answers at all (any HTTP status): one try, no retries. */
 async function answers(client: QueueServiceClient): Promise<boolean> {
@@ -148,13 +133,15 @@ function spawnHost(p: { root: string; env: Env; hostEnv: Env; settingsPath: stri
   local: boolean;
   exited: Promise<number>;
 } {
-  const func = onPath('func', p.env);
+  const platform = { ...currentPlatform(), env: p.env };
+  const func = onPath('func', platform);
   // func reads local.settings.json from its folder itself; the merged settings in env win over it either way.
-  const [command, args] = func
-    ? [func, ['start', ...p.rest]]
-    : [process.execPath, [join(p.root, 'dist', 'dev', 'host.js'), '--settings', p.settingsPath, ...p.rest]];
+  // On Windows func is often func.cmd (Core Tools from npm): resolveCommand runs its JS entry with node instead.
+  const { command, args, shell } = func
+    ? resolveCommand('func', ['start', ...p.rest], platform)
+    : { command: process.execPath, args: [join(p.root, 'dist', 'dev', 'host.js'), '--settings', p.settingsPath, ...p.rest], shell: false };
   if (!func) console.log('Azure Functions Core Tools (func) not found on PATH: starting the local host (dev/host.ts) instead');
-  const host = spawn(command, args, { cwd: p.root, env: p.hostEnv, stdio: ['inherit', 'pipe', 'inherit'] });
+  const host = spawn(command, args, { cwd: p.root, env: p.hostEnv, shell, stdio: ['inherit', 'pipe', 'inherit'] });
   host.stdout.pipe(process.stdout);
   const exited = new Promise<number>((resolve) => {
     host.once('error', (e) => {

@@ -53,7 +53,7 @@ param principalId string = ''
 @allowed(['User', 'Group', 'ServicePrincipal'])
 param principalType string = 'User'
 
-@description('Object id of whoever runs the CLI against Azure (poison, reconcile): gets Storage Blob and Queue Data Contributor on the storage account. Empty: nobody.')
+@description('Object id of whoever runs the CLI against Azure (status, held, poison, reconcile): gets Storage Blob Data Contributor on the download container and Storage Queue Data Contributor on the receiver\'s queues, nothing else. Empty: nobody.')
 param operatorPrincipalId string = ''
 
 @allowed(['User', 'Group', 'ServicePrincipal'])
@@ -92,14 +92,20 @@ param maskinportenConsumerOrg string = ''
 @description('Rarely changed settings (download concurrency, reconcile schedule, ...); omitted ones take their defaults.')
 param tuning Tuning = {}
 
-@description('Only Altinn Events (and additionalAllowedIpRanges) may reach the app. Access restrictions cover the whole site, /api/health too.')
-param restrictToAltinn bool = false
+@description('Only Altinn Events\' egress address for altinnEnv (and allowedCidrs) may reach the app: on by default. Access restrictions cover the whole site, /api/health too.')
+param restrictToAltinn bool = true
 
-@description('CIDR ranges also allowed in when restrictToAltinn is on, e.g. your monitoring, so /api/health stays reachable.')
-param additionalAllowedIpRanges string[] = []
+@description('CIDR ranges also allowed in when restrictToAltinn is on, e.g. your monitoring, so /api/health stays reachable (azd: ALLOWED_CIDRS=\'["203.0.113.7/32"]\').')
+param allowedCidrs string[] = []
 
 @description('Also allow Application Insights availability tests in when restrictToAltinn is on.')
 param allowAvailabilityTests bool = false
+
+@description('A virtual network with private endpoints for storage and Key Vault, whose public network access is then disabled: on by default, as in Azure\'s Flex Consumption quickstart.')
+param vnetEnabled bool = true
+
+@description('With vnetEnabled: CIDR ranges that may still reach storage and Key Vault over their public endpoints (the operator running the CLI, whoever stores the key). Empty: no public network access at all.')
+param operatorCidrs string[] = []
 
 @allowed(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_GZRS'])
 param storageSku string = 'Standard_LRS'
@@ -134,6 +140,7 @@ var names = {
   insights: 'appi-${resourceToken}'
   plan: 'plan-${resourceToken}'
   functionApp: 'func-${resourceToken}'
+  vnet: 'vnet-${resourceToken}'
 }
 var keySecretName = 'maskinporten-key'
 var certificateSecretName = 'maskinporten-certificate'
@@ -164,6 +171,9 @@ module storage 'modules/storage.bicep' = {
     downloadContainerName: downloadContainerName
     queueNames: queueNames
     deleteRetentionDays: 7
+    versionRetentionDays: 30
+    privateOnly: vnetEnabled
+    allowedIpRanges: operatorCidrs
   }
 }
 
@@ -173,6 +183,20 @@ module keyVault 'modules/keyVault.bicep' = {
     name: names.keyVault
     location: location
     tags: tags
+    privateOnly: vnetEnabled
+    allowedIpRanges: operatorCidrs
+  }
+}
+
+module network 'modules/network.bicep' = if (vnetEnabled) {
+  scope: rg
+  dependsOn: [storage, keyVault]
+  params: {
+    name: names.vnet
+    location: location
+    tags: tags
+    storageAccountName: names.storage
+    keyVaultName: names.keyVault
   }
 }
 
@@ -199,12 +223,15 @@ module roles 'modules/roles.bicep' = {
     storageAccountName: names.storage
     keyVaultName: names.keyVault
     insightsName: names.insights
+    downloadContainerName: downloadContainerName
+    queueNames: queueNames
   }
 }
 
 module functionApp 'modules/functionApp.bicep' = {
   scope: rg
-  // The host reaches storage with its identity as soon as it starts: roles first.
+  // The host reaches storage with its identity as soon as it starts: roles first (and, through the
+  // subnet id, the private endpoints).
   dependsOn: [roles]
   params: {
     name: names.functionApp
@@ -236,8 +263,9 @@ module functionApp 'modules/functionApp.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     restrictToAltinn: restrictToAltinn
-    additionalAllowedIpRanges: additionalAllowedIpRanges
+    allowedCidrs: allowedCidrs
     allowAvailabilityTests: allowAvailabilityTests
+    virtualNetworkSubnetId: vnetEnabled ? network!.outputs.appSubnetId : ''
   }
 }
 
@@ -250,6 +278,18 @@ module alerts 'modules/alerts.bicep' = {
     tags: tags
     namePrefix: environmentName
     alertEmail: alertEmail
+  }
+}
+
+// The operators' workbook (modules/workbook.bicep): charts of the same log lines the alerts read.
+module workbook 'modules/workbook.bicep' = {
+  scope: rg
+  dependsOn: [monitoring]
+  params: {
+    insightsName: names.insights
+    location: location
+    tags: tags
+    namePrefix: environmentName
   }
 }
 

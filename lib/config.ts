@@ -135,9 +135,23 @@ const coreSchema = z.object({
   CONFIRM_ON_INFECTED: bool(false),
   DEFER_HORIZON_HOURS: intInRange(1, 720, 48),
   DEFER_BASE_SECONDS: intInRange(1, 900, 30),
+  SETTLE_SECONDS: intInRange(0, 3600, 60),
+  HEAL_WINDOW_MINUTES: intInRange(0, 2880, 180),
   RECONCILE_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */15 * * * *"')),
   RECONCILE_SINCE: optional(z.string().regex(ISO_DURATION, 'must be an ISO 8601 duration, e.g. P30D')),
+  RECONCILE_PAGE_SIZE: intInRange(2, 1000, 100),
+  RECONCILE_WINDOW: optional(z.string().regex(ISO_DURATION, 'must be an ISO 8601 duration, e.g. P1D')),
+  RECONCILE_MAX_PAGES: intInRange(1, 100_000, 500),
+  RECONCILE_MAX_SECONDS: intInRange(10, 3600, 240),
   MONITOR_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */5 * * * *"')),
+  WEBHOOK_URL: optional(baseUrl(false)),
+  UNCONFIRMED_LIMIT_MINUTES: intInRange(1, 10_080, 60),
+  FEED_ENABLED: bool(true),
+  FEED_SCHEDULE: optional(z.string().regex(NCRONTAB, 'must be an NCRONTAB expression with six fields, e.g. "0 */5 * * * *"')),
+  // Altinn Events deletes events 90 days after they were registered (altinn-events Migration/v0.21/03-setup-cron-job.sql).
+  FEED_LOOKBACK_HOURS: intInRange(1, 90 * 24, 48),
+  FEED_PAGE_SIZE: intInRange(1, 1000, 100),
+  FEED_MIN_AGE_SECONDS: intInRange(0, 3600, 300),
 });
 
 /** What only calls to Altinn need (the processor, the reconciler, the CLI's Altinn commands). */
@@ -210,10 +224,40 @@ function buildCore(raw: z.output<typeof coreSchema>, storage: StorageConnection,
     deferHorizonHours: raw.DEFER_HORIZON_HOURS,
     /** DEFER_BASE_SECONDS: the first deferral's delay without a Retry-After; doubled per deferral. */
     deferBaseSeconds: raw.DEFER_BASE_SECONDS,
-    /** RECONCILE_SCHEDULE (NCRONTAB) and RECONCILE_SINCE (ISO 8601 duration; unset: no lower bound). */
-    reconcile: { schedule: raw.RECONCILE_SCHEDULE ?? '0 */15 * * * *', since: raw.RECONCILE_SINCE },
-    /** MONITOR_SCHEDULE (NCRONTAB). */
-    monitor: { schedule: raw.MONITOR_SCHEDULE ?? '0 */5 * * * *' },
+    /** SETTLE_SECONDS: an instance is read for confirmation no earlier than this after its process ended (the app's end-of-process handlers may still add data). */
+    settleSeconds: raw.SETTLE_SECONDS,
+    /** HEAL_WINDOW_MINUTES: how long Storage's 403/404 on an instance or element is deferred (it may heal) before the message is poisoned; 0 poisons at once. */
+    healWindowMinutes: raw.HEAL_WINDOW_MINUTES,
+    /**
+     * RECONCILE_SCHEDULE (NCRONTAB), RECONCILE_SINCE (ISO 8601 duration; unset: no lower bound), the
+     * query's page size, its first window span (ISO 8601 duration; unset: the whole range) and the
+     * per-app caps of one run (pages, seconds).
+     */
+    reconcile: {
+      schedule: raw.RECONCILE_SCHEDULE ?? '0 */15 * * * *',
+      since: raw.RECONCILE_SINCE,
+      pageSize: raw.RECONCILE_PAGE_SIZE,
+      window: raw.RECONCILE_WINDOW,
+      maxPages: raw.RECONCILE_MAX_PAGES,
+      maxSeconds: raw.RECONCILE_MAX_SECONDS,
+    },
+    /**
+     * MONITOR_SCHEDULE (NCRONTAB); WEBHOOK_URL: the webhook's public URL without the key, which the subscriptions
+     * should point at (unset: not checked); UNCONFIRMED_LIMIT_MINUTES: the oldest completed-but-unconfirmed
+     * instance allowed before `status --check` and the alert complain.
+     */
+    monitor: { schedule: raw.MONITOR_SCHEDULE ?? '0 */5 * * * *', webhookUrl: raw.WEBHOOK_URL, unconfirmedLimitSeconds: raw.UNCONFIRMED_LIMIT_MINUTES * 60 },
+    /**
+     * The Altinn Events feed timer: FEED_ENABLED, FEED_SCHEDULE (NCRONTAB), FEED_LOOKBACK_HOURS (where a first run
+     * starts), FEED_PAGE_SIZE (events per request), FEED_MIN_AGE_SECONDS (events younger than this wait for the next run).
+     */
+    feed: {
+      enabled: raw.FEED_ENABLED,
+      schedule: raw.FEED_SCHEDULE ?? '0 */5 * * * *',
+      lookbackHours: raw.FEED_LOOKBACK_HOURS,
+      pageSize: raw.FEED_PAGE_SIZE,
+      minAgeSeconds: raw.FEED_MIN_AGE_SECONDS,
+    },
   };
 }
 

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'storage-query-bad-next'
   | 'storage-query-invalid'
   | 'storage-query-loop'
+  | 'storage-query-overload'
   // Maskinporten: `maskinporten-{OAuth error}` as well as these
   | 'maskinporten-unreachable'
   | `maskinporten-http-${number}`
@@ -29,6 +30,8 @@ export type ErrorCode =
   | 'instance-foreign-org'
   | 'instance-lease-lost'
   | 'element-unavailable'
+  | 'element-restricted'
+  | 'instance-changing'
   | 'element-verify-failed'
   | 'element-stream-failed'
   | 'filescan-pending'
@@ -36,11 +39,20 @@ export type ErrorCode =
   // Our blobs
   | 'blob-invalid'
   | 'blob-commit-conflict'
+  // Azure Storage (blobs, queues, leases): transient trouble that outlasted the SDK's retries, or our client-side deadline
+  | `azure-http-${number}`
+  | 'azure-unreachable'
+  | 'azure-timeout'
   // Settings and runs
   | 'config-data-types'
   | 'settings-invalid'
   | 'reconcile-app-not-configured'
-  | 'reconcile-incomplete';
+  | 'reconcile-incomplete'
+  | 'reconcile-window-failed'
+  // The Altinn Events feed
+  | 'feed-invalid'
+  | 'feed-cursor-conflict'
+  | 'feed-incomplete';
 
 export interface ErrorDetails {
   code: ErrorCode;

@@ -5,8 +5,8 @@ import { consoleSink, type Sink } from './log.js';
 /**
  * Inside an invocation, lines go through its context (`context.info/warn/…`): the Functions host files them
  * under `Function.<name>.User`, tied to the invocation and its operation id in Application Insights.
- * Written to the console, the host logs them as `Host.Function.Console` at Information, uncorrelated
- * (azure-functions-host WorkerProcess.cs / WorkerConsoleLogService.cs), which host.json's `default: Warning` drops.
+ * Written to the console, the host logs them as `Host.Function.Console` at Information, not tied to any
+ * invocation (azure-functions-host WorkerProcess.cs / WorkerConsoleLogService.cs).
  */
 function contextSink(context: Pick<InvocationContext, 'debug' | 'info' | 'warn' | 'error'>): Sink {
   return (level, line) => context[level](line);

@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import { isTransientAzureError } from './azure/call.js';
 import { ReceiverError } from './errors.js';
 
 export interface RetryPolicy {
@@ -12,9 +13,13 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, budgetMs: 60_000, baseDelayMs: 250, maxDelayMs: 10_000 };
 
-/** Retryable: a ReceiverError that says so, or a network-level failure (reset, refused, timeout). */
+/**
+ * Retryable: a ReceiverError that says so, a network-level failure (reset, refused, timeout), or an
+ * Azure SDK RestError that is transient (408, 429, 5xx, REQUEST_SEND_ERROR and other network codes).
+ */
 export function isRetryable(e: unknown): boolean {
   if (e instanceof ReceiverError) return e.retryable;
+  if (isTransientAzureError(e)) return true;
   const err = e as { name?: string; code?: string; cause?: { code?: string } };
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return true;
   const code = err?.code ?? err?.cause?.code;

@@ -13,8 +13,11 @@ import { blobInstanceLocks } from './processor/lease.js';
 import { createProcessor, type Processor } from './processor/processInstance.js';
 import { createQueueSender, type QueueSender } from './queue/sender.js';
 import type { ReconcileDeps } from './reconcile/run.js';
+import type { FeedDeps } from './feed/run.js';
+import { createOrgAppList } from './altinn/orgApps.js';
 import { registerSecret } from './redact.js';
 import { createStorageClients, type StorageClients } from './azure/storageClients.js';
+import { azureCall } from './azure/call.js';
 
 /**
  * The composition root: the one place that reads process.env and builds each function's collaborators,
@@ -42,6 +45,8 @@ export interface Runtime {
   processor: () => Promise<Processor>;
   /** The reconciler's collaborators. */
   reconciler: () => Promise<ReconcileDeps>;
+  /** The Altinn Events feed timer's collaborators. */
+  feed: () => Promise<FeedDeps>;
 }
 
 /** What a caller other than the functions changes: the CLI's clock, its stderr logger and its failure-recording fetch. */
@@ -91,21 +96,26 @@ export async function createRuntime(env: Env, overrides: RuntimeOverrides = {}):
     return createAltinnHttp({ tokens, fetch: overrides.fetch, log, clock });
   });
   const applications = createApplicationCatalog({ platformUrl: config.altinn.platformUrl, dataTypes: config.dataTypes, clock });
-  const processor = once(async () => {
+  const processor = once(() => {
     const container = storage.blob.getContainerClient(config.blobContainer);
-    await container.createIfNotExists();
+    // Created at the first run, inside it: a storage outage at start-up defers that message instead of
+    // failing every invocation (before the processor could classify the error) into poison.
+    const ensureContainer = once(() => azureCall('create container', (abortSignal) => container.createIfNotExists({ abortSignal })));
+    const locks = blobInstanceLocks(container, log);
     return createProcessor({
       config,
       storage: storageClientWhenConfigured(altinnHttp, config),
       applications,
       store: createBlobStore(container),
       queues,
-      locks: blobInstanceLocks(container, log),
+      locks: { acquire: (ref) => ensureContainer().then(() => locks.acquire(ref)) },
       clock,
       log: log.child({ function: 'instanceProcessor' }),
     });
   });
   const reconciler = async (): Promise<ReconcileDeps> => ({ config, http: await altinnHttp(), blob: storage.blob, queues, clock, log });
+  const orgApps = createOrgAppList({ platformUrl: config.altinn.platformUrl, clock, fetch: overrides.fetch });
+  const feed = async (): Promise<FeedDeps> => ({ config, http: await altinnHttp(), blob: storage.blob, queues, orgApps, clock, log: log.child({ function: 'feed' }) });
   const webhook: WebhookDeps = { config, queues, log, clock };
-  return { config, azure: storage, queues, log, clock, maskinporten, altinnHttp, applications, webhook, processor, reconciler };
+  return { config, azure: storage, queues, log, clock, maskinporten, altinnHttp, applications, webhook, processor, reconciler, feed };
 }

@@ -118,7 +118,7 @@ describe('altinnHttp', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     const client = await sim.newClient();
-    const quick = createAltinnHttp({ tokens: providerFor(sim, client, clock, watch), log: watch.log, clock, timeouts: { headersMs: 300, idleBodyMs: 300 } });
+    const quick = createAltinnHttp({ tokens: providerFor(sim, client, clock, watch), log: watch.log, clock, timeouts: { headersMs: 300, idleBodyMs: 300, bodyBaseMs: 60_000, bodyMsPerMiB: 0 } });
     try {
       const silent = await failure(quick.request(`http://127.0.0.1:${port}/silent`, { instanceId: guid }));
       expect(silent).toMatchObject({ code: 'altinn-unreachable', retryable: true, instanceId: guid });
@@ -132,6 +132,40 @@ describe('altinnHttp', () => {
       expect(String((read as Error).message)).toMatch(/no body bytes for 300 ms/);
     } finally {
       for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('a body that trickles (never idle, never done) fails at its total limit, which grows with the declared size', async () => {
+    const timers = new Set<NodeJS.Timeout>();
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n');
+        const t = setInterval(() => socket.write('x'), 50);
+        timers.add(t);
+        socket.once('close', () => clearInterval(t));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const client = await sim.newClient();
+    // 400 ms plus 1 s per MiB: the declared 1 MiB gets 1.4 s, still far less than the trickle needs (100,000 x 50 ms).
+    const bounded = createAltinnHttp({ tokens: providerFor(sim, client, clock, watch), log: watch.log, clock, timeouts: { headersMs: 5_000, idleBodyMs: 5_000, bodyBaseMs: 400, bodyMsPerMiB: 1_000 } });
+    try {
+      for (const expectedBytes of [undefined, 1024 * 1024]) {
+        const res = await bounded.request(`http://127.0.0.1:${port}/trickle`, { instanceId: guid, expectedBytes });
+        const read = await res.arrayBuffer().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(read).toMatchObject({ code: 'altinn-timeout', retryable: true });
+        expect(String((read as Error).message)).toContain(`body not finished within ${expectedBytes ? 1_400 : 400} ms`);
+      }
+    } finally {
+      for (const t of timers) clearInterval(t);
+      for (const so of sockets) so.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });

@@ -25,6 +25,7 @@ beforeAll(async () => {
     BLOB_CONTAINER: 'received',
     RECONCILE_SCHEDULE: '0 0 0 1 1 *',
     MONITOR_SCHEDULE: '0 0 0 1 1 *',
+    FEED_SCHEDULE: '0 0 0 1 1 *',
   };
   host = await startLocalHost({ env });
 });

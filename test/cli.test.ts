@@ -14,7 +14,7 @@ describe('CLI arguments', () => {
     [[], 'usage: altinn-receiver <command>'],
     [['frobnicate'], 'usage: altinn-receiver <command>'],
     [['poison'], 'usage: altinn-receiver poison <list|replay|purge>'],
-    [['subscriptions', 'renew'], 'usage: altinn-receiver subscriptions <create|list|delete>'],
+    [['subscriptions', 'renew'], 'usage: altinn-receiver subscriptions <create|list|delete|check>'],
     [['poison', 'replay'], 'usage: altinn-receiver poison replay (--all | --id <messageId>)'],
     [['poison', 'replay', '--all', '--id', 'abc'], 'usage: altinn-receiver poison replay'],
     [['poison', 'list', '--bogus'], 'usage: altinn-receiver poison list'],

@@ -37,7 +37,7 @@ describe('defaults', () => {
     expect(c.downloadConcurrency).toBe(4);
     expect(c.confirmOnInfected).toBe(false);
     expect(c.substatusLabel).toBeUndefined();
-    expect(c.reconcile).toEqual({ schedule: '0 */15 * * * *', since: undefined });
+    expect(c.reconcile).toEqual({ schedule: '0 */15 * * * *', since: undefined, pageSize: 100, window: undefined, maxPages: 500, maxSeconds: 240 });
     expect(c.storage.kind).toBe('connectionString');
   });
   it('treats empty strings as unset', () => {
@@ -68,6 +68,11 @@ describe('presets and overrides', () => {
     expect(() => loadMaskinportenConfig(env)).toThrow(ConfigError);
     expect(settingsIn(env)).toEqual(['MASKINPORTEN_CLIENT_ID', 'MASKINPORTEN_KEY']);
     expect(loadMaskinportenConfig(validEnv()).url).toBe('https://test.maskinporten.no');
+  });
+  it('feed settings: defaults, and the 90-day bound of Altinn Events\' retention for the lookback', () => {
+    expect(loadConfig(validEnv()).feed).toEqual({ enabled: true, schedule: '0 */5 * * * *', lookbackHours: 48, pageSize: 100, minAgeSeconds: 300 });
+    const c = loadConfig(validEnv({ FEED_ENABLED: 'false', FEED_LOOKBACK_HOURS: '2160', FEED_PAGE_SIZE: '1000', FEED_MIN_AGE_SECONDS: '0' }));
+    expect(c.feed).toMatchObject({ enabled: false, lookbackHours: 2160, pageSize: 1000, minAgeSeconds: 0 });
   });
   it('custom with loopback http URLs', () => {
     const c = loadConfig(
@@ -102,6 +107,10 @@ describe('presets and overrides', () => {
         TOKEN_REFRESH_MARGIN_SECONDS: '120',
         RECONCILE_SCHEDULE: '0 */5 * * * *',
         RECONCILE_SINCE: 'P30D',
+        RECONCILE_PAGE_SIZE: '25',
+        RECONCILE_WINDOW: 'P1D',
+        RECONCILE_MAX_PAGES: '50',
+        RECONCILE_MAX_SECONDS: '120',
         BLOB_CONTAINER: 'submissions',
         ALTINN_SUBSTATUS_LABEL: 'Mottatt',
       }),
@@ -115,7 +124,7 @@ describe('presets and overrides', () => {
     expect(c.downloadConcurrency).toBe(8);
     expect(c.confirmOnInfected).toBe(true);
     expect(c.maskinporten.refreshMarginSeconds).toBe(120);
-    expect(c.reconcile).toEqual({ schedule: '0 */5 * * * *', since: 'P30D' });
+    expect(c.reconcile).toEqual({ schedule: '0 */5 * * * *', since: 'P30D', pageSize: 25, window: 'P1D', maxPages: 50, maxSeconds: 120 });
     expect(c.blobContainer).toBe('submissions');
     expect(c.substatusLabel).toBe('Mottatt');
   });
@@ -170,6 +179,13 @@ describe('rejections', () => {
     ['BLOB_CONTAINER', 'Bad_Container'],
     ['RECONCILE_SCHEDULE', '*/15 * * * *'],
     ['RECONCILE_SINCE', '30 days'],
+    ['FEED_ENABLED', 'sometimes'],
+    ['FEED_SCHEDULE', '*/5 * * * *'],
+    // Altinn Events keeps events 90 days: a first run cannot start further back.
+    ['FEED_LOOKBACK_HOURS', String(90 * 24 + 1)],
+    ['FEED_PAGE_SIZE', '0'],
+    ['FEED_PAGE_SIZE', '1001'],
+    ['FEED_MIN_AGE_SECONDS', '3601'],
     ['AzureWebJobsStorage', 'garbage'],
   ])('%s=%j is rejected by name', (setting, value) => {
     const problems = problemsOf(validEnv({ [setting]: value }));

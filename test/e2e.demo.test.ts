@@ -21,6 +21,9 @@ it('confirms every instance, events and reconcile, prints the summary and where 
 
   expect(text).toMatch(/validated: yes/);
   expect(text).toMatch(/\$ altinn-receiver reconcile --app demo-app\n.*found 1, enqueued 1/);
+  // The time-to-confirmation figures: 3 confirmed within the hour, p50/p95 in seconds, none waiting.
+  expect(text).toMatch(/time to confirmation \(process\.ended to complete\), last 60 min/);
+  expect(text).toMatch(/^ +demo-app +3 +\d+ s +\d+ s +0 +-$/m);
   expect(text).toMatch(/^INSTANCES +FILES +BYTES +CONFIRMED +VIA EVENT +VIA RECONCILE +ELAPSED$/m);
   expect(text).toMatch(/^3 +8 +[\d.]+ MiB +3\/3 +2 +1 +[\d.]+ s$/m);
   expect(text).toMatch(/^ {2}ttd\/demo-app\/\d+\/[0-9a-f-]{36}\/data\/[0-9a-f-]{36} {2}\(vedlegg-1\.pdf, 2\.0 MiB\)$/m);

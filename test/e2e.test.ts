@@ -41,7 +41,7 @@ beforeAll(async () => {
   const cs = connectionString(inject('azurite').blobPort, queueService.port);
   blobs = storageClients(cs).blob;
   // The reconciler's timer is set far out: the test runs the reconciler when it wants one (through the CLI).
-  env = { ...(await sim.newClient()).env, AzureWebJobsStorage: cs, BLOB_CONTAINER: container, RECONCILE_SCHEDULE: '0 0 0 1 1 *', MONITOR_SCHEDULE: '0 0 0 1 1 *' };
+  env = { ...(await sim.newClient()).env, AzureWebJobsStorage: cs, BLOB_CONTAINER: container, RECONCILE_SCHEDULE: '0 0 0 1 1 *', MONITOR_SCHEDULE: '0 0 0 1 1 *', FEED_SCHEDULE: '0 0 0 1 1 *' };
   host = await startLocalHost({ env, hostJson });
   const sub = await runCli(['subscriptions', 'create', '--app', APP, '--endpoint', `${host.url}/api/events`, '--json'], { env, cwd });
   expect(sub.code, sub.stderr).toBe(0);

@@ -101,11 +101,11 @@ describe('health answers from a short cache (the endpoint is anonymous)', () => 
     expect(checks).toBe(3);
   });
 
-  it("with Altinn's metadata lookup failing: no Altinn request per call, at most one per app per period (simulator, Azurite)", async () => {
+  it("with Altinn's metadata lookup failing: no Altinn request per call, at most two per app per period (simulator, Azurite)", async () => {
     const sim = await startSimulator();
     try {
       await sim.seedInstance({ app: 'skjema', completed: true, elements: [{ dataType: 'model', contentType: 'application/xml', size: 10 }] });
-      sim.faults.add({ route: 'storage.application', status: 503 });
+      sim.faults.add({ route: 'storage.application', status: 503, times: 1_000 });
       let metadataRequests = 0;
       const stop = onRequest(sim, (r) => void (r.route === 'storage.application' && metadataRequests++));
       const clock = fakeClock();
@@ -113,11 +113,40 @@ describe('health answers from a short cache (the endpoint is anonymous)', () => 
       const catalog = createApplicationCatalog({ platformUrl: sim.platformUrl, dataTypes: rt.config.dataTypes, clock });
       const health = cachedHealth(() => checkHealth(() => Promise.resolve(rt), () => Promise.resolve(catalog)), clock);
       for (let i = 0; i < 30; i++) expect((await health()).report.checks.dataTypes).toMatch(/^ttd\/skjema not checked/);
-      expect(metadataRequests).toBe(1);
+      // One check asks twice while the lookup fails (restricted data, then data types: failures are not cached).
+      const perCheck = metadataRequests;
+      expect(perCheck).toBeGreaterThanOrEqual(1);
+      expect(perCheck).toBeLessThanOrEqual(2);
       clock.advance(HEALTH_CACHE_MS);
       await Promise.all(Array.from({ length: 30 }, () => health()));
-      expect(metadataRequests).toBeLessThanOrEqual(2);
+      expect(metadataRequests).toBe(2 * perCheck);
       stop();
+    } finally {
+      await sim.stop();
+    }
+  });
+});
+
+describe('health: restricted data types of ALTINN_APPS (actionRequiredToRead)', () => {
+  it('reports each selected restricted data type with its app and action, without calling the app unhealthy', async () => {
+    const sim = await startSimulator();
+    try {
+      sim.applications.declare('begrenset', { dataTypes: [{ id: 'model', form: true }, { id: 'signert', actionRequiredToRead: 'sign' }, { id: 'intern', actionRequiredToRead: 'internal' }] });
+      const report = async (settings: Record<string, string>) => {
+        const rt = await runtimeFor(azuriteConnectionString(), { ALTINN_APPS: 'begrenset', ...settings });
+        const catalog = createApplicationCatalog({ platformUrl: sim.platformUrl, dataTypes: rt.config.dataTypes, clock: fakeClock() });
+        return checkHealth(() => Promise.resolve(rt), () => Promise.resolve(catalog));
+      };
+      const all = await report({});
+      expect(all.status).toBe('ok');
+      expect(all.checks.restrictedData).toMatch(/^data type signert of app ttd\/begrenset is restricted \(actionRequiredToRead: sign\).*; data type intern of app ttd\/begrenset is restricted \(actionRequiredToRead: internal\)/);
+      expect((await report({ ALTINN_DATA_TYPES: 'model,signert' })).checks).toEqual({
+        settings: 'ok',
+        storage: 'ok',
+        dataTypes: 'ok',
+        restrictedData: expect.stringMatching(/^data type signert of app ttd\/begrenset is restricted[^;]*$/) as unknown,
+      });
+      expect((await report({ ALTINN_DATA_TYPES: 'model' })).checks.restrictedData).toBeUndefined();
     } finally {
       await sim.stop();
     }

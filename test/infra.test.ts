@@ -1,8 +1,6 @@
-import { execFile, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { FunctionDefinition } from '../lib/functionDefinition.js';
@@ -10,6 +8,8 @@ import { ConfigError, loadConfig, SECRET_SETTINGS, SETTING_NAMES } from '../lib/
 import { QUEUES } from '../lib/queue/names.js';
 import { parseStorageConnection } from '../lib/azure/storageConnection.js';
 import { validEnv } from './support/settings.js';
+import { compileMain, hasDotnet, isExpression, only, resourcesOf } from './support/arm.js';
+import { evaluate } from './support/armExpression.js';
 
 /**
  * infra/main.bicep compiled by the real Bicep compiler (infra/tools/bicep restores it from NuGet with
@@ -17,77 +17,15 @@ import { validEnv } from './support/settings.js';
  */
 
 const root = join(import.meta.dirname, '..');
-const hasDotnet = spawnSync('dotnet', ['--version'], { stdio: 'ignore' }).status === 0;
 if (!hasDotnet) {
   console.log('infra.test.ts: dotnet is not installed, so the Bicep compiler cannot be restored: the infra/ compile checks do NOT run on this machine.');
 }
 
-const resourceSchema = z.looseObject({
-  type: z.string(),
-  name: z.string(),
-  existing: z.boolean().optional(),
-  properties: z.record(z.string(), z.unknown()).optional(),
-});
-type Resource = z.infer<typeof resourceSchema>;
 const templateSchema = z.looseObject({
   parameters: z.record(z.string(), z.looseObject({ defaultValue: z.unknown().optional() })),
   variables: z.record(z.string(), z.unknown()),
   outputs: z.record(z.string(), z.object({ value: z.string() })),
 });
-
-/** Every resource of `type` the template deploys, in it or any nested (module) template; `existing` references aside. */
-function resourcesOf(node: unknown, type: string, found: Resource[] = []): Resource[] {
-  if (Array.isArray(node)) for (const item of node) resourcesOf(item, type, found);
-  else if (node && typeof node === 'object') {
-    const r = resourceSchema.safeParse(node);
-    if (r.success && r.data.type === type && !r.data.existing) found.push(r.data);
-    for (const value of Object.values(node)) resourcesOf(value, type, found);
-  }
-  return found;
-}
-
-function only(node: unknown, type: string): Resource {
-  const found = resourcesOf(node, type);
-  expect(found.map((r) => r.type)).toEqual([type]);
-  return found[0]!;
-}
-
-const isExpression = (v: unknown) => typeof v === 'string' && v.startsWith('[') && !v.startsWith('[[');
-
-// Built-in role definition ids, the same in every tenant (learn.microsoft.com: Azure built-in roles).
-const ROLES: Record<string, string> = {
-  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
-  'ba92f5b4-2d11-453d-a403-e96b0029c9fe': 'Storage Blob Data Contributor',
-  '974c5e8b-45b9-4653-ba55-5f855dd0fb88': 'Storage Queue Data Contributor',
-  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
-  '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User',
-  'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer',
-  '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
-};
-
-const deploymentSchema = z.object({
-  properties: z.object({
-    parameters: z.record(z.string(), z.object({ value: z.unknown() })),
-    template: z.looseObject({ variables: z.record(z.string(), z.unknown()).default({}), resources: z.unknown() }),
-  }),
-});
-
-/** Role assignments of the roles module as `<principal> <role> on <resource type>`, `<principal>` being "app" or the parameter it comes from. */
-function grants(template: unknown): { grants: string[]; roles: Resource[]; module: z.infer<typeof deploymentSchema> } {
-  const module = deploymentSchema.parse(
-    resourcesOf(template, 'Microsoft.Resources/deployments').find((d) => resourcesOf(d.properties?.template, 'Microsoft.Authorization/roleAssignments').length > 0),
-  );
-  const variables = module.properties.template.variables;
-  const roles = resourcesOf(module.properties.template, 'Microsoft.Authorization/roleAssignments');
-  const list = roles.flatMap((r) => {
-    const props = z.object({ roleDefinitionId: z.string(), principalId: z.string() }).parse(r.properties);
-    const ids = [...props.roleDefinitionId.matchAll(/variables\('(\w+)'\)/g)].map((m) => String(variables[m[1]!]));
-    const principal = props.principalId.includes('userAssignedIdentities') ? 'app' : /parameters\('(\w+)'\)/.exec(props.principalId)?.[1];
-    const scope = /resourceId\('([^']+)'/.exec(String((r as { scope?: unknown }).scope))?.[1];
-    return ids.map((id) => `${principal} ${ROLES[id] ?? id} on ${scope}`);
-  });
-  return { grants: list.sort(), roles, module };
-}
 
 /** The settings a valid environment cannot do without: each one's absence alone stops lib/config. */
 function requiredSettings(): string[] {
@@ -109,12 +47,7 @@ describe.runIf(hasDotnet)('infra/main.bicep compiled to ARM', () => {
   let settings: Record<string, unknown>;
 
   beforeAll(async () => {
-    const { stdout, stderr } = await promisify(execFile)(join(root, 'infra', 'tools', 'bicep'), ['build', 'infra/main.bicep', '--stdout'], {
-      cwd: root,
-      maxBuffer: 32 * 1024 * 1024,
-    });
-    expect(stderr).not.toMatch(/: (Warning|Error) /);
-    template = JSON.parse(stdout);
+    template = await compileMain(root);
     main = templateSchema.parse(template);
     settings = z
       .record(z.string(), z.unknown())
@@ -231,35 +164,6 @@ describe.runIf(hasDotnet)('infra/main.bicep compiled to ARM', () => {
     expect(location.allowedValues.filter((l) => /euap|stage|\(|norwaywest/.test(l))).toEqual([]);
   });
 
-  it("gives the host's identity its storage roles, Table included, and tells the host where Table storage is", () => {
-    const { grants: list } = grants(template);
-    for (const role of ['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor']) {
-      expect(list).toContain(`app ${role} on Microsoft.Storage/storageAccounts`);
-    }
-    expect(String(settings.AzureWebJobsStorage__tableServiceUri)).toBe("[parameters('tableEndpoint')]");
-    const functionApp = resourcesOf(template, 'Microsoft.Resources/deployments').find((d) => resourcesOf(d.properties?.template, 'Microsoft.Web/sites').length > 0);
-    expect(functionApp?.properties).toMatchObject({ parameters: { tableEndpoint: { value: "[reference('storage').outputs.tableEndpoint.value]" } } });
-  });
-
-  it('lets an optional operator principal run the CLI against the storage (Blob and Queue Data Contributor), and the deployer store the key', () => {
-    const { grants: list, roles, module } = grants(template);
-    expect(list.filter((g) => g.startsWith('operatorPrincipalId '))).toEqual([
-      'operatorPrincipalId Storage Blob Data Contributor on Microsoft.Storage/storageAccounts',
-      'operatorPrincipalId Storage Queue Data Contributor on Microsoft.Storage/storageAccounts',
-    ]);
-    expect(list).toContain('deployerPrincipalId Key Vault Secrets Officer on Microsoft.KeyVault/vaults');
-    const operator = roles.filter((r) => String(r.properties?.principalId).includes('operatorPrincipalId'));
-    expect(operator.map((r) => r.properties?.principalType)).toEqual(["[parameters('operatorPrincipalType')]"]);
-    // None without an operator: the assignment loop is empty when the id is.
-    expect(JSON.stringify(operator)).toContain("if(empty(parameters('operatorPrincipalId')), createArray()");
-    expect(main.parameters.operatorPrincipalId?.defaultValue).toBe('');
-    expect(module.properties.parameters).toMatchObject({
-      operatorPrincipalId: { value: "[parameters('operatorPrincipalId')]" },
-      operatorPrincipalType: { value: "[parameters('operatorPrincipalType')]" },
-    });
-    expect(main.outputs.AZURE_STORAGE_ACCOUNT_NAME?.value).toContain('storage');
-  });
-
   it('outputs the webhook and health URLs and the key command of the functions that serve them', async () => {
     const defs: FunctionDefinition[] = [];
     for (const file of readdirSync(join(root, 'functions')).filter((f) => f.endsWith('.ts'))) {
@@ -280,10 +184,15 @@ describe.runIf(hasDotnet)('infra/main.bicep compiled to ARM', () => {
     for (const [file, setting, value] of [
       ['reconciler.ts', 'RECONCILE_SCHEDULE', config.reconcile.schedule],
       ['monitor.ts', 'MONITOR_SCHEDULE', config.monitor.schedule],
+      ['feed.ts', 'FEED_SCHEDULE', config.feed.schedule],
     ] as const) {
       const { definition } = (await import(pathToFileURL(join(root, 'functions', file)).href)) as { definition: FunctionDefinition };
       expect(definition.kind === 'timer' && definition.options.schedule).toBe(`%${setting}%`);
-      expect(String(settings[setting])).toContain(`'${value}'`);
+      // Missing, empty or set: only a set value replaces the default (`??` alone kept an empty string).
+      const site = resourcesOf(template, 'Microsoft.Resources/deployments').find((d) => resourcesOf(d.properties?.template, 'Microsoft.Web/sites').length > 0);
+      const functions = (site?.properties?.template as { functions?: unknown }).functions;
+      const scheduleWith = (tuning: Record<string, string>) => evaluate(settings[setting], { parameters: { tuning }, functions });
+      expect([scheduleWith({}), scheduleWith({ [setting]: '' }), scheduleWith({ [setting]: '0 0 * * * *' })]).toEqual([value, value, '0 0 * * * *']);
     }
   });
 

@@ -40,7 +40,7 @@ describe('host.json log levels', () => {
     const { logLevel } = await hostJson();
     expect(logLevel).toMatchObject({ default: 'Warning', Function: 'Warning', 'Host.Results': 'Information', 'Host.Function.Console': 'Information' });
     const names = await functionNames();
-    expect(names).toEqual(['eventsReceiver', 'health', 'instanceProcessor', 'monitor', 'reconciler']);
+    expect(names).toEqual(['eventsReceiver', 'feed', 'health', 'instanceProcessor', 'monitor', 'reconciler']);
     for (const name of names) expect(minLevel(logLevel, userCategory(name)), name).toBe('Information');
     expect(minLevel(logLevel, 'Function.instanceProcessor')).toBe('Warning');
     expect(minLevel(logLevel, 'Microsoft.Azure.WebJobs.Host')).toBe('Warning');

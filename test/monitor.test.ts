@@ -6,12 +6,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectionString, startAzuriteService, type AzuriteProcess } from '../dev/azurite.js';
 import { definition } from '../functions/monitor.js';
 import { encodeMessage } from '../lib/queue/messages.js';
-import { MONITOR_MSG } from '../lib/ops/monitor.js';
+import { MONITOR_MSG, runMonitor } from '../lib/ops/monitor.js';
+import { startSimulator } from '../dev/simulator/index.js';
+import { createLogger } from '../lib/log.js';
+import { runCli } from './support/cli.js';
+import { loopbackWebhook } from './support/loopbackWebhook.js';
 import { CREDENTIALS_REFUSED } from '../lib/processor/processInstance.js';
 import { DEFAULT_LIMITS, measureStatus, problems } from '../lib/ops/status.js';
 import { QUEUES } from '../lib/queue/names.js';
 import { saveRunSummary } from '../lib/reconcile/summary.js';
-import { getRuntime, type Runtime } from '../lib/runtime.js';
+import { createRuntime, getRuntime, type Runtime } from '../lib/runtime.js';
 import { loadConfig } from '../lib/config.js';
 import { userCategory } from '../dev/host/userLog.js';
 import { fakeClock } from './support/clock.js';
@@ -101,6 +105,24 @@ describe('monitor', () => {
     await events.clearMessages();
   });
 
+  it('logs the subscription check: drift counted and named against WEBHOOK_URL, null while WEBHOOK_URL is unset', async () => {
+    expect(logged).toMatchObject({ subscriptionsChecked: false, subscriptionDrift: null, subscriptionsNotChecked: 'WEBHOOK_URL is not set' });
+    const sim = await startSimulator();
+    const hook = await loopbackWebhook(200);
+    try {
+      const simEnv = { ...env, ...(await sim.newClient()).env, ALTINN_APPS: 'mon-a,mon-b', WEBHOOK_URL: hook.url };
+      const run = await runCli(['subscriptions', 'create', '--app', 'mon-a', '--endpoint', hook.url], { env: simEnv });
+      expect(run.code, run.stderr).toBe(0);
+      const lines: string[] = [];
+      const fields = await runMonitor(() => createRuntime(simEnv), fakeClock(Date.now()), createLogger((_l, line) => lines.push(line)));
+      expect(fields).toMatchObject({ subscriptionsChecked: true, subscriptionDrift: 1, subscriptionDriftKinds: ['missing'], subscriptionsNotChecked: null });
+      expect(fields.problems).toContainEqual(expect.stringContaining('subscription drift (missing): no subscription sends app.instance.process.completed of mon-b'));
+      expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'warn', msg: MONITOR_MSG, subscriptionDrift: 1 });
+    } finally {
+      await Promise.all([sim.stop(), hook.close()]);
+    }
+  });
+
   it('logs healthy: false, naming the setting, when the settings are invalid', async () => {
     // What getRuntime does with such settings, without its process-wide cache.
     const badSettings = (): Promise<Runtime> =>
@@ -120,9 +142,9 @@ describe.runIf(hasDotnet)('alert rules (infra/modules/alerts.bicep, compiled)', 
   it('name only fields the monitor really logs, under its category and message', async () => {
     const { stdout } = await promisify(execFile)(join(root, 'infra', 'tools', 'bicep'), ['build', 'infra/modules/alerts.bicep', '--stdout'], { cwd: root, maxBuffer: 8 * 1024 * 1024 });
     const rules = (JSON.parse(stdout) as { variables: { rules: { name: string; query: string }[] } }).variables.rules;
-    expect(rules.map((r) => r.name)).toEqual(['poison-not-empty', 'pending-too-old', 'reconcile-not-complete', 'held-waiting', 'unhealthy', 'credentials-refused', 'function-failures', 'monitor-silent']);
+    expect(rules.map((r) => r.name)).toEqual(['poison-not-empty', 'pending-too-old', 'reconcile-not-complete', 'held-waiting', 'subscription-drift', 'unconfirmed-too-old', 'unhealthy', 'credentials-refused', 'function-failures', 'monitor-silent']);
     const named = new Set([...stdout.matchAll(/\bm\.(\w+)/g)].map((m) => m[1]!));
-    expect([...named].sort()).toEqual(['healthy', 'heldCount', 'msg', 'pendingOldestAgeSeconds', 'poisonCount', 'reconcileLastCompleteAgeSeconds']);
+    expect([...named].sort()).toEqual(['healthy', 'heldCount', 'msg', 'oldestUnconfirmedAgeSeconds', 'pendingOldestAgeSeconds', 'poisonCount', 'reconcileLastCompleteAgeSeconds', 'subscriptionDrift', 'unconfirmedLimitSeconds']);
     expect(logged, 'the monitor test above ran').toBeDefined();
     for (const field of named) expect(Object.keys(logged), field).toContain(field);
     expect(stdout).toContain(`Category == \\"${userCategory('monitor')}\\"`);

@@ -29,6 +29,7 @@ beforeAll(async () => {
     BLOB_CONTAINER: CONTAINER,
     RECONCILE_SCHEDULE: '0 0 0 1 1 *',
     MONITOR_SCHEDULE: '0 0 0 1 1 *',
+    FEED_SCHEDULE: '0 0 0 1 1 *',
   };
 });
 afterAll(async () => {

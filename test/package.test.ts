@@ -1,91 +1,55 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import ignoreModule from 'ignore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { describe as describePackage, packageFiles, stagePackage, type PackageFile } from '../dev/stage.js';
+import { azdZipFiles } from '../dev/package/azdZip.js';
+import { checkPackage, describe as describePackage, KEY_MATERIAL, listFiles, stagePackage } from '../dev/stage.js';
 
 /**
- * The deployment package azd uploads (azure.yaml: `dist: .deploy`, built by `npm run stage`, filtered by the
- * .funcignore it carries): what the functions need at run time, and nothing secret or dev-only.
+ * The deployment package azd uploads (azure.yaml: `dist: .deploy`, built by `npm run stage`): the zip azd
+ * builds from the staged folder, by azd's own rules (dev/package/azdZip.ts), holds exactly the staged files;
+ * every function loads from it as the worker loads them; nothing secret or dev-only is in it.
  */
 
 const root = join(import.meta.dirname, '..');
-const KEY_MATERIAL = /(^|\/)(\.env[^/]*|local\.settings\.json|[^/]+\.(pem|key|jwk|p12|pfx))$/;
 
-function tree(files: readonly string[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'funcignore-'));
-  for (const file of files) {
-    mkdirSync(dirname(join(dir, file)), { recursive: true });
-    writeFileSync(join(dir, file), 'x');
+/** An allow-list as an anchored `/*` .funcignore: what this project shipped before; git's rules and azd's disagree on it. */
+const ANCHORED_ALLOW_LIST = ['/*', '!/host.json', '!/package.json', '!/dist/', '/dist/*', '!/dist/functions/', '!/dist/lib/', '!/node_modules/', '/node_modules/.bin/'].join('\n');
+
+/** A checkout with something in it that must not ship: keys, local settings, a stale build file, dev code. */
+function checkoutWithLeftovers(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stage-root-'));
+  for (const path of ['host.json', 'package.json', 'package-lock.json', 'functions', 'lib', 'dev', 'dist/functions', 'dist/lib', 'dist/dev']) {
+    cpSync(join(root, path), join(dir, path), { recursive: true });
   }
-  copyFileSync(join(root, '.funcignore'), join(dir, '.funcignore'));
+  const plant = { 'dist/lib/leftover.pem': 'key', 'dist/functions/removedFunction.js': 'throw new Error("stale")', 'local.settings.json': '{}', '.env': 'X=1', 'maskinporten.jwk': '{}', 'lib/secret.key': 'key' };
+  for (const [file, text] of Object.entries(plant)) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
   return dir;
 }
 
-describe('.funcignore', () => {
-  it('lets only the functions, their lib, host.json, package.json and node_modules through, never key material', () => {
-    const kept = ['host.json', 'package.json', 'dist/functions/health.js', 'dist/functions/health.js.map', 'dist/lib/config.js', 'node_modules/zod/index.js', 'node_modules/zod/package.json'];
-    const dropped = [
-      'private-key.pem',
-      'maskinporten.jwk',
-      'secrets/client.key',
-      'cert.p12',
-      'cert.pfx',
-      '.env',
-      '.env.production',
-      'local.settings.json',
-      'dist/lib/leftover.pem',
-      'node_modules/some-dep/test/fixtures/server.key',
-      'node_modules/zod/index.d.ts',
-      'node_modules/zod/index.js.map',
-      'node_modules/.bin/tsc',
-      'dist/dev/host.js',
-      'dist/cli/main.js',
-      'dev/stage.ts',
-      'cli/main.ts',
-      'functions/health.ts',
-      'lib/config.ts',
-      'test/package.test.ts',
-      'bench-results.json',
-      'BENCHMARKS.md',
-      'README.md',
-      'infra/main.bicep',
-      'package-lock.json',
-      'tsconfig.json',
-      '.funcignore',
-    ];
-    const dir = tree([...kept, ...dropped]);
-    try {
-      expect(packageFiles(dir).map((f) => f.path)).toEqual([...kept].sort());
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
-
-describe('azure.yaml', () => {
-  it('ships the staged folder as built here: dist .deploy, remoteBuild false, npm run stage before packaging', () => {
+describe('azure.yaml and the checkout', () => {
+  it('ships the staged folder as built here: dist .deploy, remoteBuild false, npm run stage before packaging on every platform', () => {
     const yaml = readFileSync(join(root, 'azure.yaml'), 'utf8');
-    const api = yaml.slice(yaml.indexOf('\n  api:'));
+    const api = yaml.slice(yaml.indexOf('\n  api:'), yaml.indexOf('\nhooks:'));
     expect(api).toMatch(/\n {4}dist: \.deploy\n/);
-    // azd requires an explicit remoteBuild to agree with .funcignore: false ships node_modules, so it must not be ignored.
+    // azd's resolveFunctionAppRemoteBuild: remoteBuild false ships node_modules, so no ignore file may exclude it.
     expect(api).toMatch(/\n {4}remoteBuild: false\n/);
-    expect(api).toMatch(/\n {6}prepackage:\n {8}shell: sh\n {8}run: npm run stage\n/);
+    expect(api).toMatch(/\n {6}prepackage:\n {8}windows:\n {10}shell: pwsh\n {10}run: npm run stage\n {8}posix:\n {10}shell: sh\n {10}run: npm run stage$/);
     expect(readFileSync(join(root, 'package.json'), 'utf8')).toContain('"stage": "npm run build && node dist/dev/stage.js"');
-    const dir = tree(['node_modules/zod/package.json']);
-    try {
-      expect(packageFiles(dir).map((f) => f.path)).toEqual(['node_modules/zod/package.json']);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
-});
 
-describe('.gitignore', () => {
-  it('refuses key material and local environments anywhere in the checkout', () => {
+  it('has no .funcignore: azd reads one from the project (remote build check) and from .deploy (the zip), with its own dialect', () => {
+    expect(existsSync(join(root, '.funcignore'))).toBe(false);
+  });
+
+  it('.gitignore refuses key material and local environments anywhere in the checkout', () => {
     const paths = ['private-key.pem', 'keys/maskinporten.key', 'a/b.jwk', 'cert.p12', 'cert.pfx', '.env', '.env.local', 'local.settings.json', '.deploy/host.json'];
     for (const path of paths) expect(spawnSync('git', ['check-ignore', '-q', '--no-index', path], { cwd: root }).status, path).toBe(0);
     expect(spawnSync('git', ['check-ignore', '-q', '--no-index', 'host.json'], { cwd: root }).status).toBe(1);
@@ -97,24 +61,51 @@ const lockSchema = z.object({
 });
 
 describe('npm run stage', () => {
+  let checkout: string;
   let out: string;
-  let files: PackageFile[];
-  let paths: Set<string>;
+  let files: string[];
 
   beforeAll(async () => {
+    checkout = checkoutWithLeftovers();
     out = mkdtempSync(join(tmpdir(), 'stage-'));
-    await stagePackage(root, out);
-    files = packageFiles(out);
-    paths = new Set(files.map((f) => f.path));
+    await stagePackage(checkout, out);
+    files = checkPackage(out);
     console.log(`deployment package: ${describePackage(out, files)}`);
   }, 180_000);
-  afterAll(() => rmSync(out, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(out, { recursive: true, force: true });
+    rmSync(checkout, { recursive: true, force: true });
+  });
 
-  it('holds only dist/functions, dist/lib, host.json, package.json and node_modules', () => {
-    const outside = files.map((f) => f.path).filter((p) => !/^(host\.json|package\.json|dist\/(functions|lib)\/.+|node_modules\/.+)$/.test(p));
-    expect(outside).toEqual([]);
-    expect(files.map((f) => f.path).filter((p) => KEY_MATERIAL.test(p))).toEqual([]);
-    expect(files.map((f) => f.path).filter((p) => /(^|\/)(dev|cli)\/|\.test\.|bench/.test(p) && !p.startsWith('node_modules/'))).toEqual([]);
+  it("is exactly what azd zips from it, by azd's rules: the staged folder is the package", () => {
+    const zipped = azdZipFiles(out, { remoteBuild: false });
+    console.log(`azd-rule zip: ${zipped.length} files; staged folder: ${listFiles(out).length} files`);
+    expect([...zipped].sort()).toEqual([...listFiles(out)].sort());
+    expect(files.length).toBeGreaterThan(1000);
+    expect(readdirSync(out).sort()).toEqual(['dist', 'host.json', 'node_modules', 'package.json']);
+  });
+
+  it('an anchored /* allow-list would have shipped an app without code: azd keeps 2 files where git keeps thousands', () => {
+    const zipped = azdZipFiles(out, { remoteBuild: false, ignoreFile: ANCHORED_ALLOW_LIST });
+    expect(zipped).toEqual(['host.json', 'package.json']);
+    const git = ignoreModule.default().add(ANCHORED_ALLOW_LIST);
+    const gitKept = listFiles(out).filter((f) => !git.ignores(f));
+    expect(gitKept.length).toBeGreaterThan(1000);
+    expect(() => checkPackage(out)).not.toThrow();
+    writeFileSync(join(out, '.funcignore'), ANCHORED_ALLOW_LIST);
+    try {
+      expect(() => checkPackage(out)).toThrow(/azd would not zip the staged folder as it is/);
+    } finally {
+      rmSync(join(out, '.funcignore'));
+    }
+  });
+
+  it('holds no key material, local settings, dev, cli, test or bench file, no stale build output, no .d.ts, map or .bin in node_modules', () => {
+    expect(files.filter((p) => KEY_MATERIAL.test(p))).toEqual([]);
+    expect(files.filter((p) => /(^|\/)(dev|cli|test)\/|\.test\.|bench/.test(p) && !p.startsWith('node_modules/'))).toEqual([]);
+    expect(files.filter((p) => !/^(host\.json|package\.json|dist\/(functions|lib)\/.+\.js(\.map)?|node_modules\/.+)$/.test(p))).toEqual([]);
+    expect(files).not.toContain('dist/functions/removedFunction.js');
+    expect(files.filter((p) => p.startsWith('node_modules/') && /\.d\.[cm]?ts$|\.map$|(^|\/)\.bin\//.test(p))).toEqual([]);
   });
 
   it('compiles every function and lib module into it', () => {
@@ -122,13 +113,13 @@ describe('npm run stage', () => {
       readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })
         .filter((f) => f.endsWith('.ts'))
         .map((f) => `dist/${dir}/${f.replace(/\.ts$/, '.js').split('\\').join('/')}`);
-    for (const path of [...js('functions'), ...js('lib')]) expect(paths, path).toContain(path);
+    for (const path of [...js('functions'), ...js('lib')]) expect(files, path).toContain(path);
   });
 
   it('carries the production dependencies of package-lock.json and no devDependency', () => {
     const lock = lockSchema.parse(JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')));
     const deps = Object.entries(lock.packages).filter(([key]) => key.startsWith('node_modules/'));
-    const present = (key: string) => paths.has(`${key}/package.json`);
+    const present = (key: string) => files.includes(`${key}/package.json`);
     const dev = deps.filter(([, p]) => p.dev).map(([key]) => key);
     const prod = deps.filter(([, p]) => !p.dev && !p.optional).map(([key]) => key);
     expect(dev.length).toBeGreaterThan(100);
@@ -137,12 +128,31 @@ describe('npm run stage', () => {
     expect(prod.filter((key) => !present(key))).toEqual([]);
   });
 
-  it('loads every function and lib module with nothing but what it carries', async () => {
-    const script = `import { readdirSync } from 'node:fs';
-      const files = readdirSync('dist', { recursive: true }).filter((f) => f.endsWith('.js'));
-      for (const f of files) await import('./dist/' + f.split('\\\\').join('/'));
-      console.log(files.length);`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: out });
-    expect(Number(stdout.trim())).toBe(files.filter((f) => f.path.startsWith('dist/') && f.path.endsWith('.js')).length);
+  it('loads every function from the files of the zip as the worker does: package.json main, each match imported', async () => {
+    // A folder holding only the zip's files (what Flex Consumption unpacks), then the worker's steps
+    // (Azure/azure-functions-nodejs-worker src/startApp.ts loadEntryPointFile: glob `main`, import each match).
+    const unpacked = mkdtempSync(join(tmpdir(), 'unzipped-'));
+    try {
+      for (const f of azdZipFiles(out, { remoteBuild: false })) {
+        mkdirSync(dirname(join(unpacked, f)), { recursive: true });
+        cpSync(join(out, f), join(unpacked, f));
+      }
+      const script = `import { readdirSync, readFileSync } from 'node:fs';
+        import { pathToFileURL } from 'node:url';
+        const main = JSON.parse(readFileSync('package.json', 'utf8')).main;
+        if (!/^dist\\/functions\\/\\*\\.js$/.test(main)) throw new Error('main changed: ' + main);
+        const files = readdirSync('dist/functions').filter((f) => f.endsWith('.js'));
+        if (files.length === 0) throw new Error('Found zero files matching the supplied pattern');
+        const names = [];
+        for (const f of files) names.push((await import(pathToFileURL('dist/functions/' + f).href)).definition.name);
+        console.log(JSON.stringify(names));`;
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: unpacked });
+      const sources = readdirSync(join(root, 'functions')).filter((f) => f.endsWith('.ts'));
+      const names = z.array(z.string().min(1)).parse(JSON.parse(stdout.trim()));
+      expect(names).toHaveLength(sources.length);
+      expect(names).toEqual(expect.arrayContaining(['eventsReceiver', 'health', 'instanceProcessor']));
+    } finally {
+      rmSync(unpacked, { recursive: true, force: true });
+    }
   });
 });

@@ -32,6 +32,36 @@ describe('instanceProcessor function', () => {
     expect(definition).toMatchObject({ kind: 'storageQueue', name: 'instanceProcessor', options: { queueName: 'altinn-events', connection: 'AzureWebJobsStorage' } });
   });
 
+  // First of the runs: a runtime built with good settings is kept for the process.
+  it.each([
+    ['ALTINN_ORG', undefined],
+    ['ALTINN_PLATFORM_URL', 'ftp://platform.example'],
+  ])('with a broken core setting (%s) defers the message (long delay, not poisoned), names the setting, asks Altinn nothing', async (setting, value) => {
+    const doc = await sim.seedInstance({ app: 'soknad', elements: [{ dataType: 'model', contentType: 'application/xml', size: 10 }], completed: true });
+    const [partyId, instanceGuid] = doc.id.split('/') as [string, string];
+    const saved = { ALTINN_ENV: process.env.ALTINN_ENV, [setting]: process.env[setting] };
+    if (value === undefined) delete process.env[setting];
+    else process.env[setting] = value;
+    const before = sim.requests.length;
+    const lines: string[] = [];
+    const context = new azf.InvocationContext({ invocationId: 'i-s', functionName: 'instanceProcessor', triggerMetadata: { dequeueCount: 1 }, logHandler: (_l, ...a) => lines.push(a.map(String).join(' ')) });
+    const events = storageClients(azurite.connectionString).queue.getQueueClient(QUEUES.events);
+    try {
+      // Every delivery, however many: the host never gets an error to count towards maxDequeueCount.
+      for (let i = 1; i <= 6; i++) await definition.options.handler({ org: 'ttd', app: 'soknad', partyId, instanceGuid, reason: 'event', enqueuedAt: new Date().toISOString() }, context);
+    } finally {
+      Object.assign(process.env, saved);
+    }
+    expect(sim.requests.length).toBe(before);
+    expect(await queueTexts(QUEUES.poison)).toEqual([]);
+    expect((await events.getProperties()).approximateMessagesCount).toBe(6);
+    const said = lines.join('\n');
+    expect(said).toContain('invalid settings');
+    expect(said).toContain(setting);
+    expect(said).toContain('"delaySeconds":600');
+    await events.clearMessages();
+  });
+
   it('with a broken MASKINPORTEN_KEY defers the message (long delay, not poisoned) and asks Altinn nothing', async () => {
     const doc = await sim.seedInstance({ app: 'soknad', elements: [{ dataType: 'model', contentType: 'application/xml', size: 10 }], completed: true });
     const [partyId, instanceGuid] = doc.id.split('/') as [string, string];

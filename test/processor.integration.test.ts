@@ -190,7 +190,8 @@ describe('instance processor (simulator + Azurite)', () => {
     const outcome = await h.processor.handle(messageFor(doc));
     expect(outcome).toMatchObject({ kind: 'deferred', reason: 'instance-busy', delaySeconds: 36, deferrals: 1 });
     expect(downloads(guid)).toBe(0);
-    expect(sim.requests.filter((r) => r.path.includes(guid))).toHaveLength(0);
+    // Storage is asked before the lease (nothing is written before it has shown the instance); nothing more.
+    expect(sim.requests.filter((r) => r.path.includes(guid)).map((r) => r.route)).toEqual(['storage.instance']);
     const [deferred] = h.sent(QUEUES.events);
     expect(deferred).toMatchObject({ visibilityTimeoutSeconds: 36, message: { instanceGuid: guid, deferrals: 1 } });
     // Once the 15 s lease has lapsed (Azurite's real clock), the deferred message runs.
@@ -371,14 +372,14 @@ describe('instance processor (simulator + Azurite)', () => {
     expect(effective(guid)).toBe(1);
   });
 
-  it('a deleted instance (404) goes to poison once, with the reason, without throwing', async () => {
-    const h = await processorFor(sim, env);
+  it('with HEAL_WINDOW_MINUTES=0 a deleted instance (404) goes to poison at once, with the reason, without throwing', async () => {
+    const h = await processorFor(sim, env, { HEAL_WINDOW_MINUTES: '0' });
     const msg = messageFor({ id: '50001234/0b7c2d2e-1f55-4e39-9b1f-0d6d8b7e6a11', appId: 'ttd/soknad' });
     const outcomes = await Promise.all([h.processor.handle(msg, { dequeueCount: 1 }), h.processor.handle(msg, { dequeueCount: 1 })]);
     expect(outcomes.map((o) => o.kind)).toEqual(['poisoned', 'poisoned']);
     const poison = (await h.messages(QUEUES.poison)) as { reason: string; original: unknown; failedAt: string }[];
     expect(poison).toHaveLength(1);
-    expect(poison[0]?.reason).toMatch(/404/);
+    expect(poison[0]?.reason).toMatch(/^instance not found in Altinn Storage: Storage answered 404 × 1 over 0 s since .* \(HEAL_WINDOW_MINUTES=0\); last: altinn-http-404: /);
     expect(poison[0]?.original).toEqual(msg);
     expect(Date.parse(poison[0]?.failedAt ?? '')).not.toBeNaN();
     expect(sim.requests.filter((r) => r.path.includes(msg.instanceGuid!))).toHaveLength(1);

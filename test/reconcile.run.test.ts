@@ -154,13 +154,14 @@ describe('reconcile against the simulator (real Azurite)', () => {
     expect(h.queries().map((q) => q.status)).toEqual([200, 200, 503, 429, 200, 200]);
     expect(h.sleeps.some((ms) => ms >= 7000)).toBe(true);
     expect(guidsOf(await queuedMessages(h.queue))).toEqual([...wanted].filter(([, app]) => app === 'app-a').map(([g]) => g).sort());
-    expect(logLines(h.log).filter((l) => l.msg === 'storage query page failed, retrying').map((l) => l.page)).toEqual([3, 3]);
+    expect(logLines(h.log).filter((l) => l.msg === 'storage query page failed, retrying').map((l) => l.attempt)).toEqual([1, 2]);
   });
 
   it('a run that cannot finish enqueues what it found and says how far it got; the next run adds the rest, nothing twice', async () => {
     h.sim.faults.add({ role: 'platform', route: QUERY_ROUTE, status: [200, 200, 503, 503, 503, 503] });
     const broken = await h.run();
-    expect(broken).toMatchObject({ status: 'incomplete', found: 110, enqueued: 110 });
+    // app-a: 20 on its first page, then 19 more (each next page asks again for the boundary instance).
+    expect(broken).toMatchObject({ status: 'incomplete', found: 109, enqueued: 109 });
     if (broken.status === 'skipped') return;
     expect(broken.apps.map((a) => [a.app, a.complete, a.pages])).toEqual([
       ['app-a', false, 2],
@@ -168,11 +169,21 @@ describe('reconcile against the simulator (real Azurite)', () => {
       ['app-c', true, 2],
     ]);
     const stopped = logLines(h.log).find((l) => String(l.msg).startsWith('reconcile stopped part-way'));
-    expect(stopped).toMatchObject({ level: 'error', app: 'app-a', pagesReached: 2, found: 40, enqueued: 40 });
-    expect(summaries()[0]).toMatchObject({ level: 'warn', complete: false, failedApps: ['app-a'], enqueued: 110 });
+    expect(stopped).toMatchObject({ level: 'error', app: 'app-a', pagesReached: 2, found: 39, enqueued: 39 });
+    expect(summaries()[0]).toMatchObject({ level: 'warn', complete: false, failedApps: ['app-a'], enqueued: 109 });
+    const pending = summaries()[0]?.pending as { app: string; stoppedBy: string; resumeAt: string }[];
+    expect(pending.map((p) => [p.app, p.stoppedBy])).toEqual([['app-a', 'error']]);
+    expect(pending[0]?.resumeAt).toMatch(/^\d{4}-/);
 
+    // app-a resumes below its last page (the boundary instance again: skipped); app-b and app-c start a new pass.
     const rest = await h.run();
-    expect(rest).toMatchObject({ status: 'complete', found: 130, enqueued: 20, skipped: 110 });
+    expect(rest).toMatchObject({ status: 'complete', found: 92, enqueued: 21, skipped: 71 });
+    if (rest.status === 'skipped') return;
+    expect(rest.apps.map((a) => [a.app, a.resumed])).toEqual([
+      ['app-a', true],
+      ['app-b', false],
+      ['app-c', false],
+    ]);
     const messages = await queuedMessages(h.queue);
     expect(messages).toHaveLength(130);
     expect(guidsOf(messages)).toEqual(expectedGuids());
@@ -253,7 +264,10 @@ async function confirmCycle(h: Harness, wanted: Map<string, string>): Promise<vo
     expect(p.get('excludeConfirmedBy')).toBe('ttd');
     expect(p.get('size')).toBe(String(PAGE_SIZE));
   }
-  expect(queries.filter((q) => new URL(q.path, h.sim.platformUrl).searchParams.has('continuationToken'))).toHaveLength(6);
+  // Pages after the first ask below the oldest instance of the page before; Storage's token is never sent.
+  const lastChanged = queries.map((q) => new URL(q.path, h.sim.platformUrl).searchParams);
+  expect(lastChanged.filter((p) => p.getAll('lastChanged').some((v) => v.startsWith('lte:')))).toHaveLength(6);
+  expect(lastChanged.filter((p) => p.has('continuationToken'))).toHaveLength(0);
 
   const [summary] = summaries(h);
   expect(summary).toMatchObject({ level: 'info', pages: 9, found: 130, enqueued: 130, skipped: 0, complete: true });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VALIDATION_RETRY_SECONDS } from '../cli/eventsValidation.js';
+import { alternativeSubjectOf } from '../dev/simulator/events.js';
 import { startSimulator, type Simulator } from '../dev/simulator/index.js';
 import { loopbackWebhook } from './support/loopbackWebhook.js';
 
@@ -72,6 +73,33 @@ describe('subscribing', () => {
     expect(sim.events.subscriptions.size).toBe(before);
   });
 
+  it.each<[string, Record<string, string>, string]>([
+    ['an http endpoint', { endPoint: 'http://receiver.example/api/events?code=k', resourceFilter: resource('plain') }, 'Missing or invalid endpoint to push events towards'],
+    ['an http sourceFilter', { endPoint: 'https://receiver.example/api/events', sourceFilter: 'http://ttd.apps.example/ttd/plain' }, 'SourceFilter must be an absolute URL with the https scheme.'],
+  ])('refuses %s, as Altinn does (https only: SubscriptionController.IsValidUri, #1052)', async (_what, body, message) => {
+    const res = await subscribe(body, sim.altinnToken());
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain(message);
+  });
+
+  it("without the dev-only loopback allowance, http to loopback is refused too; https is taken", async () => {
+    const strict = await startSimulator({ httpLoopbackEndpoints: false });
+    try {
+      const post = (endPoint: string) =>
+        fetch(`${strict.platformUrl}/events/api/v1/subscriptions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${strict.altinnToken()}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ endPoint, resourceFilter: resource('strict') }),
+        });
+      const refused = await post('http://127.0.0.1:9/api/events');
+      expect(refused.status).toBe(400);
+      expect(await refused.text()).toContain('Missing or invalid endpoint to push events towards');
+      expect((await post('https://127.0.0.1:9/api/events')).status).toBe(201);
+    } finally {
+      await strict.stop();
+    }
+  });
+
   it('creating the same subscription again returns the existing one and sends the handshake again', async () => {
     const h = await hook([]);
     const body = { endPoint: h.url, resourceFilter: resource('dup'), typeFilter: 'app.instance.process.completed' };
@@ -121,6 +149,13 @@ describe('the validation handshake', () => {
 });
 
 describe('app events', () => {
+  it('alternativesubject: the org number first, then the person number, then the external identifier (app-lib EventsClient.AddEvent)', () => {
+    expect(alternativeSubjectOf({ partyId: '1', organisationNumber: '910000001', personNumber: '01039012345' })).toBe('/org/910000001');
+    expect(alternativeSubjectOf({ partyId: '1', organisationNumber: ' ', personNumber: '01039012345', externalIdentifier: 'urn:altinn:person:idporten-email:a@b.no' })).toBe('/person/01039012345');
+    expect(alternativeSubjectOf({ partyId: '1', externalIdentifier: 'urn:altinn:person:idporten-email:a@b.no' })).toBe('urn:altinn:person:idporten-email:a@b.no');
+    expect(alternativeSubjectOf({ partyId: '1' })).toBeUndefined();
+  });
+
   it('carry resource, resourceinstance {partyId}/{guid}, subject and alternativesubject; any 2xx delivers them', async () => {
     const h = await hook([], 202);
     const sub = await created({ endPoint: h.url, resourceFilter: resource('fields'), typeFilter: 'app.instance.process.completed' });

@@ -1,12 +1,16 @@
 import { z } from 'zod';
 import { instanceRefSchema } from '../../lib/queue/messages.js';
-import type { ReconcileCounts } from '../../lib/reconcile/run.js';
+import type { AppOutcome, ReconcileCounts } from '../../lib/reconcile/run.js';
 import { BIN, defineCommand } from '../command.js';
 import { CliError, EXIT, toCliError, userError } from '../errors.js';
 import { bar, liveLine } from '../progress.js';
 import { table } from '../table.js';
 
-const counts = (c: ReconcileCounts) => `found ${c.found}, enqueued ${c.enqueued}, skipped ${c.skipped}, held ${c.held}, invalid ${c.invalid}`;
+const counts = (c: ReconcileCounts) =>
+  `found ${c.found}, enqueued ${c.enqueued}, skipped ${c.skipped}, held ${c.held}, invalid ${c.invalid}${c.shrinks > 0 ? `, ${c.shrinks} queries asked again smaller` : ''}`;
+/** An app's result column: ok, where a capped or failed walk resumes, or the error. */
+const resultOf = (a: AppOutcome) =>
+  a.complete ? 'ok' : a.stoppedBy ? `${a.stoppedBy}: resumes at ${a.resumeAt ?? 'newest'}` : `${toCliError(a.error).message} (resumes at ${a.resumeAt ?? 'newest'})`;
 
 export const reconcileNow = defineCommand({
   path: ['reconcile'],
@@ -51,7 +55,7 @@ export const reconcileNow = defineCommand({
       `reconcile ${result.status}${result.dryRun ? ' (dry run: nothing enqueued)' : ''} in ${(result.durationMs / 1000).toFixed(1)} s: ${counts(result)} (${verb} ${result.enqueued})`,
       table(
         ['APP', 'PAGES', 'FOUND', 'ENQUEUED', 'SKIPPED', 'HELD', 'INVALID', 'RESULT'],
-        result.apps.map((a) => [a.app, ...[a.pages, a.found, a.enqueued, a.skipped, a.held, a.invalid].map(String), a.complete ? 'ok' : toCliError(a.error).message]),
+        result.apps.map((a) => [a.app, ...[a.pages, a.found, a.enqueued, a.skipped, a.held, a.invalid].map(String), resultOf(a)]),
       ),
     ].join('\n');
     const data = { ...result, apps: result.apps.map(({ error, ...a }) => ({ ...a, error: error === undefined ? undefined : toCliError(error).message })) };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CACHE_NOTE, subscriptionListSchema, subscriptionSchema, subscriptionsUrl, type Subscription } from '../../lib/ops/subscriptions.js';
 import { DEFAULT_EVENT_TYPES, type CoreConfig } from '../../lib/config.js';
 import { instanceRefSchema } from '../../lib/queue/messages.js';
 import { isLoopbackHost } from '../../lib/http/net.js';
@@ -8,23 +9,6 @@ import { BIN, defineCommand } from '../command.js';
 import { CliError, EXIT, userError } from '../errors.js';
 import { appResource, VALIDATION_WINDOW_SECONDS } from '../eventsValidation.js';
 import { table } from '../table.js';
-
-/** A subscription as the Events API returns it; tolerant of fields it may add. */
-const subscriptionSchema = z.looseObject({
-  id: z.union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)]),
-  endPoint: z.string().nullish(),
-  sourceFilter: z.string().nullish(),
-  resourceFilter: z.string().nullish(),
-  typeFilter: z.string().nullish(),
-  subjectFilter: z.string().nullish(),
-  consumer: z.string().nullish(),
-  created: z.string().nullish(),
-  validated: z.boolean().optional(),
-});
-type Subscription = z.infer<typeof subscriptionSchema>;
-const subscriptionListSchema = z.looseObject({ subscriptions: z.array(subscriptionSchema).nullish() });
-
-const subscriptionsUrl = (config: CoreConfig) => `${config.altinn.platformUrl}/events/api/v1/subscriptions`;
 
 /** Default --wait: Altinn's validation window, rounded up to whole minutes (8 min). */
 const DEFAULT_WAIT_SECONDS = Math.ceil(VALIDATION_WINDOW_SECONDS / 60) * 60;
@@ -133,6 +117,7 @@ export const subscriptionsCreate = defineCommand({
       sub.validated
         ? 'validated: yes (Altinn reached the endpoint)'
         : `validated: not yet (not waited for; Altinn retries the handshake for about ${windowText}, then gives up: ${BIN} subscriptions list)`,
+      CACHE_NOTE,
     ].join('\n');
     return { data: { ...asJson(sub), validated: sub.validated === true }, text };
   },
@@ -193,6 +178,6 @@ export const subscriptionsDelete = defineCommand({
       if (e instanceof CliError && e.details.status === 404) throw new CliError(`no subscription ${id}\n${e.message}`, EXIT.user, e.details);
       throw e;
     }
-    return { data: { deleted: Number(id) }, text: `deleted subscription ${id}` };
+    return { data: { deleted: Number(id) }, text: `deleted subscription ${id}\n${CACHE_NOTE}` };
   },
 });

@@ -19,8 +19,8 @@ function events(n: number, appsUrl: string): string[] {
       source: `${appsUrl}/ttd/become-application-owner/instances/${partyId}/${guid}`,
       specversion: '1.0',
       type: 'app.instance.process.completed',
-      resource: 'urn:altinn:app:ttd.become-application-owner',
-      resourceinstance: guid,
+      resource: 'urn:altinn:resource:app_ttd_become-application-owner',
+      resourceinstance: `${partyId}/${guid}`,
       subject: `/party/${partyId}`,
       time: new Date().toISOString(),
     });

@@ -86,6 +86,9 @@ class Demo {
       return false;
     }
     out();
+    // What an operator sees: time to confirmation per app (and the rest of status), from the tags the processor set.
+    await this.cli(['status']);
+    out();
     this.succeeded = true;
     out(`OK: all ${seeded.length} instances confirmed once (simulator counters) and their manifests are in Azurite.`);
     return true;
@@ -97,7 +100,7 @@ class Demo {
     // Each is kept as soon as it is up, so a failure of the other still stops it.
     const [azurite, sim] = await Promise.all([startAzurite().then((a) => (this.azurite = a)), startSimulator({ seed: 1 }).then((s) => (this.sim = s))]);
     const client = await sim.newClient();
-    const env = { ...client.env, AzureWebJobsStorage: azurite.connectionString, BLOB_CONTAINER: CONTAINER, RECONCILE_SCHEDULE: TIMER_OFF, MONITOR_SCHEDULE: TIMER_OFF };
+    const env = { ...client.env, AzureWebJobsStorage: azurite.connectionString, BLOB_CONTAINER: CONTAINER, RECONCILE_SCHEDULE: TIMER_OFF, MONITOR_SCHEDULE: TIMER_OFF, FEED_SCHEDULE: TIMER_OFF };
     this.env = env;
     const host = await startLocalHost({ env, name: 'host' });
     this.host = host;

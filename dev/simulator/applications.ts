@@ -5,6 +5,8 @@ import { HttpError, sendJson, type Ctx, type Route } from './http.js';
 export interface DataTypeSpec {
   id: string;
   form?: boolean;
+  /** Restricted data: reading an element needs this action on the instance (app-lib DataType `actionRequiredToRead`). */
+  actionRequiredToRead?: string;
 }
 
 /** Service-owner scopes an app demands on top of Altinn's (app-lib ApplicationMetadata `apiScopes`). */
@@ -18,6 +20,8 @@ export interface AppMetadata {
   apiScopes?: AppScopes | undefined;
   /** No longer deployed: the app's own API answers 404; Storage keeps its metadata (a soft delete only sets validTo). */
   retired: boolean;
+  /** Actions the app's policy grants the service owner besides read and write (e.g. one a restricted data type requires). */
+  orgActions?: Set<string>;
 }
 
 /** Declared by every app Studio builds: the receipt PDF. */
@@ -39,6 +43,16 @@ export function createApplications(core: Core) {
   const state: ApplicationsState = { core, apps: new Map(), retired: new Map() };
   const routes: Route[] = [
     {
+      // AllowAnonymous too (`GetMany`): `{ applications: [...] }`, soft-deleted apps included.
+      name: 'storage.applications',
+      method: 'GET',
+      path: /^\/storage\/api\/v1\/applications\/(?<org>[^/]+)$/,
+      handle: (ctx) =>
+        sendJson(ctx.res, 200, {
+          applications: ctx.params.org === core.org ? [...state.apps].map(([app, meta]) => applicationDocument(core, app, meta)) : [],
+        }),
+    },
+    {
       // AllowAnonymous in Storage: no token needed.
       name: 'storage.application',
       method: 'GET',
@@ -53,8 +67,8 @@ export function createApplications(core: Core) {
     /** Registers the app of a stored instance (deployed, with the receipt type) unless known. */
     register: (app: string): void => void ensure(state, app),
     noteDataType: (app: string, spec: DataTypeSpec): void => noteDataType(state, app, spec),
-    /** Declares (or redeclares) an app's data types and app-defined scopes. */
-    declare: (app: string, o: { dataTypes?: DataTypeSpec[]; apiScopes?: AppScopes }): void => declare(state, app, o),
+    /** Declares (or redeclares) an app's data types, app-defined scopes and actions its policy grants the service owner. */
+    declare: (app: string, o: DeclareOptions): void => declare(state, app, o),
     /** A new app version without this data type: instances that hold it remain. */
     retireDataType: (app: string, dataType: string): void => retireDataType(state, app, dataType),
     /** The app is no longer deployed. */
@@ -81,10 +95,17 @@ function noteDataType(state: ApplicationsState, app: string, spec: DataTypeSpec)
   if (!meta.dataTypes.has(spec.id) && !state.retired.get(app)?.has(spec.id)) meta.dataTypes.set(spec.id, spec);
 }
 
-function declare(state: ApplicationsState, app: string, o: { dataTypes?: DataTypeSpec[]; apiScopes?: AppScopes }): void {
+export interface DeclareOptions {
+  dataTypes?: DataTypeSpec[];
+  apiScopes?: AppScopes;
+  orgActions?: string[];
+}
+
+function declare(state: ApplicationsState, app: string, o: DeclareOptions): void {
   const meta = ensure(state, app);
   if (o.dataTypes) meta.dataTypes = new Map(o.dataTypes.map((d) => [d.id, d]));
   if (o.apiScopes) meta.apiScopes = o.apiScopes;
+  if (o.orgActions) meta.orgActions = new Set(o.orgActions);
 }
 
 function retireDataType(state: ApplicationsState, app: string, dataType: string): void {
@@ -119,6 +140,7 @@ function applicationDocument(core: Core, app: string, meta: AppMetadata): Record
       id: d.id,
       allowedContentTypes: d.form ? ['application/xml'] : null,
       ...(d.form ? { appLogic: { autoCreate: true, classRef: `Altinn.App.Models.${d.id}` } } : {}),
+      ...(d.actionRequiredToRead ? { actionRequiredToRead: d.actionRequiredToRead } : {}),
       minCount: 0,
       maxCount: 1,
     })),

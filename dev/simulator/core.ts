@@ -12,6 +12,12 @@ export interface Core {
   signingKey: KeyObject;
   verifyKey: KeyObject;
   counters: Counters;
+  /**
+   * Dev-only allowance: Altinn Events accepts only https endpoints and source filters (altinn-events
+   * SubscriptionController.IsValidUri, #1052); the simulator also takes http to a loopback host, where local
+   * webhooks listen (default true; false: Altinn's rule exactly).
+   */
+  httpLoopback: boolean;
 }
 
 export interface Counters {

@@ -9,17 +9,17 @@ import type { ContentSpec } from './content.js';
 
 /**
  * Streams an element's bytes as the App and Storage APIs do (Content-Type from the element,
- * Content-Disposition with its filename), applying body faults: reset or truncation mid-body,
- * or a body longer/shorter than the element's size.
+ * Content-Disposition with its filename; Storage without Content-Length), applying body faults: reset
+ * or truncation mid-body, or a body longer/shorter than the element's size.
  */
-export async function sendElement(ctx: Ctx, core: Core, s: StoredInstance, element: { doc: ElementDoc; spec: ContentSpec }): Promise<void> {
+export async function sendElement(ctx: Ctx, core: Core, s: StoredInstance, element: { doc: ElementDoc; spec: ContentSpec }, o: { contentLength: boolean } = { contentLength: true }): Promise<void> {
   const { res, fault } = ctx;
   const bodySize = Math.max(0, element.spec.size + (fault?.sizeDelta ?? 0));
   const stopAt = fault?.resetAfterBytes ?? fault?.truncateAfterBytes;
   res.writeHead(200, {
     // Storage's File() result would refuse a content type that is no media type; hostile-input tests need the bytes, and we never read this header.
     'Content-Type': headerContentType(element.doc.contentType),
-    'Content-Length': bodySize,
+    ...(o.contentLength ? { 'Content-Length': bodySize } : {}),
     ...(element.doc.filename ? { 'Content-Disposition': contentDisposition(element.doc.filename) } : {}),
   });
   bump(core.counters.downloads, s.guid);

@@ -3,6 +3,7 @@ import type { Authentication } from './authentication.js';
 import type { Core } from './core.js';
 import { publish, stopTimers } from './eventsDelivery.js';
 import { subscriptionRoutes } from './eventsSubscriptions.js';
+import { feedRoutes, type RegisteredEvent } from './eventsFeed.js';
 
 export interface CloudEvent {
   id: string;
@@ -42,12 +43,20 @@ export interface Delivery {
   time: number;
 }
 
-/** An app event's alternativesubject: `/person/{ssn}` wins over `/org/{orgNo}` (app-lib EventsClient.AddEvent). */
+/**
+ * An app event's alternativesubject, from the instance owner: `/org/{organisationNumber}`, else
+ * `/person/{personNumber}`, else the `externalIdentifier` as it is (app-lib EventsClient.AddEvent).
+ */
 export function alternativeSubjectOf(instanceOwner: unknown): string | undefined {
-  const o = z.object({ personNumber: z.string().nullish(), organisationNumber: z.string().nullish() }).safeParse(instanceOwner);
-  if (!o.success) return undefined;
-  if (o.data.personNumber) return `/person/${o.data.personNumber}`;
-  return o.data.organisationNumber ? `/org/${o.data.organisationNumber}` : undefined;
+  const owner = z
+    .object({ personNumber: z.string().nullish(), organisationNumber: z.string().nullish(), externalIdentifier: z.string().nullish() })
+    .safeParse(instanceOwner);
+  if (!owner.success) return undefined;
+  const { organisationNumber, personNumber, externalIdentifier } = owner.data;
+  // String.IsNullOrWhiteSpace in each test.
+  if (organisationNumber?.trim()) return `/org/${organisationNumber}`;
+  if (personNumber?.trim()) return `/person/${personNumber}`;
+  return externalIdentifier?.trim() ? externalIdentifier : undefined;
 }
 
 /** The Events API's state: the subscriptions, and the deliveries in flight and done. */
@@ -67,6 +76,10 @@ export interface EventsState {
   pending: number;
   dropNext: number;
   dropRate: number;
+  /** Every app event published, in registration order: what the app feed serves (deliveries dropped or not). */
+  published: RegisteredEvent[];
+  /** How long a registered event stays out of the feed (Altinn: 30 s). */
+  feedDelayMs: number;
 }
 
 /** Control and observation of the Events API (exposed as `sim.events`). */
@@ -87,6 +100,17 @@ function controlHandle(st: EventsState, publishEvent: (event: CloudEvent) => voi
     dropNext(n: number): void {
       st.dropNext += n;
     },
+    /** Every event published (registered in Events), in order, whether or not its delivery was dropped. */
+    get published(): CloudEvent[] {
+      return st.published.map((r) => r.event);
+    },
+    /** How long a registered event stays out of the app feed (default 30 s, as Altinn's getappevents.sql). */
+    get feedDelayMs() {
+      return st.feedDelayMs;
+    },
+    set feedDelayMs(v: number) {
+      st.feedDelayMs = v;
+    },
     /** Sends any CloudEvent to the matching validated subscriptions. */
     publish: publishEvent,
     /** Resolves when no delivery is in flight or waiting for a retry. */
@@ -96,8 +120,11 @@ function controlHandle(st: EventsState, publishEvent: (event: CloudEvent) => voi
   };
 }
 
-/** Altinn Events: the subscription API (eventsSubscriptions.ts) and the webhook deliveries (eventsDelivery.ts). */
-export function createEvents(core: Core, auth: Authentication, random: () => number, retryScale: number) {
+/** Events registered less than this long ago are not served yet (getappevents.sql: `registeredtime <= now() - interval '30 second'`). */
+const FEED_DELAY_MS = 30_000;
+
+/** Altinn Events: the subscription API (eventsSubscriptions.ts), the app feed (eventsFeed.ts) and the webhook deliveries (eventsDelivery.ts). */
+export function createEvents(core: Core, auth: Authentication, random: () => number, retryScale: number, feedDelayMs = FEED_DELAY_MS) {
   const st: EventsState = {
     core,
     random,
@@ -111,10 +138,12 @@ export function createEvents(core: Core, auth: Authentication, random: () => num
     pending: 0,
     dropNext: 0,
     dropRate: 0,
+    published: [],
+    feedDelayMs,
   };
   const publishEvent = (event: CloudEvent) => publish(st, event);
   return {
-    routes: subscriptionRoutes(st, auth),
+    routes: [...subscriptionRoutes(st, auth), ...feedRoutes(st, auth)],
     publish: publishEvent,
     handle: controlHandle(st, publishEvent),
     stop(): void {

@@ -2,11 +2,15 @@ import { VALIDATION_RETRY_SECONDS } from '../../cli/eventsValidation.js';
 import { bump } from './core.js';
 import type { CloudEvent, EventsState, Subscription } from './events.js';
 import { guidFrom } from './store.js';
+import { register } from './eventsFeed.js';
 
 const VALIDATION_EVENT_TYPE = 'platform.events.validatesubscription';
 /**
- * Altinn Events' outbound retry schedule (seconds after the previous failure), about 35 hours in all:
- * OutboundQueuePolicy in altinn-events src/Events.Functions/Configuration/FunctionsWolverineSettings.cs.
+ * Altinn Events' outbound retry schedule on its Service Bus path (seconds after the previous failure; 12 attempts,
+ * about 34 h 47 min in all): WolverineSettings.OutboundQueuePolicy in altinn-events src/Events/appsettings.json
+ * (a 10 s cooldown, then the scheduled delays), applied by src/Events/Wolverine/Policies/OutboundEventHandlerPolicy.cs.
+ * The storage-queue path (src/Events.Functions/Services/RetryBackoffService.cs) adds a third 12 h: 13 attempts,
+ * about 46 h 47 min. The shorter one is modelled: it is the sooner an event is lost.
  */
 const RETRY_SCHEDULE_SECONDS = [10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 43200];
 
@@ -95,10 +99,12 @@ function deliver(st: EventsState, job: Job): void {
 }
 
 /**
- * Sends an event to every validated subscription whose filters match it: resource exact (stored lower-case),
- * subject and type exact when set (altinn-events getsubscriptions.sql: `AND s.validated`).
+ * Registers an event (the app feed serves it from now on) and sends it to every validated subscription whose
+ * filters match it: resource exact (stored lower-case), subject and type exact when set (altinn-events
+ * getsubscriptions.sql: `AND s.validated`).
  */
 export function publish(st: EventsState, event: CloudEvent): void {
+  register(st, event);
   for (const sub of st.subscriptions.values()) {
     if (!sub.validated) continue;
     if (sub.resourceFilter !== event.resource?.toLowerCase()) continue;

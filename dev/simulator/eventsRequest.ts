@@ -35,6 +35,14 @@ function resourceFromSource(source: URL): string {
   return appResource(org, app);
 }
 
+/**
+ * altinn-events SubscriptionController.IsValidUri (#1052): absolute and `https`. The simulator's dev-only allowance
+ * (`core.httpLoopback`, default on) also takes `http` to a loopback host: local webhooks and the simulated apps listen there.
+ */
+function isValidUri(core: Core, u: URL | undefined): u is URL {
+  return u !== undefined && (u.protocol === 'https:' || (core.httpLoopback && u.protocol === 'http:' && isLoopbackHost(u.hostname)));
+}
+
 /** A subscription request's body, parsed as ASP.NET binds it, or a 400. */
 export function parseSubscriptionRequest(body: unknown): z.infer<typeof requestSchema> {
   const parsed = requestSchema.safeParse(body);
@@ -47,17 +55,15 @@ export function parseSubscriptionRequest(body: unknown): z.infer<typeof requestS
  * store, or an HttpError.
  */
 export function subscriptionRequest(core: Core, claims: AltinnTokenClaims, r: z.infer<typeof requestSchema>) {
+  // The controller's order: endpoint, then source filter, then the scope.
+  const endpoint = r.endPoint ? wellFormedAbsolute(r.endPoint) : undefined;
+  if (!isValidUri(core, endpoint)) throw new HttpError(400, 'Missing or invalid endpoint to push events towards');
   const source = r.sourceFilter ? wellFormedAbsolute(r.sourceFilter) : undefined;
-  if (r.sourceFilter && !source) throw new HttpError(400, 'SourceFilter must be an absolute URI');
+  if (r.sourceFilter && !isValidUri(core, source)) throw new HttpError(400, 'SourceFilter must be an absolute URL with the https scheme.');
   const isApp = r.resourceFilter
     ? r.resourceFilter.toLowerCase().startsWith(APP_RESOURCE_PREFIX)
     : source !== undefined && source.hostname.endsWith(new URL(core.urls.apps).hostname);
   if (!isApp && !claims.scope.split(' ').includes(EVENTS_SCOPE)) throw new HttpError(403, `the token lacks the scope ${EVENTS_SCOPE}`);
-  const endpoint = r.endPoint ? wellFormedAbsolute(r.endPoint) : undefined;
-  if (!endpoint) throw new HttpError(400, 'Missing or invalid endpoint to push events towards');
-  if (endpoint.protocol !== 'https:' && !(endpoint.protocol === 'http:' && isLoopbackHost(endpoint.hostname))) {
-    throw new HttpError(400, 'endPoint must use https');
-  }
   if (r.resourceFilter && !/^urn:[a-z0-9][a-z0-9-]{0,31}:\S+$/i.test(r.resourceFilter)) throw new HttpError(400, 'Resource filter must be a valid urn');
   const org = claims['urn:altinn:org'];
   // The simulator has no register to turn an alternative subject into a party: like a failed lookup, no subject.

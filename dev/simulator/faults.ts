@@ -41,6 +41,8 @@ export interface RandomFaults {
 /** What applies to one request. */
 export interface ActiveFault {
   status?: number;
+  /** The problem detail sent with `status` (default "injected fault"). */
+  detail?: string;
   retryAfter?: string;
   latencyMs?: number;
   resetAfterBytes?: number;
@@ -77,11 +79,17 @@ export function seededRandom(seed: number): () => number {
 
 interface Outage {
   roles: readonly Role[];
+  /** Only these routes of the roles (all when absent). */
+  routes?: readonly string[];
   from: number;
   until: number;
   status: number;
   retryAfter?: string;
+  detail?: string;
 }
+
+/** Storage's routes on one instance, each authorised by the PEP (altinn-storage src/Storage/Authorization/AuthorizationService.cs). */
+const STORAGE_INSTANCE_ROUTES = ['storage.instance', 'storage.data', 'storage.complete', 'storage.substatus'];
 
 /** The rules, the random mode with its PRNG and the outage windows; `now` is the simulator clock. */
 interface FaultState {
@@ -118,6 +126,27 @@ export function createFaults(now: () => number, seed: number) {
     },
     /** An outage window: every request to these roles answers `status` (default 503) for `durationMs` (see `addOutage`). */
     outage: (roles: readonly Role[], durationMs: number, status?: number, retryAfter?: number): void => addOutage(st, roles, durationMs, status, retryAfter),
+    /**
+     * Altinn Authorization unavailable for `durationMs` (from `startInMs` on): Storage's PEP gets no decision
+     * (altinn-authorization src/Altinn.Common.PEP/.../PDPAppSI.cs `GetDecisionForRequest` → null), so
+     * AuthorizationService answers false and every instance route `Forbid()`s: 403.
+     */
+    authorizationDown: (durationMs: number, startInMs = 0): void =>
+      addWindow(st, { roles: ['platform'], routes: STORAGE_INSTANCE_ROUTES, status: 403, detail: 'Forbidden', from: st.now() + startInMs, until: st.now() + startInMs + durationMs }),
+    /**
+     * Storage's instance GET failing inside (its database, say) for `durationMs` (from `startInMs` on): the
+     * catch-all answers 404 (altinn-storage src/Storage/Controllers/InstancesController.cs `Get`:
+     * `catch (Exception e) → NotFound("Unable to find instance …: {e}")`).
+     */
+    instanceLookupFailing: (durationMs: number, startInMs = 0): void =>
+      addWindow(st, {
+        roles: ['platform'],
+        routes: ['storage.instance'],
+        status: 404,
+        detail: 'Unable to find instance: System.TimeoutException: the database did not answer',
+        from: st.now() + startInMs,
+        until: st.now() + startInMs + durationMs,
+      }),
     /** Rules not used up yet. */
     pending(): number {
       return st.rules.filter((r) => r.remaining > 0).length;
@@ -140,14 +169,20 @@ function addRule(st: FaultState, rule: FaultRule): number {
  */
 function addOutage(st: FaultState, roles: readonly Role[], durationMs: number, status = 503, retryAfter?: number): void {
   const from = st.now();
-  st.outages.push({ roles, from, until: from + durationMs, status, ...(retryAfter !== undefined ? { retryAfter: String(retryAfter) } : {}) });
+  addWindow(st, { roles, from, until: from + durationMs, status, ...(retryAfter !== undefined ? { retryAfter: String(retryAfter) } : {}) });
+}
+
+function addWindow(st: FaultState, outage: Outage): void {
+  st.outages.push(outage);
 }
 
 function take(st: FaultState, q: FaultQuery): ActiveFault | undefined {
   const t = st.now();
   // An outage window beats every rule: nothing of that service answers, whatever else was planned.
-  const outage = st.outages.find((o) => o.roles.includes(q.role) && t >= o.from && t < o.until);
-  if (outage) return { status: outage.status, ...(outage.retryAfter !== undefined ? { retryAfter: outage.retryAfter } : {}) };
+  const outage = st.outages.find((o) => o.roles.includes(q.role) && (!o.routes || o.routes.includes(q.route)) && t >= o.from && t < o.until);
+  if (outage) {
+    return { status: outage.status, ...(outage.retryAfter !== undefined ? { retryAfter: outage.retryAfter } : {}), ...(outage.detail ? { detail: outage.detail } : {}) };
+  }
   const live = st.rules.find((r) => r.remaining > 0 && matches(r.rule, q));
   if (live) {
     const fault = fromRule(live);

@@ -10,9 +10,12 @@ import { createFaults, seededRandom } from './faults.js';
 import { createApplications } from './applications.js';
 import { appRoutes } from './apps.js';
 import { storageRoutes } from './storage.js';
+import type { QueryLimits } from './instanceQuery.js';
+import { createPolicies, type PolicyAction } from './policy.js';
 import { createStore, guidFrom, type StoredInstance } from './store.js';
 import type { Role, Route } from './http.js';
 import { createMaskinporten } from './maskinporten.js';
+import { createProcessEnd, type ProcessEndHandler } from './processEnd.js';
 import { close, serveRoles, type RequestLogEntry } from './serve.js';
 
 export interface SimulatorOptions {
@@ -30,6 +33,10 @@ export interface SimulatorOptions {
   now?: () => number;
   /** How the token exchange answers (default 'text': a bare JWT). */
   exchangeFormat?: ExchangeFormat;
+  /** Accept subscriptions to http://127.0.0.1… (default true: a dev-only allowance, see README "Events"); false: https only, as Altinn. */
+  httpLoopbackEndpoints?: boolean;
+  /** How long a published event stays out of the app feed (default 30 000 ms, as Altinn); tests on a real clock pass 0. */
+  eventsFeedDelayMs?: number;
 }
 
 /** Named keys survive object spreads (an index signature alone does not). */
@@ -57,6 +64,9 @@ function clientEnv(
     MASKINPORTEN_CLIENT_ID: credentials.clientId,
     MASKINPORTEN_SCOPES: [...scopes].join(' '),
     MASKINPORTEN_KEY: credentials.privateKey,
+    // The simulated apps run no end-of-process handler unless a test adds one (`addProcessEndHandler`):
+    // nothing to wait for after process end. A test or run that adds one sets its own SETTLE_SECONDS.
+    SETTLE_SECONDS: '0',
     ...(credentials.kid ? { MASKINPORTEN_KID: credentials.kid } : {}),
     ...(credentials.certificate ? { MASKINPORTEN_CERTIFICATE: credentials.certificate } : {}),
     ...(opts.consumerOrg ? { MASKINPORTEN_CONSUMER_ORG: opts.consumerOrg } : {}),
@@ -66,7 +76,7 @@ function clientEnv(
 export async function startSimulator(options: SimulatorOptions = {}) {
   const parts = createParts(newCore(options), options);
   const requests: RequestLogEntry[] = [];
-  const servers = await serveRoles({ core: parts.core, routes: routesOf(parts), faults: parts.faults, requests }, options.port ?? 0);
+  const servers = await serveRoles({ core: parts.core, routes: routesOf(parts), faults: parts.faults, requests, beforeRequest: () => parts.processEnd.applyDue() }, options.port ?? 0);
   return simulatorApi(parts, requests, servers);
 }
 
@@ -80,28 +90,31 @@ function newCore(options: SimulatorOptions): Core {
     signingKey: keys.privateKey,
     verifyKey: keys.publicKey,
     counters: newCounters(),
+    httpLoopback: options.httpLoopbackEndpoints ?? true,
   };
 }
 
 /** The simulated services on one core: Maskinporten, Authentication, Storage (applications, instances), Events; and the faults. */
 function createParts(core: Core, options: SimulatorOptions) {
-  const settings: { exchangeFormat: ExchangeFormat } = { exchangeFormat: options.exchangeFormat ?? 'text' };
+  const settings: { exchangeFormat: ExchangeFormat; queryLimits: QueryLimits } = { exchangeFormat: options.exchangeFormat ?? 'text', queryLimits: {} };
   const faults = createFaults(core.now, options.seed ?? 1);
   const maskinporten = createMaskinporten(core);
   const authentication = createAuthentication(core, maskinporten, settings);
   const random = seededRandom((options.seed ?? 1) ^ 0x5eed);
   const applications = createApplications(core);
   const store = createStore(core, random, applications);
-  const events = createEvents(core, authentication, random, options.eventRetryScale ?? 1);
-  return { core, settings, faults, random, maskinporten, authentication, applications, store, events };
+  const events = createEvents(core, authentication, random, options.eventRetryScale ?? 1, options.eventsFeedDelayMs);
+  const processEnd = createProcessEnd(core, random, applications);
+  const policies = createPolicies();
+  return { core, settings, faults, random, maskinporten, authentication, applications, store, events, processEnd, policies };
 }
 
 type Parts = ReturnType<typeof createParts>;
 
-function routesOf({ core, maskinporten, authentication, applications, store, events }: Parts): Record<Role, Route[]> {
+function routesOf({ core, settings, policies, maskinporten, authentication, applications, store, events }: Parts): Record<Role, Route[]> {
   return {
     maskinporten: maskinporten.routes,
-    platform: [...authentication.routes, ...storageRoutes(core, store, authentication, applications), ...events.routes],
+    platform: [...authentication.routes, ...storageRoutes(core, store, authentication, applications, { settings, policies }), ...events.routes],
     apps: appRoutes(core, store, authentication, applications),
   };
 }
@@ -126,10 +139,12 @@ function simulatorApi(parts: Parts, requests: RequestLogEntry[], servers: Record
       return { ...credentials, env: clientEnv(core, registered.scopes, credentials, opts) };
     },
     /**
-     * Application metadata: `declare(app, { dataTypes?, apiScopes? })`, `retireDataType(app, type)` (a new
+     * Application metadata: `declare(app, { dataTypes?, apiScopes?, orgActions? })`, `retireDataType(app, type)` (a new
      * version without it), `retireApp(app)` (no longer deployed). Seeding registers an app with its types.
      */
     applications: { declare: applications.declare, retireDataType: applications.retireDataType, retireApp: applications.retireApp },
+    /** The apps' authorization policies: `deny(app, 'complete' | 'read' | 'write')`, `allow(app, action)`. */
+    policies: { deny: (app: string, action: PolicyAction) => parts.policies.deny(app, action), allow: (app: string, action: PolicyAction) => parts.policies.allow(app, action) },
     /** Adds an instance with generated data elements; returns its Storage document. */
     seedInstance: store.seedInstance,
     /** Adds an instance from a fixture file (app-lib test data layout); returns the document as loaded. */
@@ -140,6 +155,11 @@ function simulatorApi(parts: Parts, requests: RequestLogEntry[], servers: Record
     elementSha256: (instanceGuid: string, elementId: string): Promise<string> => contentSha256(spec(parts, instanceGuid, elementId)),
     /** The element's content, as the data routes serve it. */
     elementStream: (instanceGuid: string, elementId: string) => contentStream(spec(parts, instanceGuid, elementId)),
+    /**
+     * An end-of-process handler of `app` (app-lib `IProcessEnd`): each instance whose process ends from now on
+     * gets `element` added `afterMs` after its completed event (simulator clock).
+     */
+    addProcessEndHandler: (app: string, handler: ProcessEndHandler): void => parts.processEnd.add(app, handler),
     /** Ends the instance's process and emits `app.instance.process.completed` to matching subscriptions; returns the event. */
     completeProcess: (partyId: string | number, instanceGuid: string): CloudEvent => completeProcess(parts, partyId, instanceGuid),
     emitEvent: (instanceGuid: string, type: string): CloudEvent => emitEvent(parts, instanceGuid, type),
@@ -156,7 +176,8 @@ function simulatorApi(parts: Parts, requests: RequestLogEntry[], servers: Record
   };
 }
 
-function stored({ store }: Parts, instanceGuid: string): StoredInstance {
+function stored({ store, processEnd }: Parts, instanceGuid: string): StoredInstance {
+  processEnd.applyDue();
   const s = store.get(instanceGuid);
   if (!s) throw new Error(`simulator: no instance ${instanceGuid}`);
   return s;
@@ -172,7 +193,10 @@ function completeProcess(parts: Parts, partyId: string | number, instanceGuid: s
   const s = stored(parts, instanceGuid);
   if (s.partyId !== String(partyId)) throw new Error(`simulator: instance ${instanceGuid} belongs to party ${s.partyId}`);
   parts.store.endProcess(s);
-  return emitEvent(parts, instanceGuid, 'app.instance.process.completed');
+  // As ProcessEngine does: the event is registered first, the app's end-of-process handlers run after.
+  const event = emitEvent(parts, instanceGuid, 'app.instance.process.completed');
+  parts.processEnd.ended(s);
+  return event;
 }
 
 /**
@@ -204,5 +228,6 @@ export type Simulator = Awaited<ReturnType<typeof startSimulator>>;
 export type { RequestLogEntry } from './serve.js';
 export type { FaultRule, RandomFaults } from './faults.js';
 export type { NewClientOptions } from './clients.js';
+export type { ProcessEndHandler } from './processEnd.js';
 export type { CloudEvent, Delivery, Subscription } from './events.js';
 export type { InstanceDoc, SeededInstance, ElementDoc, SeedElement, SeedInstanceOptions } from './store.js';

@@ -1,15 +1,29 @@
 import { HttpError } from './http.js';
-import type { StoredInstance } from './store.js';
+import { isoMicros, type StoredInstance } from './store.js';
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
 
 type Filter = (s: StoredInstance) => boolean;
-type Key = { ms: number; guid: string };
+/** Storage's continuation key: the last row's `lastChanged` and internal id. */
+type Key = { us: number; seq: number };
+
+/**
+ * How production's query fails (altinn-storage#634: a database read timeout answered as 400
+ * "Exception while reading from stream", for pages that work in tt02): a 400 when `size` is over
+ * `maxSize`, or when the scan for one page reads more than `maxScanned` rows of the org's (or app's)
+ * `lastChanged` range (a wide window over many instances). Unset: no limit.
+ */
+export interface QueryLimits {
+  maxSize?: number | undefined;
+  maxScanned?: number | undefined;
+}
 
 /** A Storage instance query (`GET /storage/api/v1/instances?...`) as read from its parameters. */
 export interface InstanceQuery {
   filters: Filter[];
+  /** The filters an index serves (org, appId, `lastChanged`): the rows a scan reads. */
+  range: Filter[];
   size: number;
   /** The continuation token's key: the page starts after it. */
   from: Key | undefined;
@@ -20,10 +34,10 @@ function bool(name: string, v: string): boolean {
   return v === 'true';
 }
 
-/** `gt:2024-01-01T00:00:00Z`, `lte:...`, `eq:...` or a bare date (= eq). */
+/** `gt:2024-01-01T00:00:00Z`, `lte:...`, `eq:...` or a bare date (= eq), compared in µs. */
 function dateFilter(name: string, raw: string, of: (s: StoredInstance) => number): Filter {
   const m = /^(?:(gt|gte|lt|lte|eq):)?(.+)$/.exec(raw)!;
-  const t = Date.parse(m[2]!);
+  const t = isoMicros(m[2]!);
   if (Number.isNaN(t)) throw new HttpError(400, `${name}: '${raw}' is not an operator and a date`);
   const op = m[1] ?? 'eq';
   return (s) => {
@@ -32,16 +46,24 @@ function dateFilter(name: string, raw: string, of: (s: StoredInstance) => number
   };
 }
 
-const encodeToken = (s: StoredInstance) => Buffer.from(`${s.changedMs};${s.guid}`).toString('base64url');
+/** .NET ticks (100 ns since 0001-01-01) of the Unix epoch. */
+const EPOCH_TICKS = 621_355_968_000_000_000n;
+/** Storage's token: `{lastChanged.Ticks};{internal id}` (PgInstanceRepository `GetInstancesInternal`). */
+const encodeToken = (s: StoredInstance) => `${BigInt(s.changedUs) * 10n + EPOCH_TICKS};${s.seq}`;
 function decodeToken(token: string): Key {
-  const m = /^(\d+);([0-9a-f-]{36})$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+  const m = /^(\d+);(\d+)$/.exec(token);
   if (!m) throw new HttpError(400, 'continuationToken is not valid');
-  return { ms: Number(m[1]), guid: m[2]! };
+  return { us: Number((BigInt(m[1]!) - EPOCH_TICKS) / 10n), seq: Number(m[2]) };
 }
 
-/** Newest first, as Storage's query sorts (`lastChanged` descending); the id breaks ties. */
-const after = (s: StoredInstance, k: Key) => s.changedMs < k.ms || (s.changedMs === k.ms && s.guid < k.guid);
-const byKey = (a: StoredInstance, b: StoredInstance) => b.changedMs - a.changedMs || (a.guid < b.guid ? 1 : a.guid > b.guid ? -1 : 0);
+/**
+ * Storage's keyset, bug included (readinstancefromquery.sql): rows sort by `lastChanged` descending, then
+ * id *ascending*, but the next page continues with `id < continue_idx` on the same `lastChanged`. So at a
+ * page boundary inside a run of equal `lastChanged`, the rows with a higher id are skipped and the lower
+ * ones (already returned) come again.
+ */
+const after = (s: StoredInstance, k: Key) => s.changedUs < k.us || (s.changedUs === k.us && s.seq < k.seq);
+const byKey = (a: StoredInstance, b: StoredInstance) => b.changedUs - a.changedUs || a.seq - b.seq;
 
 /** The org the query reads (`org`, or the org of `appId`): 400 without either, 403 unless it is the token's. */
 function queryOwner(q: URLSearchParams, tokenOrg: string | undefined): string {
@@ -71,7 +93,7 @@ function queryFilters(q: URLSearchParams, owner: string): Filter[] {
   }
   const excluded = q.get('excludeConfirmedBy');
   if (excluded) filters.push((s) => !((s.doc.completeConfirmations ?? []) as { stakeholderId?: string }[]).some((c) => c.stakeholderId === excluded));
-  for (const v of q.getAll('lastChanged')) filters.push(dateFilter('lastChanged', v, (s) => s.changedMs));
+  for (const v of q.getAll('lastChanged')) filters.push(dateFilter('lastChanged', v, (s) => s.changedUs));
   for (const v of q.getAll('created')) filters.push(dateFilter('created', v, (s) => Date.parse(String(s.doc.created))));
   return filters;
 }
@@ -81,20 +103,35 @@ function queryFilters(q: URLSearchParams, owner: string): Filter[] {
  * nothing); 400/403 as Storage answers them.
  */
 export function parseQuery(q: URLSearchParams, tokenOrg: string | undefined): InstanceQuery {
-  const filters = queryFilters(q, queryOwner(q, tokenOrg));
+  const owner = queryOwner(q, tokenOrg);
+  const filters = queryFilters(q, owner);
+  const appId = q.get('appId');
+  const range: Filter[] = [(s) => s.org === owner, ...(appId ? [(s: StoredInstance) => s.doc.appId === appId] : []), ...q.getAll('lastChanged').map((v) => dateFilter('lastChanged', v, (s) => s.changedUs))];
   const sizeRaw = q.get('size');
   const size = sizeRaw === null ? DEFAULT_PAGE : Number(sizeRaw);
   if (!Number.isInteger(size) || size < 1) throw new HttpError(400, 'size must be a positive whole number');
   const token = q.get('continuationToken');
   const from = token ? decodeToken(token) : undefined;
-  return { filters, size, from };
+  return { filters, range, size, from };
 }
 
-/** One page of the matching instances, newest first, after the continuation token's key; `full` when it holds `size` (at most MAX_PAGE). */
-export function queryPage(instances: Iterable<StoredInstance>, { filters, size, from }: InstanceQuery): { page: StoredInstance[]; full: boolean } {
-  const matching = [...instances].filter((s) => (!from || after(s, from)) && filters.every((f) => f(s))).sort(byKey);
+/**
+ * One page of the matching instances, newest first, after the continuation token's key; `full` when it
+ * holds `size` (at most MAX_PAGE). Over `limits`, a 400 as production answers it.
+ */
+export function queryPage(instances: Iterable<StoredInstance>, { filters, range, size, from }: InstanceQuery, limits: QueryLimits = {}): { page: StoredInstance[]; full: boolean } {
+  if (limits.maxSize !== undefined && size > limits.maxSize) throw new HttpError(400, 'Exception while reading from stream');
   const limit = Math.min(size, MAX_PAGE);
-  const page = matching.slice(0, limit);
+  // The scan walks the lastChanged range in sort order until the page is full.
+  const scan = [...instances].filter((s) => (!from || after(s, from)) && range.every((f) => f(s))).sort(byKey);
+  const page: StoredInstance[] = [];
+  let scanned = 0;
+  for (const s of scan) {
+    if (page.length === limit) break;
+    scanned++;
+    if (filters.every((f) => f(s))) page.push(s);
+  }
+  if (limits.maxScanned !== undefined && scanned > limits.maxScanned) throw new HttpError(400, 'Exception while reading from stream');
   return { page, full: page.length === limit };
 }
 

@@ -28,6 +28,8 @@ export interface Served {
   routes: Record<Role, Route[]>;
   faults: ReturnType<typeof createFaults>;
   requests: RequestLogEntry[];
+  /** Runs before each request is handled (what the simulated apps do on their own, once due). */
+  beforeRequest?: () => void;
 }
 
 /** One loopback server per role, on `base`, `base + 1`, `base + 2` (any free ports when 0); sets `core.urls`. */
@@ -82,6 +84,7 @@ async function handle(sim: Served, role: Role, req: IncomingMessage, res: Server
     time: core.now(),
   };
   requests.push(entry);
+  sim.beforeRequest?.();
   try {
     if (match === undefined) throw new HttpError(404, `no route for ${url.pathname}`);
     if (match === 'method') throw new HttpError(405, `${method} is not allowed here`);
@@ -89,7 +92,7 @@ async function handle(sim: Served, role: Role, req: IncomingMessage, res: Server
     if (fault?.latencyMs) await delay(fault.latencyMs);
     if (fault?.status) {
       req.resume();
-      return sendProblem(res, fault.status, 'injected fault', fault.retryAfter ? { 'Retry-After': fault.retryAfter } : {});
+      return sendProblem(res, fault.status, fault.detail ?? 'injected fault', fault.retryAfter ? { 'Retry-After': fault.retryAfter } : {});
     }
     await match.route.handle({ req, res, url, role, route: match.route.name, params: match.params, fault });
   } catch (e) {

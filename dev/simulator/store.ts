@@ -47,8 +47,12 @@ export interface StoredInstance {
   org: string;
   app: string;
   content: Map<string, ContentSpec>;
-  /** lastChanged in ms, the Storage query's sort key. */
+  /** lastChanged in ms. */
   changedMs: number;
+  /** lastChanged in µs (Postgres `timestamptz` precision), the Storage query's sort key. */
+  changedUs: number;
+  /** Storage's internal row id (`instances.id`, insertion order): the query's tie-breaker and continuation key. */
+  seq: number;
 }
 
 /** A random-looking but replayable v4 GUID. */
@@ -61,7 +65,21 @@ export function guidFrom(random: () => number): string {
 }
 
 const text = (v: unknown) => (typeof v === 'string' ? v : '');
-const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '0000Z');
+export const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '0000Z');
+
+/**
+ * An ISO timestamp in µs, sub-millisecond digits included (Date.parse drops them); NaN when not a date.
+ * Storage keeps `lastChanged` to the µs (altinn-storage PgInstanceRepository: ticks / 10 * 10).
+ */
+export function isoMicros(v: string): number {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$/.exec(v);
+  if (!m) return Date.parse(v) * 1000;
+  const fraction = (m[2] ?? '').padEnd(6, '0');
+  return Date.parse(`${m[1]}${m[3] ?? 'Z'}`) * 1000 + Number(fraction.slice(0, 6));
+}
+
+/** `isoMicros` back to Storage's 7-digit form. */
+const isoOfMicros = (us: number) => `${new Date(Math.floor(us / 1000)).toISOString().slice(0, 19)}.${String(us % 1_000_000).padStart(6, '0')}0Z`;
 
 /** The instances, and what the store reads: the clock and URLs, the seeded PRNG, app metadata. */
 interface StoreState {
@@ -69,10 +87,14 @@ interface StoreState {
   random: () => number;
   applications: Applications;
   instances: Map<string, StoredInstance>;
+  /** The last row id given out. */
+  seq: number;
+  /** The last `lastChanged` given out by the clock, in µs: Storage's clock ticks finer than ours, so no two changes tie by accident. */
+  lastUs: number;
 }
 
 export function createStore(core: Core, random: () => number, applications: Applications) {
-  const st: StoreState = { core, random, applications, instances: new Map() };
+  const st: StoreState = { core, random, applications, instances: new Map(), seq: 0, lastUs: 0 };
   return {
     instances: st.instances,
     seedInstance: (o: SeedInstanceOptions) => seedInstance(st, o),
@@ -80,15 +102,15 @@ export function createStore(core: Core, random: () => number, applications: Appl
     get: (guid: string): StoredInstance | undefined => st.instances.get(guid),
     at: (params: Record<string, string>) => instanceAt(st, params),
     element,
-    complete: (s: StoredInstance, org: string) => complete(core, s, org),
-    endProcess: (s: StoredInstance) => endProcess(core, s),
-    touch: (s: StoredInstance, by: string) => touch(core, s, by),
+    complete: (s: StoredInstance, org: string) => complete(st, s, org),
+    endProcess: (s: StoredInstance) => endProcess(st, s),
+    touch: (s: StoredInstance, by: string) => touch(st, s, by),
   };
 }
 
 export type Store = ReturnType<typeof createStore>;
 
-const links = (core: Core, org: string, app: string, partyId: string, guid: string, tail = '') => ({
+export const links = (core: Core, org: string, app: string, partyId: string, guid: string, tail = '') => ({
   apps: `${core.urls.apps}/${org}/${app}/instances/${partyId}/${guid}${tail}`,
   platform: `${core.urls.platform}/storage/api/v1/instances/${partyId}/${guid}${tail}`,
 });
@@ -97,7 +119,8 @@ function put(st: StoreState, doc: InstanceDoc, content: Map<string, ContentSpec>
   const [partyId, guid] = doc.id.split('/') as [string, string];
   const [org, app] = doc.appId.split('/') as [string, string];
   if (!guid || !app) throw new Error(`instance id must be {partyId}/{guid} and appId {org}/{app}: ${doc.id}, ${doc.appId}`);
-  const stored: StoredInstance = { doc, guid, partyId, org, app, content, changedMs: Date.parse(text(doc.lastChanged) || text(doc.created)) || 0 };
+  const changedUs = isoMicros(text(doc.lastChanged) || text(doc.created)) || 0;
+  const stored: StoredInstance = { doc, guid, partyId, org, app, content, changedMs: Math.floor(changedUs / 1000), changedUs, seq: st.instances.get(guid)?.seq ?? ++st.seq };
   st.applications.register(app);
   st.instances.set(guid, stored);
   return stored;
@@ -122,6 +145,8 @@ async function seedInstance(st: StoreState, o: SeedInstanceOptions): Promise<See
     data.push(seededElementDoc(e, id, spec, contentHash, seed));
   }
   const doc = seededInstanceDoc(o, data, seed);
+  // Without an explicit lastChanged, a distinct µs stamp (a burst of seeds on one ms must not tie).
+  if (o.lastChanged === undefined) doc.lastChanged = isoOfMicros(stamp(st, t));
   put(st, doc, content);
   return structuredClone(doc);
 }
@@ -160,35 +185,43 @@ function element(s: StoredInstance, dataGuid: string): { doc: ElementDoc; spec: 
   return { doc, spec };
 }
 
-function touch(core: Core, s: StoredInstance, by: string): void {
-  s.changedMs = Math.max(core.now(), s.changedMs + 1);
-  s.doc.lastChanged = iso(s.changedMs);
+/** A `lastChanged` in µs from the clock, later than any given out before. */
+function stamp(st: StoreState, ms: number): number {
+  st.lastUs = Math.max(ms * 1000, st.lastUs + 1);
+  return st.lastUs;
+}
+
+function touch(st: StoreState, s: StoredInstance, by: string): void {
+  s.changedUs = Math.max(stamp(st, st.core.now()), s.changedUs + 1);
+  s.changedMs = Math.floor(s.changedUs / 1000);
+  s.doc.lastChanged = isoOfMicros(s.changedUs);
   s.doc.lastChangedBy = by;
 }
 
 /** Adds the org's complete confirmation once, as Storage does (a repeat changes nothing); counts both. */
-function complete(core: Core, s: StoredInstance, org: string): void {
+function complete(st: StoreState, s: StoredInstance, org: string): void {
+  const { core } = st;
   bump(core.counters.completes, s.guid);
   const list = (s.doc.completeConfirmations ??= []) as { stakeholderId: string; confirmedOn: string }[];
   if (list.some((c) => c.stakeholderId === org)) return;
   list.push({ stakeholderId: org, confirmedOn: iso(core.now()) });
   bump(core.counters.effectiveCompletes, s.guid);
-  touch(core, s, org);
+  touch(st, s, org);
 }
 
 /** Ends the process (as the app does when the user submits). */
-function endProcess(core: Core, s: StoredInstance): void {
-  const t = core.now();
+function endProcess(st: StoreState, s: StoredInstance): void {
+  const t = st.core.now();
   const process = (s.doc.process ?? {}) as Record<string, unknown>;
   delete process.currentTask;
   s.doc.process = { ...process, ended: iso(t), endEvent: 'EndEvent_1' };
   s.doc.status = { ...(s.doc.status as object), isArchived: true, archived: iso(t) };
   for (const d of s.doc.data ?? []) d.locked = true;
-  touch(core, s, s.partyId);
+  touch(st, s, s.partyId);
 }
 
 /** Who and when a seeded instance is, for the documents built from it. */
-interface Seed {
+export interface Seed {
   org: string;
   app: string;
   partyId: string;
@@ -199,7 +232,7 @@ interface Seed {
 }
 
 /** A seeded data element's document, as Storage keeps it. */
-function seededElementDoc(e: SeedElement, id: string, spec: ContentSpec, contentHash: string | undefined, s: Seed): ElementDoc {
+export function seededElementDoc(e: SeedElement, id: string, spec: ContentSpec, contentHash: string | undefined, s: Seed): ElementDoc {
   return {
     id,
     instanceGuid: s.guid,

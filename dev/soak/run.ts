@@ -13,6 +13,7 @@ import { observe, onRequest, type Observations } from './observe.js';
 import type { SoakProfile } from './profiles.js';
 import { scanForSecrets, type SecretHit } from './secrets.js';
 import { startStack, type Stack } from './stack.js';
+import { pathFigures, type PathFigures, type ReadySeen } from './paths.js';
 
 const SOAK_APP = 'soak';
 
@@ -35,12 +36,20 @@ export interface SoakReport {
     stormMs: number;
     stormRetryAfterSeconds: number;
     storm429: number;
+    /** Then every blob request of the hosts answered 503 ServerBusy this long (the proxy's count). */
+    azureOutageMs: number;
+    azureOutage503: number;
     azuriteQueueRestarts: number;
     queueDownMs: number;
     deliveriesDropped: number;
+    /** The end-of-process handler's delay, and the instances it added a receipt to (after their completed event). */
+    lateElementAfterMs: number;
+    lateElements: number;
   };
   intake: { deliveries: number; webhook503: number; webhookEnqueued: number; reconcileEnqueued: number };
-  processor: { hosts: number; confirmedRuns: number; alreadyDone: number; failedInvocations: number; deferrals: number; busyDeferrals: number };
+  /** What the feed found, which path confirmed what, and the time from process.ended to confirmation. */
+  paths: PathFigures;
+  processor: { hosts: number; confirmedRuns: number; alreadyDone: number; failedInvocations: number; deferrals: number; busyDeferrals: number; settleDeferrals: number; rechecksChanged: number };
   outcome: {
     /** Distinct instances that reached altinn-events (the webhook's enqueued log lines, and every instance the processor took up). */
     enqueued: number;
@@ -76,9 +85,13 @@ export async function runSoak(profile: SoakProfile, progress: (line: string) => 
   const stack = await startStack({
     seed: profile.seed,
     eventRetryScale: profile.eventRetryScale,
+    eventsFeedDelayMs: profile.eventsFeedDelayMs,
     settings: {
       RECONCILE_SCHEDULE: profile.reconcileSchedule,
+      FEED_SCHEDULE: profile.feedSchedule,
+      FEED_MIN_AGE_SECONDS: String(profile.feedMinAgeSeconds),
       ALTINN_APPS: SOAK_APP,
+      SETTLE_SECONDS: String(profile.settleSeconds),
       ...(profile.deferBaseSeconds !== undefined ? { DEFER_BASE_SECONDS: String(profile.deferBaseSeconds) } : {}),
     },
     subscribeApp: SOAK_APP,
@@ -98,11 +111,21 @@ interface Windows {
   stormUntil: number;
 }
 
+/** Right after Altinn's incident, while its deferred backlog comes back: Azure Blob Storage answers 503 ServerBusy. */
+async function azureIncident(stack: Stack, profile: SoakProfile, progress: (line: string) => void): Promise<void> {
+  stack.blobProxy.outage(profile.azureOutageMs);
+  progress(`Azure Blob outage: every blob request of the hosts answers 503 ServerBusy for ${profile.azureOutageMs / 1000} s`);
+  await delay(profile.azureOutageMs);
+  progress('Azure Blob answers again');
+}
+
 const ALTINN: Role[] = ['apps', 'platform'];
 
 async function soak(stack: Stack, profile: SoakProfile, started: number, progress: (line: string) => void, signal: AbortSignal | undefined): Promise<SoakReport> {
   const { sim } = stack;
   const seeded = await seedInstances(sim, profile);
+  // Late data: a receipt added after each completed event, as an app's IProcessEnd may (ProcessEngine runs it after the event).
+  sim.addProcessEndHandler(SOAK_APP, { afterMs: profile.lateElementAfterMs, element: { dataType: 'receipt', contentType: 'application/pdf', filename: 'receipt.pdf', size: 4_096 } });
   const plan = planFaults(faultTargets(seeded), profile.seed);
   for (const p of plan) sim.faults.add(p.rule);
   // After the planned rules, so those match first.
@@ -160,7 +183,7 @@ function faultTargets(seeded: Seeded[]): FaultTarget[] {
 
 /**
  * Complete every seeded process, paced. A third of the way in, Altinn goes down (every App/Storage/exchange
- * request: 503), then throttles (429 storm); half-way through, the queue service restarts.
+ * request: 503), then throttles (429 storm), then Azure Blob answers 503; half-way through, the queue service restarts.
  */
 async function completeProcesses(
   stack: Stack,
@@ -175,7 +198,8 @@ async function completeProcesses(
   let incident: Promise<void> = Promise.resolve();
   let restart: Promise<void> = Promise.resolve();
   for (const [i, s] of seeded.entries()) {
-    if (i === Math.floor(seeded.length / 3)) incident = altinnIncident(sim, profile, windows, progress);
+    // From the hosts' next instance GET on (they read one only SETTLE_SECONDS after its event), so it bites.
+    if (i === Math.floor(seeded.length / 3)) incident = nextInstanceRead(sim).then(() => altinnIncident(sim, profile, windows, progress)).then(() => azureIncident(stack, profile, progress));
     if (i === Math.floor(seeded.length / 2)) {
       restart = (async () => {
         const t0 = Date.now();
@@ -194,6 +218,16 @@ async function completeProcesses(
   progress(`${seeded.length} processes completed; waiting for the app`);
   await incident;
   return { windows, queueDownMs };
+}
+
+function nextInstanceRead(sim: Stack['sim']): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = onRequest(sim, (entry) => {
+      if (entry.route !== 'storage.instance') return;
+      stop();
+      resolve();
+    });
+  });
 }
 
 async function altinnIncident(sim: Stack['sim'], profile: SoakProfile, windows: Windows, progress: (line: string) => void): Promise<void> {
@@ -239,8 +273,8 @@ interface Evidence {
   /** Planned faults the simulator never applied. */
   notInjected: number;
   hostRecords: Record<string, unknown>[];
-  /** The instanceGuid of every altinn-instances-ready message. */
-  ready: string[];
+  /** Every altinn-instances-ready message: its instance and confirmedAt. */
+  ready: ReadySeen[];
   poisoned: { instanceGuid: string; reason: string }[];
   /** Seeded instances with at least one effective confirmation. */
   confirmed: Seeded[];
@@ -275,7 +309,7 @@ async function buildReport(stack: Stack, profile: SoakProfile, facts: RunFacts):
     instances: seeded.length,
     elements: seeded.reduce((n, s) => n + s.elements.length, 0),
     bytes: seeded.reduce((n, s) => n + s.elements.reduce((m, e) => m + e.size, 0), 0),
-    faults: faultFigures(stack.sim, profile, facts, evidence),
+    faults: faultFigures(stack, profile, facts, evidence),
     intake: {
       deliveries: evidence.deliveries.length,
       webhook503: evidence.deliveries.filter((d) => d.status === 503).length,
@@ -286,10 +320,13 @@ async function buildReport(stack: Stack, profile: SoakProfile, facts: RunFacts):
       hosts: stack.hosts.length,
       deferrals: logged(evidence, 'message deferred').length,
       busyDeferrals: logged(evidence, 'message deferred').filter((r) => r.why === 'instance-busy').length,
+      settleDeferrals: evidence.hostRecords.filter((r) => r.stage === 'settle').length,
+      rechecksChanged: evidence.hostRecords.filter((r) => r.stage === 'recheck').length,
       confirmedRuns: logged(evidence, 'done').filter((r) => r.outcome === 'confirmed').length,
       alreadyDone: evidence.hostRecords.filter((r) => r.outcome === 'already-done').length,
       failedInvocations: logged(evidence, 'processing failed; the host will retry').length,
     },
+    paths: pathFigures(stack.sim, evidence.hostRecords, evidence.ready),
     outcome: outcomeFigures(stack.sim, seeded, evidence),
     checks: { ...facts.checks, blobProblems: evidence.blobProblems },
     secretHits: scanForSecrets(stack.output(), stack.secrets()),
@@ -298,8 +335,9 @@ async function buildReport(stack: Stack, profile: SoakProfile, facts: RunFacts):
 }
 
 /** The faults planned and those the simulator applied, Altinn's incident counted from its request log. */
-function faultFigures(sim: Simulator, profile: SoakProfile, facts: RunFacts, evidence: Evidence): SoakReport['faults'] {
+function faultFigures(stack: Stack, profile: SoakProfile, facts: RunFacts, evidence: Evidence): SoakReport['faults'] {
   const { windows } = facts;
+  const { sim } = stack;
   const during = (from: number, until: number, status: number) =>
     sim.requests.filter((r) => ALTINN.includes(r.role) && r.status === status && r.time >= from && r.time < until).length;
   return {
@@ -312,9 +350,13 @@ function faultFigures(sim: Simulator, profile: SoakProfile, facts: RunFacts, evi
     stormMs: profile.stormMs,
     stormRetryAfterSeconds: profile.stormRetryAfterSeconds,
     storm429: during(windows.stormFrom, windows.stormUntil, 429),
+    azureOutageMs: profile.azureOutageMs,
+    azureOutage503: stack.blobProxy.requests.filter((r) => r.faulted && r.outcome === 503).length,
     azuriteQueueRestarts: 1,
     queueDownMs: facts.queueDownMs,
     deliveriesDropped: evidence.deliveries.filter((d) => d.status === -1).length,
+    lateElementAfterMs: profile.lateElementAfterMs,
+    lateElements: facts.seeded.filter((s) => sim.instance(s.instanceGuid).data?.some((d) => d.dataType === 'receipt')).length,
   };
 }
 
@@ -322,7 +364,7 @@ function faultFigures(sim: Simulator, profile: SoakProfile, facts: RunFacts, evi
 function outcomeFigures(sim: Simulator, seeded: Seeded[], evidence: Evidence): SoakReport['outcome'] {
   const { ready, poisoned } = evidence;
   const readyPer = new Map<string, number>();
-  for (const guid of ready) readyPer.set(guid, (readyPer.get(guid) ?? 0) + 1);
+  for (const { instanceGuid: guid } of ready) readyPer.set(guid, (readyPer.get(guid) ?? 0) + 1);
   const poisonedGuids = new Set(poisoned.map((p) => p.instanceGuid));
   return {
     enqueued: new Set([
@@ -380,9 +422,12 @@ async function drain<T>(queue: QueueClient, map: (body: Record<string, unknown>,
   }
 }
 
-/** The instanceGuid of every altinn-instances-ready message (what downstream systems would get). */
-function drainReady(queue: QueueClient): Promise<string[]> {
-  return drain(queue, (body) => (typeof body.instanceGuid === 'string' ? body.instanceGuid : '?'));
+/** Every altinn-instances-ready message (what downstream systems would get): its instance and confirmedAt. */
+function drainReady(queue: QueueClient): Promise<ReadySeen[]> {
+  return drain(queue, (body) => ({
+    instanceGuid: typeof body.instanceGuid === 'string' ? body.instanceGuid : '?',
+    confirmedAt: typeof body.confirmedAt === 'string' ? body.confirmedAt : undefined,
+  }));
 }
 
 /** Every poison message: our processor's envelope carries the reason; one the host moved is the original message. */

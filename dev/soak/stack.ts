@@ -7,12 +7,14 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { connectionString, startAzuriteService, type AzuriteProcess } from '../azurite.js';
 import { startLocalHost, startNode, type LocalHost, type Proc } from '../host/childProcess.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
+import { startStorageProxy, type StorageProxy } from '../storageProxy.js';
 import type { Secrets } from './secrets.js';
 
 /**
  * Everything the reliability runs drive, as real processes: Azurite (blob in memory; the queue service
  * keeps its data in a folder, so a restart on the same port loses nothing, as a storage outage in Azure
- * does not), the simulator (in this process, over loopback sockets), the local host (dist/dev/host.js)
+ * does not), the simulator (in this process, over loopback sockets), our Azure Storage fault proxy in
+ * front of the blob service (the hosts' blob calls go through it; the soak's own checks do not), the local host (dist/dev/host.js)
  * with an Altinn Events subscription made by the CLI. Every line any of them writes is kept for the
  * secret scan.
  */
@@ -20,6 +22,8 @@ export interface StackOptions {
   seed: number;
   /** Multiplies Altinn's event retry delays. */
   eventRetryScale: number;
+  /** How long a published event stays out of Altinn Events' app feed (simulator default: Altinn's 30 s). */
+  eventsFeedDelayMs?: number;
   /** App settings besides the simulator's and storage. */
   settings?: Record<string, string>;
   /** The app to subscribe to (none: no subscription). */
@@ -37,8 +41,11 @@ export interface Stack {
   /** Log records of every host, in host order. */
   records(match?: (record: Record<string, unknown>) => boolean): Record<string, unknown>[];
   env: Record<string, string>;
+  /** The soak's own view of the container, straight to Azurite (never faulted). */
   container: ContainerClient;
   queues: QueueServiceClient;
+  /** The hosts' blob endpoint: faults of Azure Blob Storage (dev/storageProxy.ts). */
+  blobProxy: StorageProxy;
   /** The endpoint Altinn calls, with the function key. */
   webhookUrl: string;
   functionKey: string;
@@ -59,18 +66,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const consoleLines: string[] = [];
   const restoreConsole = captureConsole(consoleLines);
   const [sim, blob, queue] = await Promise.all([
-    startSimulator({ seed: opts.seed, eventRetryScale: opts.eventRetryScale }),
+    startSimulator({ seed: opts.seed, eventRetryScale: opts.eventRetryScale, eventsFeedDelayMs: opts.eventsFeedDelayMs }),
     startAzuriteService('blob'),
     startQueueService(),
   ]);
   const storage = connectionString(blob.port, queue.port);
+  const blobProxy = await startStorageProxy({ service: 'blob', target: { port: blob.port } });
   const client = await sim.newClient();
   const env: Record<string, string> = {
     ...client.env,
-    AzureWebJobsStorage: storage,
+    AzureWebJobsStorage: connectionString(blobProxy.port, queue.port),
     BLOB_CONTAINER: 'received',
     RECONCILE_SCHEDULE: '0 0 0 1 1 *',
     MONITOR_SCHEDULE: '0 0 0 1 1 *',
+    FEED_SCHEDULE: '0 0 0 1 1 *',
     ...opts.settings,
   };
   const functionKey = randomBytes(24).toString('base64url');
@@ -83,17 +92,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   }
   const stop = async () => {
     await procs.stop();
+    await blobProxy.stop();
     await Promise.all([sim.stop(), blob.stop(), queue.stop()]);
     await queue.removeData();
     restoreConsole();
   };
-  return assembleStack({ sim, env, storage, procs, queue, webhookUrl, functionKey, consoleLines, privateKey: client.privateKey, stop });
+  return assembleStack({ sim, env, storage, blobProxy, procs, queue, webhookUrl, functionKey, consoleLines, privateKey: client.privateKey, stop });
 }
 
 interface StackParts {
   sim: Simulator;
   env: Record<string, string>;
+  /** Straight to Azurite, for the soak's checks. */
   storage: string;
+  blobProxy: StorageProxy;
   procs: StackProcesses;
   queue: QueueService;
   webhookUrl: () => string;
@@ -117,6 +129,7 @@ function assembleStack(parts: StackParts): Stack {
     env,
     container: BlobServiceClient.fromConnectionString(storage).getContainerClient(env.BLOB_CONTAINER!),
     queues: QueueServiceClient.fromConnectionString(storage),
+    blobProxy: parts.blobProxy,
     get webhookUrl() {
       return parts.webhookUrl();
     },

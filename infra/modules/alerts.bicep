@@ -84,6 +84,22 @@ var rules Rule[] = [
     window: 'PT2H'
   }
   {
+    name: 'subscription-drift'
+    description: 'Altinn Events subscriptions differ from ALTINN_APPS x ALTINN_EVENT_TYPES x WEBHOOK_URL (missing, inexact or empty filter, prefix overlap, unvalidated, duplicate, stale endpoint): events may not arrive. Runbook: subscriptions check.'
+    severity: 2
+    query: '${monitorLines} | where toint(m.subscriptionDrift) > 0'
+    frequency: 'PT15M'
+    window: 'PT30M'
+  }
+  {
+    name: 'unconfirmed-too-old'
+    description: 'A completed instance we know of has waited longer than UNCONFIRMED_LIMIT_MINUTES without our confirmation: its citizen still sees "awaiting confirmation". Runbook: status.'
+    severity: 2
+    query: '${monitorLines} | where toint(m.oldestUnconfirmedAgeSeconds) > toint(m.unconfirmedLimitSeconds)'
+    frequency: 'PT5M'
+    window: 'PT10M'
+  }
+  {
     name: 'unhealthy'
     description: 'Settings invalid or storage unreachable (the monitor\'s health check, or /api/health answering 503).'
     severity: 1

@@ -12,7 +12,17 @@ type Tuning = {
   CONFIRM_ON_INFECTED: ('true' | 'false')?
   RECONCILE_SCHEDULE: string?
   RECONCILE_SINCE: string?
+  RECONCILE_PAGE_SIZE: string?
+  RECONCILE_WINDOW: string?
+  RECONCILE_MAX_PAGES: string?
+  RECONCILE_MAX_SECONDS: string?
   MONITOR_SCHEDULE: string?
+  UNCONFIRMED_LIMIT_MINUTES: string?
+  FEED_ENABLED: ('true' | 'false')?
+  FEED_SCHEDULE: string?
+  FEED_LOOKBACK_HOURS: string?
+  FEED_PAGE_SIZE: string?
+  FEED_MIN_AGE_SECONDS: string?
 }
 
 param name string
@@ -63,12 +73,16 @@ param instanceMemoryMB int
 param restrictToAltinn bool
 
 @description('Extra CIDR ranges allowed in when restrictToAltinn is on (e.g. your monitoring or office), so /api/health stays reachable from them.')
-param additionalAllowedIpRanges string[]
+param allowedCidrs string[]
+
+@description('Subnet (delegated to Microsoft.App/environments) the app is integrated into; empty: none.')
+param virtualNetworkSubnetId string
 
 @description('Also allow Application Insights availability tests (service tag) in when restrictToAltinn is on.')
 param allowAvailabilityTests bool
 
-// Published outbound addresses of Altinn Events, per environment.
+// Altinn Events' static outbound addresses, per environment, as Altinn publishes them
+// (Altinn/altinn-studio-docs: content/events/subscribe-to-events/_index.nb.md, "IP for utgående trafikk").
 var altinnOutboundIps = {
   tt02: '20.100.24.41/32'
   production: '20.100.46.139/32'
@@ -84,10 +98,10 @@ var accessRules = concat(
       priority: 100
     }
   ],
-  map(range(0, length(additionalAllowedIpRanges)), i => {
+  map(range(0, length(allowedCidrs)), i => {
     name: 'allowed-${i}'
-    description: 'additionalAllowedIpRanges[${i}]'
-    ipAddress: additionalAllowedIpRanges[i]
+    description: 'allowedCidrs[${i}]'
+    ipAddress: allowedCidrs[i]
     action: 'Allow'
     priority: 200 + i
   }),
@@ -106,6 +120,9 @@ var accessRules = concat(
 )
 
 var useCertificate = empty(maskinportenKid)
+
+// A tuning value that is missing OR empty takes the default: `??` alone keeps an empty string.
+func orDefault(value string?, fallback string) string => empty(value ?? '') ? fallback : value!
 
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
@@ -135,6 +152,8 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: identityId
+    // vnetEnabled: outbound traffic (storage, Key Vault references) goes through the private endpoints.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     // No ftpsState: Flex Consumption rejects it; FTP is off through basicPublishingCredentialsPolicies below.
     siteConfig: {
       minTlsVersion: '1.2'
@@ -209,9 +228,20 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
       BLOB_CONTAINER: downloadContainerName
       DOWNLOAD_CONCURRENCY: tuning.?DOWNLOAD_CONCURRENCY ?? ''
       CONFIRM_ON_INFECTED: tuning.?CONFIRM_ON_INFECTED ?? ''
-      RECONCILE_SCHEDULE: tuning.?RECONCILE_SCHEDULE ?? '0 */15 * * * *' // the timer binding reads %RECONCILE_SCHEDULE%: it must never be empty
+      RECONCILE_SCHEDULE: orDefault(tuning.?RECONCILE_SCHEDULE, '0 */15 * * * *') // the timer binding reads %RECONCILE_SCHEDULE%: it must never be empty
       RECONCILE_SINCE: tuning.?RECONCILE_SINCE ?? ''
-      MONITOR_SCHEDULE: tuning.?MONITOR_SCHEDULE ?? '0 */5 * * * *' // the monitor timer reads %MONITOR_SCHEDULE%: never empty either
+      RECONCILE_PAGE_SIZE: tuning.?RECONCILE_PAGE_SIZE ?? ''
+      RECONCILE_WINDOW: tuning.?RECONCILE_WINDOW ?? ''
+      RECONCILE_MAX_PAGES: tuning.?RECONCILE_MAX_PAGES ?? ''
+      RECONCILE_MAX_SECONDS: tuning.?RECONCILE_MAX_SECONDS ?? ''
+      MONITOR_SCHEDULE: orDefault(tuning.?MONITOR_SCHEDULE, '0 */5 * * * *') // the monitor timer reads %MONITOR_SCHEDULE%: never empty either
+      WEBHOOK_URL: 'https://${site.properties.defaultHostName}/api/events' // what the subscriptions should point at (monitor's drift check)
+      UNCONFIRMED_LIMIT_MINUTES: tuning.?UNCONFIRMED_LIMIT_MINUTES ?? ''
+      FEED_ENABLED: tuning.?FEED_ENABLED ?? ''
+      FEED_SCHEDULE: orDefault(tuning.?FEED_SCHEDULE, '0 */5 * * * *') // the feed timer reads %FEED_SCHEDULE%: never empty either
+      FEED_LOOKBACK_HOURS: tuning.?FEED_LOOKBACK_HOURS ?? ''
+      FEED_PAGE_SIZE: tuning.?FEED_PAGE_SIZE ?? ''
+      FEED_MIN_AGE_SECONDS: tuning.?FEED_MIN_AGE_SECONDS ?? ''
     }
   }
 }

@@ -5,6 +5,14 @@ param name string
 param location string
 param tags { *: string }
 
+@description('Private endpoint only (vnetEnabled): no public network access, except from allowedIpRanges.')
+param privateOnly bool
+
+@description('With privateOnly: CIDR ranges that may still reach the vault over its public endpoint (whoever stores the key). Empty: public network access disabled.')
+param allowedIpRanges string[]
+
+var ipRules = map(allowedIpRanges, r => { value: r })
+
 resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
   name: name
   location: location
@@ -16,6 +24,10 @@ resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
     enablePurgeProtection: true
+    publicNetworkAccess: privateOnly && empty(allowedIpRanges) ? 'Disabled' : 'Enabled'
+    networkAcls: privateOnly
+      ? { defaultAction: 'Deny', bypass: 'None', ipRules: ipRules }
+      : { defaultAction: 'Allow', bypass: 'AzureServices' }
   }
 }
 

@@ -19,6 +19,12 @@ param storageAccountName string
 param keyVaultName string
 param insightsName string
 
+@description('The container downloads go to (BLOB_CONTAINER): the only container the operator may touch.')
+param downloadContainerName string
+
+@description('The receiver\'s queues (lib/queue/names.ts): the only queues the operator may touch.')
+param queueNames string[]
+
 // Built-in role definition ids (the same in every tenant).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
@@ -47,9 +53,12 @@ resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: insightsName
 }
 
-// Blob Data Owner: the host manages its own containers and blob leases (timer singleton, deployment
-// package); Queue Data Contributor: the queue trigger and our senders; Table Data Contributor: the
-// host's diagnostic events (AzureWebJobsStorage__tableServiceUri).
+// The app's identity, on the account: the host creates and leases blobs in containers of its own at run
+// time (azure-webjobs-hosts: timer singletons, function keys) and reads the deployment package, so Blob
+// Data Owner (Microsoft's documented role for an identity-based AzureWebJobsStorage); Queue Data
+// Contributor: the queue trigger and our senders (createIfNotExists); Table Data Contributor: the host's
+// diagnostic events (AzureWebJobsStorage__tableServiceUri). It is the only principal that can write the
+// deployment container: whoever can write there runs code as this identity.
 resource storageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for role in [storageBlobDataOwner, storageQueueDataContributor, storageTableDataContributor]: {
     name: guid(storage.id, identity.id, role)
@@ -62,14 +71,48 @@ resource storageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   }
 ]
 
-// The CLI signs in as the operator (DefaultAzureCredential): it peeks, receives, sends and deletes queue
-// messages (poison, reconcile) and reads and leases blobs (reconcile state).
-resource operatorRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for role in (empty(operatorPrincipalId) ? [] : [storageBlobDataContributor, storageQueueDataContributor]): {
-    name: guid(storage.id, operatorPrincipalId, role)
-    scope: storage
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-01-01' existing = {
+  parent: storage
+  name: 'default'
+}
+
+resource downloads 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' existing = {
+  parent: blobService
+  name: downloadContainerName
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2025-01-01' existing = {
+  parent: storage
+  name: 'default'
+}
+
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-01-01' existing = [
+  for queue in queueNames: {
+    parent: queueService
+    name: queue
+  }
+]
+
+// The operator's CLI (DefaultAzureCredential): `status`, `held` and `reconcile` read, write and lease blobs
+// in the download container only; `status`, `poison` and `held` peek, receive, send and delete messages
+// on the receiver's queues only. Never the account: it holds the deployment container (the app's code)
+// and the host's own containers (function keys).
+resource operatorContainer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(downloads.id, operatorPrincipalId, storageBlobDataContributor)
+  scope: downloads
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+  }
+}
+
+resource operatorQueues 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for i in range(0, empty(operatorPrincipalId) ? 0 : length(queueNames)): {
+    name: guid(queues[i].id, operatorPrincipalId, storageQueueDataContributor)
+    scope: queues[i]
     properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataContributor)
       principalId: operatorPrincipalId
       principalType: operatorPrincipalType
     }

@@ -20,6 +20,18 @@ param queueNames string[]
 @description('Days a deleted blob or container can be restored.')
 param deleteRetentionDays int
 
+@description('Days an overwritten or deleted blob version is kept (blob versioning) before lifecycle management removes it.')
+param versionRetentionDays int
+
+@description('Private endpoints only (vnetEnabled): no public network access, except from allowedIpRanges.')
+param privateOnly bool
+
+@description('With privateOnly: CIDR ranges that may still reach the account over its public endpoint (operators). Empty: public network access disabled.')
+param allowedIpRanges string[]
+
+// Storage firewall rules take a single address without /32.
+var ipRules = map(allowedIpRanges, r => { value: endsWith(r, '/32') ? split(r, '/')[0] : r, action: 'Allow' })
+
 resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
   name: name
   location: location
@@ -34,6 +46,11 @@ resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     accessTier: 'Hot'
+    // Without a virtual network the app reaches storage from Flex Consumption's shared outbound addresses.
+    publicNetworkAccess: privateOnly && empty(allowedIpRanges) ? 'Disabled' : 'Enabled'
+    networkAcls: privateOnly
+      ? { defaultAction: 'Deny', bypass: 'None', ipRules: ipRules }
+      : { defaultAction: 'Allow', bypass: 'AzureServices' }
   }
 
   resource blobService 'blobServices' = {
@@ -41,6 +58,8 @@ resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
     properties: {
       deleteRetentionPolicy: { enabled: true, days: deleteRetentionDays }
       containerDeleteRetentionPolicy: { enabled: true, days: deleteRetentionDays }
+      // Every overwrite or delete of a stored submission keeps the previous bytes as a version.
+      isVersioningEnabled: true
     }
 
     resource containers 'containers' = [
@@ -49,6 +68,25 @@ resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
         properties: { publicAccess: 'None' }
       }
     ]
+  }
+
+  resource versionRetention 'managementPolicies' = {
+    name: 'default'
+    properties: {
+      policy: {
+        rules: [
+          {
+            name: 'expire-previous-versions'
+            enabled: true
+            type: 'Lifecycle'
+            definition: {
+              filters: { blobTypes: ['blockBlob'] }
+              actions: { version: { delete: { daysAfterCreationGreaterThan: versionRetentionDays } } }
+            }
+          }
+        ]
+      }
+    }
   }
 
   resource queueService 'queueServices' = {

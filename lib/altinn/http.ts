@@ -14,6 +14,8 @@ export interface AltinnRequestInit {
   signal?: AbortSignal;
   /** Carried into errors so an operator sees which instance failed. */
   instanceId?: string;
+  /** The body's declared size (a data element's `size`): the body's total time limit grows with it. */
+  expectedBytes?: number | undefined;
 }
 
 export interface AltinnHttp {
@@ -27,9 +29,16 @@ export interface AltinnTimeouts {
   headersMs: number;
   /** Longest wait for the next body bytes while the reader is asking for them. */
   idleBodyMs: number;
+  /**
+   * The whole body, from the response headers to its end: `bodyBaseMs` plus `bodyMsPerMiB` per MiB of
+   * `expectedBytes`. Without it a server trickling a byte before each idle limit could hold a request forever.
+   */
+  bodyBaseMs: number;
+  bodyMsPerMiB: number;
 }
 
-const DEFAULT_TIMEOUTS: AltinnTimeouts = { headersMs: 30_000, idleBodyMs: 60_000 };
+/** A body must average 1 MiB/s (after a 2 min start): a 1 GiB element gets 19 min, within functionTimeout (30 min). */
+const DEFAULT_TIMEOUTS: AltinnTimeouts = { headersMs: 30_000, idleBodyMs: 60_000, bodyBaseMs: 120_000, bodyMsPerMiB: 1_000 };
 
 /**
  * Every Altinn API call goes through here: adds the Altinn bearer token, and on a 401 drops that
@@ -44,7 +53,7 @@ export function createAltinnHttp(opts: { tokens: TokenProvider; fetch?: Fetch; l
   const log = opts.log.child({ component: 'altinn-http' });
 
   async function send(url: string, init: AltinnRequestInit, token: string): Promise<Response> {
-    const { instanceId, headers, ...rest } = init;
+    const { instanceId, headers, expectedBytes, ...rest } = init;
     const label = `Altinn (${init.method ?? 'GET'} ${new URL(url).pathname})`;
     const deadline = new AbortController();
     const timedOut = (what: string) => () =>
@@ -61,7 +70,10 @@ export function createAltinnHttp(opts: { tokens: TokenProvider; fetch?: Fetch; l
     } finally {
       clearTimeout(headersTimer);
     }
-    return withIdleTimeout(res, timeouts.idleBodyMs, timedOut(`no body bytes for ${timeouts.idleBodyMs} ms`));
+    const totalMs = timeouts.bodyBaseMs + Math.ceil(((expectedBytes ?? 0) / (1024 * 1024)) * timeouts.bodyMsPerMiB);
+    const bodyTimer = setTimeout(timedOut(`body not finished within ${totalMs} ms (${expectedBytes ?? 0} bytes declared)`), totalMs);
+    bodyTimer.unref();
+    return withIdleTimeout(res, timeouts.idleBodyMs, timedOut(`no body bytes for ${timeouts.idleBodyMs} ms`), () => clearTimeout(bodyTimer));
   }
 
   return {
@@ -93,8 +105,9 @@ export function createAltinnHttp(opts: { tokens: TokenProvider; fetch?: Fetch; l
  * sends nothing for `idleMs` while the reader waits: time the reader itself spends elsewhere
  * (e.g. writing a block to storage) never counts.
  */
-function withIdleTimeout(res: Response, idleMs: number, onIdle: () => void): Response {
+function withIdleTimeout(res: Response, idleMs: number, onIdle: () => void, onClose: () => void): Response {
   return rewrapBody(res, {
+    onClose,
     aroundRead: async (read) => {
       const timer = setTimeout(onIdle, idleMs);
       try {

@@ -7,19 +7,16 @@ import { instanceRefSchema, type InstanceRef } from '../queue/messages.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
 
 /**
- * Client of Storage's instance query (`GET {platform}/storage/api/v1/instances`): the list of completed
- * instances our org has not confirmed. Every page URL is built from settings plus the continuation
- * token; a `next` link is read only for its token, never followed, so a response cannot send our
- * token to another host.
+ * Client of Storage's instance query (`GET {platform}/storage/api/v1/instances`): one page of the completed
+ * instances our org has not confirmed, in one `lastChanged` window. Every URL is built from settings; the
+ * page's `next` link and token are never used: Storage's continuation skips instances that share a
+ * `lastChanged` at a page boundary (readinstancefromquery.sql continues with `id < continue_idx` while it
+ * sorts ids ascending), so the reconciler pages by `lastChanged` itself (lib/reconcile/windows.ts).
  */
 
-
-/** Storage's InstanceQueryResponse; `continuationToken` is sent by some Storage versions besides `next`. */
+/** Storage's InstanceQueryResponse (its `next` is not followed, see above). */
 export const instancePageSchema = z.object({
   count: z.number().int().nonnegative(),
-  self: z.string().nullish(),
-  next: z.string().nullish(),
-  continuationToken: z.string().nullish(),
   // Each instance is checked on its own, so one odd document does not cost the page.
   instances: z.array(z.unknown()).nullish().transform((v) => v ?? []),
 });
@@ -32,6 +29,12 @@ const queriedInstanceSchema = z.looseObject({
   instanceOwner: z.looseObject({ partyId: z.union([z.string(), z.number().int()]) }),
 });
 
+/** An upper bound on `lastChanged`: `lte:` (inclusive) or `lt:`. */
+export interface ChangedBound {
+  at: string;
+  inclusive: boolean;
+}
+
 export interface InstanceQuery {
   org: string;
   /** One app, or every app of the org when absent. */
@@ -39,9 +42,11 @@ export interface InstanceQuery {
   pageSize: number;
   /** ISO timestamp: only instances changed after it (`lastChanged=gt:`). */
   changedAfter?: string | undefined;
+  /** Only instances changed up to it (`lastChanged=lte:` or `lt:`), as Storage wrote it (sub-ms digits kept). */
+  upTo?: ChangedBound | undefined;
 }
 
-export function instanceQueryUrl(platformUrl: string, q: InstanceQuery, continuationToken?: string): string {
+export function instanceQueryUrl(platformUrl: string, q: InstanceQuery): string {
   const url = new URL(`${platformUrl}/storage/api/v1/instances`);
   const p = url.searchParams;
   p.set('org', q.org);
@@ -49,8 +54,8 @@ export function instanceQueryUrl(platformUrl: string, q: InstanceQuery, continua
   p.set('process.isComplete', 'true');
   p.set('excludeConfirmedBy', q.org);
   p.set('size', String(q.pageSize));
-  if (q.changedAfter) p.set('lastChanged', `gt:${q.changedAfter}`);
-  if (continuationToken) p.set('continuationToken', continuationToken);
+  if (q.changedAfter) p.append('lastChanged', `gt:${q.changedAfter}`);
+  if (q.upTo) p.append('lastChanged', `${q.upTo.inclusive ? 'lte' : 'lt'}:${q.upTo.at}`);
   return url.toString();
 }
 
@@ -67,25 +72,6 @@ export function toInstanceRef(raw: unknown, org: string): { ok: true; ref: Insta
   const ref = instanceRefSchema.safeParse({ org, app, partyId, instanceGuid: guid });
   if (!ref.success) return { ok: false, reason: ref.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
   return { ok: true, ref: ref.data };
-}
-
-/** The token of the page after this one, or undefined at the end. */
-export function continuationOf(page: InstancePage): string | undefined {
-  if (page.continuationToken) return page.continuationToken;
-  if (!page.next) return undefined;
-  let token: string | null;
-  try {
-    token = new URL(page.next, 'http://relative.invalid').searchParams.get('continuationToken');
-  } catch {
-    token = null;
-  }
-  if (!token) {
-    throw new ReceiverError('Storage instance query: the next link carries no continuationToken', {
-      code: 'storage-query-bad-next',
-      retryable: false,
-    });
-  }
-  return token;
 }
 
 async function readPage(res: Response, url: string): Promise<InstancePage> {
@@ -113,10 +99,13 @@ async function readPage(res: Response, url: string): Promise<InstancePage> {
 }
 
 export interface QueriedPage {
-  /** 1-based page number. */
-  page: number;
   refs: InstanceRef[];
   invalid: { raw: string; reason: string }[];
+  /** As many instances as asked for: there may be more in the window. */
+  full: boolean;
+  /** `lastChanged` of the first and the last instance (newest and oldest: Storage sorts descending), as written. */
+  newest?: string | undefined;
+  oldest?: string | undefined;
 }
 
 export interface QueryDeps {
@@ -127,39 +116,53 @@ export interface QueryDeps {
   retryPolicy?: RetryPolicy | undefined;
 }
 
-/** Every page of the query, in order; a page that keeps failing (after withRetry) throws. */
-export async function* queryInstances(deps: QueryDeps, q: InstanceQuery): AsyncGenerator<QueriedPage> {
-  let token: string | undefined;
-  const seenTokens = new Set<string>();
-  for (let n = 1; ; n++) {
-    const url = instanceQueryUrl(deps.platformUrl, q, token);
-    const page = await withRetry(async () => readPage(await deps.http.request(url), url), {
+/**
+ * How Storage fails under a query it cannot afford: a 400 (a database read timeout, altinn-storage#634)
+ * or no answer in time. Not retried as is: the reconciler asks again for less.
+ */
+const overloaded = (e: unknown) => e instanceof ReceiverError && (e.status === 400 || e.code === 'altinn-timeout');
+
+/** One page of the query; a page that keeps failing (after withRetry) throws, `storage-query-overload` for the above. */
+export async function fetchInstancePage(deps: QueryDeps, q: InstanceQuery): Promise<QueriedPage> {
+  const url = instanceQueryUrl(deps.platformUrl, q);
+  const page = await withRetry(
+    async () => {
+      try {
+        return await readPage(await deps.http.request(url), url);
+      } catch (e) {
+        if (!overloaded(e)) throw e;
+        const error = e as ReceiverError;
+        throw new ReceiverError(`Storage could not answer the instance query (size ${q.pageSize}): ${error.message}`, {
+          code: 'storage-query-overload',
+          retryable: false,
+          ...(error.status !== undefined ? { status: error.status } : {}),
+          cause: e,
+        });
+      }
+    },
+    {
       clock: deps.clock,
       policy: deps.retryPolicy,
-      onRetry: (error, attempt, delayMs) =>
-        deps.log.warn('storage query page failed, retrying', { app: q.app ?? '*', page: n, attempt, delayMs: Math.round(delayMs), error }),
-    });
-    const refs: InstanceRef[] = [];
-    const invalid: QueriedPage['invalid'] = [];
-    for (const raw of page.instances) {
-      const r = toInstanceRef(raw, q.org);
-      if (r.ok) refs.push(r.ref);
-      else invalid.push({ raw: describe(raw), reason: r.reason });
-    }
-    yield { page: n, refs, invalid };
-    const next = continuationOf(page);
-    // An empty page may still carry a token (a filtered scan can come back empty mid-way): follow it.
-    if (next === undefined) return;
-    if (seenTokens.has(next)) {
-      throw new ReceiverError('Storage instance query returned a continuationToken it already gave: stopping', {
-        code: 'storage-query-loop',
-        retryable: false,
-      });
-    }
-    seenTokens.add(next);
-    token = next;
+      onRetry: (error, attempt, delayMs) => deps.log.warn('storage query page failed, retrying', { app: q.app ?? '*', attempt, delayMs: Math.round(delayMs), error }),
+    },
+  );
+  const refs: InstanceRef[] = [];
+  const invalid: QueriedPage['invalid'] = [];
+  for (const raw of page.instances) {
+    const r = toInstanceRef(raw, q.org);
+    if (r.ok) refs.push(r.ref);
+    else invalid.push({ raw: describe(raw), reason: r.reason });
   }
+  const changed = page.instances.map(lastChangedOf).filter((v): v is string => v !== undefined);
+  return { refs, invalid, full: page.instances.length >= q.pageSize, newest: changed[0], oldest: changed.at(-1) };
 }
+
+const ISO_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/;
+const lastChangedOf = (raw: unknown) => {
+  const v = (raw as { lastChanged?: unknown } | null)?.lastChanged;
+  // It goes back into our next query: only a plain ISO timestamp.
+  return typeof v === 'string' && ISO_TIMESTAMP.test(v) && !Number.isNaN(Date.parse(v)) ? v : undefined;
+};
 
 /** A short, safe label for an instance we could not use (its id, if any). */
 function describe(raw: unknown): string {

@@ -7,8 +7,8 @@ import { instanceSchema, type Instance } from './instanceSchema.js';
 export interface StorageClient {
   /** The instance as parsed, and the exact text Storage returned (stored as instance.json). */
   getInstance(ref: InstanceRef): Promise<{ instance: Instance; raw: string }>;
-  /** The data element's response, body unread, for streaming. */
-  openDataElement(ref: InstanceRef, elementId: string, signal?: AbortSignal): Promise<Response>;
+  /** The data element's response, body unread, for streaming; `expectedBytes` (its declared size) sets the body's total time limit. */
+  openDataElement(ref: InstanceRef, elementId: string, signal?: AbortSignal, expectedBytes?: number): Promise<Response>;
   complete(ref: InstanceRef): Promise<void>;
   setSubstatus(ref: InstanceRef, substatus: { label: string; description?: string }): Promise<void>;
 }
@@ -61,8 +61,8 @@ export function createStorageClient(deps: { http: AltinnHttp; config: Pick<Confi
       return { instance, raw };
     },
 
-    openDataElement(ref, elementId, signal) {
-      return http.request(`${instanceUrl(ref)}/data/${encodeURIComponent(elementId)}`, { signal, instanceId: instanceId(ref) });
+    openDataElement(ref, elementId, signal, expectedBytes) {
+      return http.request(`${instanceUrl(ref)}/data/${encodeURIComponent(elementId)}`, { signal, instanceId: instanceId(ref), expectedBytes });
     },
 
     async complete(ref) {

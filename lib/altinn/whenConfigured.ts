@@ -28,7 +28,7 @@ export function storageClientWhenConfigured(getHttp: () => Promise<AltinnHttp>, 
   };
   return {
     getInstance: async (ref) => (await client(ref)).getInstance(ref),
-    openDataElement: async (ref, elementId, signal) => (await client(ref)).openDataElement(ref, elementId, signal),
+    openDataElement: async (ref, elementId, signal, expectedBytes) => (await client(ref)).openDataElement(ref, elementId, signal, expectedBytes),
     complete: async (ref) => (await client(ref)).complete(ref),
     setSubstatus: async (ref, substatus) => (await client(ref)).setSubstatus(ref, substatus),
   };

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import type { BlockBlobClient, BlockBlobUploadOptions, ContainerClient } from '@azure/storage-blob';
 import type { z } from 'zod';
+import { azureCall } from '../azure/call.js';
 import { ReceiverError } from '../errors.js';
 import { createSemaphore, type Semaphore } from '../semaphore.js';
 import { contentDisposition, decodeMetadataValue, encodeMetadataValue, headerContentType } from './headerSafe.js';
@@ -35,8 +36,11 @@ export interface StoredBlob {
 export interface BlobStore {
   /** Stream into `path`; the blob is committed only after byte count and hash are verified. */
   putStream(path: string, source: Readable | ReadableStream<Uint8Array>, upload: StreamUpload): Promise<StoredBlob>;
-  /** Write JSON text as it is (instance.json keeps the App API's exact bytes). */
-  putJson(path: string, text: string): Promise<void>;
+  /**
+   * Write JSON text as it is (instance.json keeps the App API's exact bytes). `tags`: blob index tags set by the
+   * same Put Blob (no extra transaction); a store whose account refuses tags writes without them from then on.
+   */
+  putJson(path: string, text: string, tags?: Record<string, string>): Promise<void>;
   /** Delete the blob at `path` if it exists. */
   remove(path: string): Promise<void>;
   /** Size and (decoded) metadata of the committed blob at `path`; undefined when there is none. */
@@ -130,22 +134,19 @@ function fill(target: Buffer, chunks: readonly Buffer[]): number {
 
 export function createBlobStore(container: ContainerClient, stagedBlocks: Semaphore = createSemaphore(MAX_STAGED_BLOCKS)): BlobStore {
   const pool = blockPool();
+  const tagState = { refused: false };
   return {
     putStream: (path, source, upload) => putStream(container.getBlockBlobClient(path), source, upload, stagedBlocks, pool),
 
-    async putJson(path, text) {
-      await container.getBlockBlobClient(path).upload(text, Buffer.byteLength(text), {
-        blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' },
-      });
-    },
+    putJson: (path, text, tags) => putJsonTagged(container.getBlockBlobClient(path), text, tags, tagState),
 
     async remove(path) {
-      await container.getBlockBlobClient(path).deleteIfExists();
+      await azureCall('delete blob', (abortSignal) => container.getBlockBlobClient(path).deleteIfExists({ abortSignal }));
     },
 
     async describe(path) {
       try {
-        const p = await container.getBlockBlobClient(path).getProperties();
+        const p = await azureCall('get blob properties', (abortSignal) => container.getBlockBlobClient(path).getProperties({ abortSignal }));
         const metadata = Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, decodeMetadataValue(v)]));
         return { size: p.contentLength ?? 0, metadata };
       } catch (e) {
@@ -157,7 +158,7 @@ export function createBlobStore(container: ContainerClient, stagedBlocks: Semaph
     async readJson(path, schema) {
       let buf: Buffer;
       try {
-        buf = await container.getBlockBlobClient(path).downloadToBuffer();
+        buf = await azureCall('get blob', (abortSignal) => container.getBlockBlobClient(path).downloadToBuffer(0, undefined, { abortSignal }));
       } catch (e) {
         if ((e as { statusCode?: number }).statusCode === 404) return undefined;
         throw e;
@@ -175,6 +176,32 @@ export function createBlobStore(container: ContainerClient, stagedBlocks: Semaph
       return parsed.data;
     },
   };
+}
+
+/**
+ * A JSON blob, with blob index `tags` when the account takes them. Tags are for the monitor's figures only:
+ * an account or role without them (tags/write; hierarchical namespace) must not stop the write the whole
+ * pipeline depends on, so a refusal (400/403/409) writes without them, and `state` remembers it.
+ */
+async function putJsonTagged(blob: BlockBlobClient, text: string, tags: Record<string, string> | undefined, state: { refused: boolean }): Promise<void> {
+  const bytes = Buffer.byteLength(text);
+  const put = (withTags: Record<string, string> | undefined) =>
+    azureCall(
+      'put blob',
+      (abortSignal) => blob.upload(text, bytes, { blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' }, abortSignal, ...(withTags ? { tags: withTags } : {}) }),
+      { bytes },
+    );
+  if (!tags || state.refused) {
+    await put(undefined);
+    return;
+  }
+  try {
+    await put(tags);
+  } catch (e) {
+    if (![400, 403, 409].includes((e as { statusCode?: number }).statusCode ?? 0)) throw e;
+    await put(undefined);
+    state.refused = true;
+  }
 }
 
 type BlockPool = ReturnType<typeof blockPool>;
@@ -205,7 +232,7 @@ async function putStream(
   );
   const options = { blobHTTPHeaders: { blobContentType: headerContentType(upload.contentType), blobContentDisposition: contentDisposition(upload.filename) }, metadata };
   if (blocks.stagedAny()) await commitBlocks(blob, await blocks.finish(), options, upload.instanceId);
-  else await uploadWhole(blob, blocks.rest, options, stagedBlocks);
+  else await uploadWhole(blob, blocks.rest, options, stagedBlocks, upload.instanceId);
   return { bytes: counter.bytes, sha256: counter.sha256 };
 }
 
@@ -239,7 +266,8 @@ function blockStager(blob: BlockBlobClient, stagedBlocks: Semaphore, pool: Block
       release();
       inFlight.delete(staged);
     };
-    const staged: Promise<void> = blob.stageBlock(id, buffer.subarray(0, length), length).then(done, (e: unknown) => {
+    const put = (abortSignal: AbortSignal) => blob.stageBlock(id, buffer.subarray(0, length), length, { abortSignal });
+    const staged: Promise<void> = azureCall('put block', put, { bytes: length, instanceId }).then(done, (e: unknown) => {
       done();
       stageFailure ??= e;
     });
@@ -270,11 +298,11 @@ function blockStager(blob: BlockBlobClient, stagedBlocks: Semaphore, pool: Block
 }
 
 /** The whole (verified) element fits one block: one Put Blob, headers and metadata included, instead of stage + commit. */
-async function uploadWhole(blob: BlockBlobClient, body: () => Buffer, options: UploadOptions, stagedBlocks: Semaphore): Promise<void> {
+async function uploadWhole(blob: BlockBlobClient, body: () => Buffer, options: UploadOptions, stagedBlocks: Semaphore, instanceId: string | undefined): Promise<void> {
   const release = await stagedBlocks.acquire();
   try {
     const bytes = body();
-    await blob.upload(bytes, bytes.length, options);
+    await azureCall('put blob', (abortSignal) => blob.upload(bytes, bytes.length, { ...options, abortSignal }), { bytes: bytes.length, instanceId });
   } finally {
     release();
   }
@@ -282,7 +310,7 @@ async function uploadWhole(blob: BlockBlobClient, body: () => Buffer, options: U
 
 async function commitBlocks(blob: BlockBlobClient, ids: string[], options: UploadOptions, instanceId: string | undefined): Promise<void> {
   try {
-    await blob.commitBlockList(ids, options);
+    await azureCall('put block list', (abortSignal) => blob.commitBlockList(ids, { ...options, abortSignal }), { instanceId });
   } catch (e) {
     // A concurrent writer's commit discards our uncommitted blocks; the next attempt starts over.
     if ((e as { code?: string }).code === 'InvalidBlockList') {

@@ -1,4 +1,4 @@
-import { unknownDataTypesReason, type ApplicationCatalog } from '../altinn/applications.js';
+import { restrictedDataTypeReason, unknownDataTypesReason, type ApplicationCatalog } from '../altinn/applications.js';
 import { ConfigError } from '../config.js';
 import { QUEUES } from '../queue/names.js';
 import type { Clock } from '../clock.js';
@@ -6,8 +6,12 @@ import type { Runtime } from '../runtime.js';
 
 export interface HealthReport {
   status: 'ok' | 'unhealthy';
-  /** `dataTypes`: ALTINN_DATA_TYPES against the metadata of each app in ALTINN_APPS (absent when not checked). */
-  checks: { settings: string; storage: string; dataTypes?: string };
+  /**
+   * `dataTypes`: ALTINN_DATA_TYPES against the metadata of each app in ALTINN_APPS (absent when not checked).
+   * `restrictedData`: selected data types of those apps with `actionRequiredToRead` (present only when there are
+   * some): Storage serves them only if the app's policy grants our org that action. Reported, not unhealthy.
+   */
+  checks: { settings: string; storage: string; dataTypes?: string; restrictedData?: string };
 }
 
 const TIMEOUT_MS = 5_000;
@@ -42,9 +46,26 @@ export async function checkHealth(getRuntime: () => Promise<Runtime>, getApplica
     return { status: 'unhealthy', checks: { settings, storage: `unreachable (${reason})` } };
   }
   const healthy = settings === 'ok';
-  if (!getApplications || rt.config.dataTypes.length === 0 || rt.config.apps.length === 0) return { status: healthy ? 'ok' : 'unhealthy', checks: { settings, storage: 'ok' } };
-  const dataTypes = await checkDataTypes(rt, await getApplications());
-  return { status: healthy && dataTypes.ok ? 'ok' : 'unhealthy', checks: { settings, storage: 'ok', dataTypes: dataTypes.text } };
+  if (!getApplications || rt.config.apps.length === 0) return { status: healthy ? 'ok' : 'unhealthy', checks: { settings, storage: 'ok' } };
+  const applications = await getApplications();
+  const restrictedData = await checkRestricted(rt, applications);
+  const restricted = restrictedData ? { restrictedData } : {};
+  if (rt.config.dataTypes.length === 0) return { status: healthy ? 'ok' : 'unhealthy', checks: { settings, storage: 'ok', ...restricted } };
+  const dataTypes = await checkDataTypes(rt, applications);
+  return { status: healthy && dataTypes.ok ? 'ok' : 'unhealthy', checks: { settings, storage: 'ok', dataTypes: dataTypes.text, ...restricted } };
+}
+
+/** Selected restricted data types of ALTINN_APPS, said as the processor says them (undefined: none, or not checked). */
+async function checkRestricted(rt: Runtime, applications: ApplicationCatalog): Promise<string | undefined> {
+  const { org, apps, dataTypes } = rt.config;
+  const found = await Promise.all(
+    apps.map(async (app) => {
+      const restricted = await within(TIMEOUT_MS, applications.restrictedDataTypes(org, app)).catch(() => []);
+      return restricted.filter((r) => dataTypes.length === 0 || dataTypes.includes(r.dataType)).map((r) => restrictedDataTypeReason(org, app, r));
+    }),
+  );
+  const texts = found.flat();
+  return texts.length > 0 ? texts.join('; ') : undefined;
 }
 
 /** Altinn out of reach is not our health problem (the processor defers): only a declared mismatch is. */
@@ -82,8 +103,8 @@ export const HEALTH_CACHE_MS = 10_000;
 /**
  * `check`, run at most once per `ttlMs`: callers within that time get the last report (with when it was
  * made), concurrent callers share the check in flight. So /api/health costs at most 2 storage transactions,
- * one key parse and (with ALTINN_DATA_TYPES) one Altinn metadata request per app every `ttlMs`, however often
- * it is called. A check that throws is not kept.
+ * one key parse and (with ALTINN_APPS) one Altinn metadata request per app (two while it fails) every `ttlMs`,
+ * however often it is called. A check that throws is not kept.
  */
 export function cachedHealth(check: () => Promise<HealthReport>, clock: Clock, ttlMs = HEALTH_CACHE_MS): () => Promise<{ report: HealthReport; checkedAt: number }> {
   let last: { at: number; result: Promise<{ report: HealthReport; checkedAt: number }> } | undefined;

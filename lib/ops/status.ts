@@ -1,5 +1,6 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
 import type { Clock } from '../clock.js';
+import { measureConfirmations, type ConfirmationReport } from './confirmations.js';
 import { checkHealth, type HealthReport } from './health.js';
 import type { HeldMessage } from '../queue/messages.js';
 import { listHeld } from '../processor/held.js';
@@ -28,6 +29,8 @@ export interface StatusReport {
   queues?: QueueStatus[];
   held?: { count: number; oldestAt: string | undefined; oldestAgeSeconds: number | undefined; instances: HeldMessage[]; unreadable: string[] };
   reconcile?: { last: RunSummary | undefined; lastComplete: RunSummary | undefined; lastCompleteAgeSeconds: number | undefined };
+  /** Time to confirmation per app over the last hour, and the oldest instance we know of and have not confirmed. */
+  confirmations?: ConfirmationReport;
 }
 
 /** The queues `status` reports on, in the order it shows them. */
@@ -41,10 +44,12 @@ export async function measureStatus(getRuntime: () => Promise<Runtime>, clock: C
   const rt = await getRuntime();
   const container = rt.azure.blob.getContainerClient(rt.config.blobContainer);
   const ageOf = (at: string | undefined) => (at === undefined ? undefined : Math.max(0, Math.round((now - Date.parse(at)) / 1000)));
-  const [queues, { held, unreadable }, runs] = await Promise.all([
+  const [queues, { held, unreadable }, runs, confirmations] = await Promise.all([
     Promise.all(STATUS_QUEUES.map((name) => queueStatus(rt.azure.queue, name, ageOf))),
     listHeld(container),
     readRunSummaries(container),
+    // Figures, not health: a role without blob index tags (filter) leaves them out rather than failing status.
+    measureConfirmations(container, now, rt.config.apps).catch(() => undefined),
   ]);
   const oldestHeld = held[0]?.heldAt;
   return {
@@ -53,6 +58,7 @@ export async function measureStatus(getRuntime: () => Promise<Runtime>, clock: C
     queues,
     held: { count: held.length, oldestAt: oldestHeld, oldestAgeSeconds: ageOf(oldestHeld), instances: held, unreadable },
     reconcile: { last: runs.last, lastComplete: runs.lastComplete, lastCompleteAgeSeconds: ageOf(runs.lastComplete?.finishedAt) },
+    confirmations,
   };
 }
 
@@ -68,8 +74,10 @@ async function queueStatus(service: QueueServiceClient, name: string, ageOf: (at
 export interface Limits {
   maxPendingAgeSeconds: number;
   maxReconcileAgeSeconds: number;
+  /** UNCONFIRMED_LIMIT_MINUTES: the oldest completed instance we know of and have not confirmed. */
+  maxUnconfirmedAgeSeconds: number;
 }
-export const DEFAULT_LIMITS: Limits = { maxPendingAgeSeconds: 30 * 60, maxReconcileAgeSeconds: 2 * 60 * 60 };
+export const DEFAULT_LIMITS: Limits = { maxPendingAgeSeconds: 30 * 60, maxReconcileAgeSeconds: 2 * 60 * 60, maxUnconfirmedAgeSeconds: 60 * 60 };
 
 const queueOf = (report: StatusReport, name: string) => report.queues?.find((q) => q.queue === name);
 
@@ -89,6 +97,11 @@ export function problems(report: StatusReport, limits: Limits): string[] {
   const held = report.held;
   if (held && held.count > 0) found.push(`${held.count} held instance(s) waiting for an operator (see: held list)`);
   if (held && held.unreadable.length > 0) found.push(`${held.unreadable.length} unreadable held index blob(s): ${held.unreadable.join(', ')}`);
+  for (const a of report.confirmations?.apps ?? []) {
+    if (a.oldestUnconfirmedAgeSeconds !== null && a.oldestUnconfirmedAgeSeconds > limits.maxUnconfirmedAgeSeconds) {
+      found.push(`${a.app}: the oldest completed instance not yet confirmed was first heard of ${minutes(a.oldestUnconfirmedAgeSeconds)} ago (limit ${minutes(limits.maxUnconfirmedAgeSeconds)}; ${a.unconfirmed} waiting)`);
+    }
+  }
   return found;
 }
 
@@ -118,6 +131,28 @@ export function monitorFields(report: StatusReport, limits: Limits) {
     reconcileLastEnqueued: r?.last?.enqueued ?? null,
     reconcileLastCompleteAt: r?.lastComplete?.finishedAt ?? null,
     reconcileLastCompleteAgeSeconds: r?.lastCompleteAgeSeconds ?? null,
+    ...confirmationFields(report.confirmations, limits),
     problems: problems(report, limits),
+  };
+}
+
+/** The monitor line's time-to-confirmation fields: every app together flat (for alerts), per app in `confirmationsByApp`. */
+function confirmationFields(c: ConfirmationReport | undefined, limits: Limits) {
+  return {
+    confirmationsLastHour: c?.all.confirmations ?? null,
+    confirmP50Seconds: c?.all.p50Seconds ?? null,
+    confirmP95Seconds: c?.all.p95Seconds ?? null,
+    unconfirmedCount: c?.all.unconfirmed ?? null,
+    oldestUnconfirmedAgeSeconds: c?.all.oldestUnconfirmedAgeSeconds ?? null,
+    unconfirmedLimitSeconds: limits.maxUnconfirmedAgeSeconds,
+    confirmationsByApp: (c?.apps ?? []).map((a) => ({
+      app: a.app,
+      confirmations: a.confirmations,
+      p50Seconds: a.p50Seconds,
+      p95Seconds: a.p95Seconds,
+      unconfirmed: a.unconfirmed,
+      oldestUnconfirmedAgeSeconds: a.oldestUnconfirmedAgeSeconds,
+    })),
+    confirmationTransactions: c?.transactions ?? null,
   };
 }

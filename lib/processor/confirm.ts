@@ -19,11 +19,13 @@ export async function confirmAndAnnounce(
   const bytes = manifest.elements.reduce((n, e) => n + (e.status === 'stored' ? e.size : 0), 0);
   if (!ourConfirmation) await timed('confirmed', () => retry('complete', () => storage.complete(ref)));
   const confirmedAt = ourConfirmation?.confirmedOn && !Number.isNaN(Date.parse(ourConfirmation.confirmedOn)) ? new Date(ourConfirmation.confirmedOn) : new Date(clock.now());
-  const ready = readyMessageSchema.parse({ ...pickRef(ref), manifest: manifestPath(ref), confirmedAt: confirmedAt.toISOString() });
+  const timing = { processEndedAt: manifest.processEndedAt ?? null, firstHeardAt: manifest.firstHeardAt, firstHeardVia: manifest.firstHeardVia };
+  const ready = readyMessageSchema.parse({ ...pickRef(ref), manifest: manifestPath(ref), confirmedAt: confirmedAt.toISOString(), ...timing });
   await timed('ready message sent', () => retry('ready', () => deps.queues.send(QUEUES.ready, ready)));
   // Marks the announcement done: a run that failed between `complete` and here sends it on the host's retry.
   const announced: Manifest = { ...manifest, readyAt: ready.confirmedAt };
-  await timed('manifest marked ready', () => writeManifest(store, ref, announced));
+  // Retried: a blob blip here would otherwise make the next run announce the instance a second time.
+  await timed('manifest marked ready', () => retry('ready-mark', () => writeManifest(store, ref, announced)));
   if (config.substatusLabel && !ourConfirmation) {
     const label = config.substatusLabel;
     // Best effort: the instance is already confirmed, so a failure here must not make the host redo the work.
@@ -31,7 +33,10 @@ export async function confirmAndAnnounce(
       log.warn('substatus not set', { stage: 'substatus', error }),
     );
   }
-  log.info('done', { stage: 'done', outcome: 'confirmed', downloaded, bytes, durationMs: clock.now() - run.started });
+  // Time to confirmation: what the citizen waits from submitting (process.ended) to our `complete`.
+  const ended = Date.parse(timing.processEndedAt ?? '');
+  const confirmSeconds = Number.isNaN(ended) ? null : Math.max(0, Math.round((confirmedAt.getTime() - ended) / 1000));
+  log.info('done', { stage: 'done', outcome: 'confirmed', downloaded, bytes, durationMs: clock.now() - run.started, ...timing, confirmedAt: ready.confirmedAt, confirmSeconds });
   return { kind: 'confirmed', downloaded, bytes };
 }
 

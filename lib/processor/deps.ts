@@ -11,7 +11,7 @@ import type { InstanceLocks } from './lease.js';
 
 /** What the processor's stages are given: wired once in lib/runtime.ts (tests wire their own). */
 export interface ProcessorDeps {
-  config: Pick<Config, 'org' | 'apps' | 'dataTypes' | 'downloadConcurrency' | 'confirmOnInfected' | 'substatusLabel' | 'deferHorizonHours' | 'deferBaseSeconds'>;
+  config: Pick<Config, 'org' | 'apps' | 'dataTypes' | 'downloadConcurrency' | 'confirmOnInfected' | 'substatusLabel' | 'deferHorizonHours' | 'deferBaseSeconds' | 'settleSeconds' | 'healWindowMinutes'>;
   storage: StorageClient;
   /** The apps' declared data types, to check ALTINN_DATA_TYPES before anything is confirmed. */
   applications: ApplicationCatalog;

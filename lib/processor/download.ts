@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { restrictedDataTypeReason } from '../altinn/applications.js';
 import type { DataElement, Instance } from '../altinn/instanceSchema.js';
 import { hashMatches, isSha256Hash, type BlobStore } from '../blob/store.js';
 import { ReceiverError } from '../errors.js';
@@ -6,7 +7,8 @@ import type { Logger } from '../log.js';
 import { instanceId, type InstanceRef } from '../queue/messages.js';
 import { mapLimit } from '../pool.js';
 import type { ProcessorDeps, Stages } from './deps.js';
-import { elementPath, instanceJsonPath, manifestEntry, manifestPath, writeManifest, type Manifest, type ManifestEntry } from './manifest.js';
+import { refused, StorageRefusal } from './heal.js';
+import { elementPath, instanceJsonPath, manifestEntry, manifestPath, writeManifest, type Manifest, type ManifestEntry, type Timing } from './manifest.js';
 import type { Found } from './readInstance.js';
 
 /** Elements downloaded (or kept), then instance.json, then the manifest: the folder is ready once the manifest is written. */
@@ -14,7 +16,7 @@ export async function storeInstance(
   deps: ProcessorDeps,
   run: Stages,
   ref: InstanceRef,
-  found: Found & { existing: Manifest | undefined; reuse: boolean },
+  found: Found & { existing: Manifest | undefined; reuse: boolean; timing?: Timing },
 ): Promise<{ manifest: Manifest; downloaded: number }> {
   const { clock, store, config } = deps;
   const { log, retry, timed } = run;
@@ -43,6 +45,7 @@ export async function storeInstance(
     instanceGuid: ref.instanceGuid,
     instanceLastChanged: instance.lastChanged,
     downloadedAt: new Date(clock.now()).toISOString(),
+    ...found.timing,
     elements: entries,
   };
   await timed('manifest written', () => writeManifest(store, ref, manifest), () => ({ elements: manifest.elements.length }));
@@ -66,8 +69,8 @@ async function download(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, 
   if (el.contentHash && !isSha256Hash(el.contentHash)) {
     log.warn('contentHash is not a SHA-256; verifying size only', { stage: 'download', elementId: el.id });
   }
-  const res = await deps.storage.openDataElement(ref, el.id).catch((e: unknown) => {
-    throw unavailable(e, ref, el) ?? e;
+  const res = await deps.storage.openDataElement(ref, el.id, undefined, el.size).catch(async (e: unknown) => {
+    throw (await elementRefusal(deps, ref, el, e)) ?? unavailable(e, ref, el) ?? e;
   });
   const metadata: Record<string, string> = { datatype: el.dataType, elementid: el.id };
   if (el.filename) metadata.filename = el.filename;
@@ -99,12 +102,26 @@ async function storedCopy(store: BlobStore, path: string, el: DataElement): Prom
 }
 
 /**
- * An element the instance lists but Storage will not serve: 404/410 (blob gone), or 400 (its data type
+ * Storage's 403/404 on an element (which may heal: see heal.ts). A 403 on a data type with
+ * `actionRequiredToRead` is named for what it most likely is: the app's policy does not let our org read
+ * restricted data (altinn-storage DataController `Get` → `DataTypeExtensions.CanRead` → `Forbid()`).
+ */
+async function elementRefusal(deps: ProcessorDeps, ref: InstanceRef, el: DataElement, e: unknown): Promise<StorageRefusal | undefined> {
+  if (!refused(e)) return undefined;
+  if (e.status === 404) return new StorageRefusal(`data element ${el.id} (${el.dataType}) not found in Altinn Storage`, e);
+  const restricted = (await deps.applications.restrictedDataTypes(ref.org, ref.app).catch(() => [])).find((r) => r.dataType === el.dataType);
+  if (!restricted) return new StorageRefusal(`Altinn Storage refused data element ${el.id} (${el.dataType}) (403)`, e);
+  const reason = restrictedDataTypeReason(ref.org, ref.app, restricted);
+  return new StorageRefusal(reason, e, 'element-restricted', `data element ${el.id}: ${reason}`);
+}
+
+/**
+ * An element the instance lists but Storage will not serve: 410 (blob gone), or 400 (its data type
  * is no longer declared by the app: altinn-storage DataController `GetDataTypeAsync`). Never confirmed
  * without it: the operator decides (ALTINN_DATA_TYPES, or a replay once Altinn serves it).
  */
 function unavailable(e: unknown, ref: InstanceRef, el: DataElement): ReceiverError | undefined {
-  if (!(e instanceof ReceiverError) || ![400, 404, 410].includes(e.status ?? 0)) return undefined;
+  if (!(e instanceof ReceiverError) || ![400, 410].includes(e.status ?? 0)) return undefined;
   const why = e.status === 400 ? 'its data type is not declared in the app\'s metadata' : 'the element is gone';
   return new ReceiverError(`data element ${el.id} (${el.dataType}) is listed in the instance, but Storage answered ${e.status} (${why}); not confirmed`, {
     code: 'element-unavailable',
@@ -126,6 +143,11 @@ function infectedEntry(el: DataElement, log: Logger): ManifestEntry {
  */
 export function isCurrent(manifest: Manifest, instance: Instance, selected: DataElement[]): boolean {
   if (manifest.instanceLastChanged !== null && manifest.instanceLastChanged === instance.lastChanged) return true;
+  return sameElements(manifest, selected);
+}
+
+/** The selected elements are those the manifest lists: same ids, sizes and change times. */
+export function sameElements(manifest: Manifest, selected: DataElement[]): boolean {
   if (manifest.elements.length !== selected.length) return false;
   const byId = new Map(manifest.elements.map((e) => [e.id, e]));
   return selected.every((d) => {

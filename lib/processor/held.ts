@@ -112,6 +112,9 @@ export async function releaseHeld(deps: ReleaseDeps, ref: Pick<InstanceRef, 'par
     manifest: held.manifest,
     confirmedAt,
     infected: held.infected.map((e) => e.id),
+    processEndedAt: manifest.processEndedAt,
+    firstHeardAt: manifest.firstHeardAt,
+    firstHeardVia: manifest.firstHeardVia,
   });
   if (options.dryRun) return { held, ready, dryRun: true };
   const log = deps.log.child({ instanceId: id, app: held.app });

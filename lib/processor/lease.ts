@@ -1,4 +1,5 @@
-import type { ContainerClient } from '@azure/storage-blob';
+import type { BlobLeaseClient, ContainerClient } from '@azure/storage-blob';
+import { azureCall } from '../azure/call.js';
 import { tryLease } from '../blob/lease.js';
 import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -14,70 +15,127 @@ const RENEW_EVERY_MS = 10_000;
 
 export const lockPath = (ref: InstanceRef) => `${instanceFolder(ref)}/.lock`;
 
+/** Milliseconds on a clock that never jumps (performance.now): wall-clock changes must not stretch a lease. */
+export interface MonotonicClock {
+  now(): number;
+}
+export const monotonicClock: MonotonicClock = { now: () => performance.now() };
+
 export interface InstanceLease {
   /**
    * True when this acquisition created the lock blob: no run has ever held this instance before, so
    * it left no manifest and no element blobs behind (a folder is written only under its lease).
    */
   readonly first: boolean;
-  /** Throws a retryable `instance-lease-lost` when another process has taken the instance over. */
+  /**
+   * Resolves when the lease is ours for at least a third of its duration more (renewing first when
+   * the last renewal is that old); else throws a retryable `instance-lease-lost`, and every later call does too.
+   */
   confirm(): Promise<void>;
   release(): Promise<void>;
 }
 
 export interface InstanceLocks {
-  /** The instance's lease, or undefined when another run (in any process) holds it. */
-  acquire(ref: InstanceRef): Promise<InstanceLease | undefined>;
+  /**
+   * The instance's lease, or undefined when another run (in any process) holds it. `tags`: blob index tags
+   * for the lock blob when this call creates it (what the monitor lists as "known, not yet confirmed").
+   */
+  acquire(ref: InstanceRef, tags?: Record<string, string>): Promise<InstanceLease | undefined>;
+}
+
+export interface LockOptions {
+  leaseSeconds?: number;
+  clock?: MonotonicClock;
 }
 
 const statusOf = (e: unknown) => (e as { statusCode?: number }).statusCode;
 
-export function blobInstanceLocks(container: ContainerClient, log: Logger, leaseSeconds = LEASE_SECONDS): InstanceLocks {
-  const renewEveryMs = Math.min(RENEW_EVERY_MS, (leaseSeconds * 1000) / 3);
+export function blobInstanceLocks(container: ContainerClient, log: Logger, opts: LockOptions = {}): InstanceLocks {
+  const leaseMs = (opts.leaseSeconds ?? LEASE_SECONDS) * 1000;
+  const clock = opts.clock ?? monotonicClock;
+  let tagsRefused = false;
+  const take = async (ref: InstanceRef, tags: Record<string, string> | undefined) => {
+    const blob = container.getBlockBlobClient(lockPath(ref));
+    try {
+      return await tryLease(blob, leaseMs / 1000, tagsRefused ? undefined : tags);
+    } catch (e) {
+      // An account or role without blob index tags: lock without them (the monitor's figures only lack this instance).
+      if (!tags || tagsRefused || ![400, 403].includes(statusOf(e) ?? 0)) throw e;
+      tagsRefused = true;
+      return tryLease(blob, leaseMs / 1000);
+    }
+  };
   return {
-    async acquire(ref) {
-      const taken = await tryLease(container.getBlockBlobClient(lockPath(ref)), leaseSeconds);
+    async acquire(ref, tags) {
+      const startedAt = clock.now();
+      const taken = await take(ref, tags);
       if (!taken) return undefined;
-      const { lease } = taken;
-      let lost: unknown;
-      // When the lease was last known held (acquired or renewed): it stays ours for leaseSeconds after.
-      let heldAt = Date.now();
-      const renew = async () => {
-        try {
-          const t = Date.now();
-          await lease.renewLease();
-          heldAt = t;
-        } catch (e) {
-          // 409/412: the lease expired and someone else took it; anything else (network) is tried again.
-          if (statusOf(e) === 409 || statusOf(e) === 412) lost ??= e;
-          throw e;
-        }
-      };
-      const timer = setInterval(() => {
-        renew().catch((error: unknown) => log.warn('could not renew the instance lease', { stage: 'lease', error }));
-      }, renewEveryMs);
-      timer.unref();
-      return {
-        first: taken.created,
-        async confirm() {
-          // Held within the last third of its duration: still ours for at least two thirds, no request
-          // needed (a storage transaction each). Older (a renewal failed or is late): renew now.
-          if (lost === undefined && Date.now() - heldAt >= renewEveryMs) await renew().catch(() => undefined);
-          if (lost !== undefined) {
-            throw new ReceiverError('the instance lease was lost to another process', {
-              code: 'instance-lease-lost',
-              retryable: true,
-              instanceId: instanceId(ref),
-              cause: lost,
-            });
-          }
-        },
-        async release() {
-          clearInterval(timer);
-          if (lost !== undefined) return;
-          await lease.releaseLease().catch((error: unknown) => log.warn('could not release the instance lease (it lapses by itself)', { stage: 'lease', error }));
-        },
-      };
+      return heldLease(taken, { ref, leaseMs, clock, log, heldAt: startedAt });
+    },
+  };
+}
+
+/**
+ * The lease as this process knows it: `heldAt` is when the last successful renewal (or the acquisition)
+ * was *sent*, so the service's expiry is never earlier than heldAt + leaseMs. Lost once that is past
+ * without a renewal, or when the service says another holder has it (409/412); lost stays lost.
+ */
+function heldLease(
+  taken: { lease: BlobLeaseClient; created: boolean },
+  ctx: { ref: InstanceRef; leaseMs: number; clock: MonotonicClock; log: Logger; heldAt: number },
+): InstanceLease {
+  const { lease } = taken;
+  const { ref, leaseMs, clock, log } = ctx;
+  const renewEveryMs = Math.min(RENEW_EVERY_MS, leaseMs / 3);
+  let heldAt = ctx.heldAt;
+  let lost: { why: string; cause?: unknown } | undefined;
+  let renewing: Promise<void> | undefined;
+  const loseIt = (why: string, cause?: unknown) => {
+    if (lost) return;
+    lost = { why, cause };
+    clearInterval(timer);
+    log.warn('instance lease lost: this run stops before writing, confirming or announcing anything more', { stage: 'lease', why });
+  };
+  const expired = () => clock.now() - heldAt >= leaseMs;
+  const renew = (): Promise<void> =>
+    (renewing ??= (async () => {
+      const sentAt = clock.now();
+      try {
+        // Bounded by what is left of the lease: an answer after that cannot keep it anyway.
+        const timeoutMs = Math.max(1_000, Math.min(leaseMs, heldAt + leaseMs - sentAt));
+        await azureCall('renew lease', (abortSignal) => lease.renewLease({ abortSignal }), { timeoutMs, instanceId: instanceId(ref) });
+        if (!lost) heldAt = sentAt;
+      } catch (e) {
+        if (statusOf(e) === 409 || statusOf(e) === 412) loseIt('another process holds the lease', e);
+        else log.warn('could not renew the instance lease', { stage: 'lease', error: e });
+      } finally {
+        renewing = undefined;
+        if (expired()) loseIt(`no renewal succeeded within the lease's ${leaseMs / 1000} s`);
+      }
+    })());
+  const timer = setInterval(() => void renew(), renewEveryMs);
+  timer.unref();
+  return {
+    first: taken.created,
+    async confirm() {
+      if (!lost && clock.now() - heldAt >= renewEveryMs) await renew();
+      // Less than a third of the lease ahead after trying to renew: stop rather than race a takeover.
+      if (!lost && clock.now() - heldAt > leaseMs - renewEveryMs) loseIt(`not renewed for ${Math.round((clock.now() - heldAt) / 1000)} s of a ${leaseMs / 1000} s lease`);
+      if (lost) {
+        throw new ReceiverError(`the instance lease was lost (${lost.why}); stopped before writing, confirming or announcing`, {
+          code: 'instance-lease-lost',
+          retryable: true,
+          instanceId: instanceId(ref),
+          cause: lost.cause,
+        });
+      }
+    },
+    async release() {
+      clearInterval(timer);
+      if (lost) return;
+      await azureCall('release lease', (abortSignal) => lease.releaseLease({ abortSignal })).catch((error: unknown) =>
+        log.warn('could not release the instance lease (it lapses by itself)', { stage: 'lease', error }),
+      );
     },
   };
 }

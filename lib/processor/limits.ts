@@ -13,10 +13,10 @@ export const MAX_ELEMENT_STREAMS = 16;
 export function limitElementStreams(storage: StorageClient, streams: Semaphore): StorageClient {
   return {
     ...storage,
-    async openDataElement(ref, elementId, signal) {
+    async openDataElement(ref, elementId, signal, expectedBytes) {
       const release = await streams.acquire();
       try {
-        return rewrapBody(await storage.openDataElement(ref, elementId, signal), { onClose: release });
+        return rewrapBody(await storage.openDataElement(ref, elementId, signal, expectedBytes), { onClose: release });
       } catch (e) {
         release();
         throw e;

@@ -4,6 +4,10 @@ import type { BlobStore } from '../blob/store.js';
 import { ReceiverError } from '../errors.js';
 import { instanceFolder, type InstanceRef } from '../queue/messages.js';
 
+/** How we first heard of an instance: Altinn's push, its feed, our Storage query, or an operator's replay. */
+export const HEARD_VIA = ['webhook', 'feed', 'reconciler', 'replay'] as const;
+export type HeardVia = (typeof HEARD_VIA)[number];
+
 /** manifest.json: written last, so a reader may trust an instance folder once it exists. */
 const manifestEntrySchema = z.object({
   id: z.string(),
@@ -54,6 +58,11 @@ export const manifestSchema = z.object({
   heldAt: z.string().optional(),
   /** When an operator released it (`held release`): confirmed to Altinn with the infected elements left out. */
   releasedAt: z.string().optional(),
+  /** The instance's `process.ended` (the submission, as the citizen sees it); null when Altinn gave none. */
+  processEndedAt: z.string().nullable().optional(),
+  /** When we first heard of the instance (the first message's `enqueuedAt`), and by which path. */
+  firstHeardAt: z.string().optional(),
+  firstHeardVia: z.enum(HEARD_VIA).optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 
@@ -71,6 +80,34 @@ export async function readManifest(store: BlobStore, ref: InstanceRef): Promise<
   }
 }
 
+export type Timing = Pick<Manifest, 'processEndedAt' | 'firstHeardAt' | 'firstHeardVia'>;
+
+/** The manifest with `timing` where it has none, and the earlier of the two first-heard times. */
+export function withTiming(manifest: Manifest, timing: Timing): Manifest {
+  const earlier = manifest.firstHeardAt && (!timing.firstHeardAt || manifest.firstHeardAt <= timing.firstHeardAt);
+  return {
+    ...manifest,
+    processEndedAt: manifest.processEndedAt ?? timing.processEndedAt ?? null,
+    firstHeardAt: earlier ? manifest.firstHeardAt : timing.firstHeardAt,
+    firstHeardVia: earlier ? manifest.firstHeardVia : timing.firstHeardVia,
+  };
+}
+
+/**
+ * The blob index tag of a confirmed manifest (lib/ops/confirmations.ts lists them): one tag, because Find Blobs by
+ * Tags returns only the tags its expression names. Its value starts with the confirmation time, so a range on it
+ * selects a period; the rest says when the process ended and how and when we heard of it.
+ */
+export const CONFIRMED_TAG = 'rcvConfirmed';
+
+function confirmedTag(m: Manifest): Record<string, string> | undefined {
+  if (!m.readyAt) return undefined;
+  const parts = [m.readyAt, `ended=${m.processEndedAt ?? '-'}`, `heard=${m.firstHeardAt ?? '-'}`, `via=${m.firstHeardVia ?? '-'}`];
+  return { [CONFIRMED_TAG]: parts.join(' ') };
+}
+
+/** Written with the confirmed tag once `readyAt` is set: in the same Put Blob, so it costs no storage transaction. */
 export async function writeManifest(store: BlobStore, ref: InstanceRef, manifest: Manifest): Promise<void> {
-  await store.putJson(manifestPath(ref), JSON.stringify(manifestSchema.parse(manifest), null, 2));
+  const valid = manifestSchema.parse(manifest);
+  await store.putJson(manifestPath(ref), JSON.stringify(valid, null, 2), confirmedTag(valid));
 }

@@ -6,9 +6,10 @@ import { QUEUES } from '../queue/names.js';
 import { isRetryable } from '../retry.js';
 import { deferMessage, pastHorizon, reasonOf } from './defer.js';
 import type { Outcome, ProcessorDeps } from './deps.js';
+import { healOrPoison, StorageRefusal } from './heal.js';
 import { readManifest } from './manifest.js';
 
-/** HTTP statuses on the instance that no retry can fix. */
+/** HTTP statuses no retry can fix (Storage's 403/404 on an instance or element are StorageRefusals, which heal). */
 const PERMANENT_STATUS = new Set([403, 404, 410]);
 /** The line an alert selects on (infra/modules/alerts.bicep, credentials-refused). */
 export const CREDENTIALS_REFUSED = 'Maskinporten or Altinn refused our credentials; fix the settings';
@@ -38,6 +39,7 @@ const deferDeps = (deps: ProcessorDeps, log: Logger) => ({ queues: deps.queues, 
 
 /** A run's error decides its outcome. Transient or refused credentials: defer, unless the horizon has passed; anything else the host retries (and poisons after maxDequeueCount). */
 export async function decideOnError(deps: ProcessorDeps, log: Logger, raw: unknown, msg: EventsMessage, e: unknown): Promise<Outcome> {
+  if (e instanceof StorageRefusal) return healOrPoison(deps, log, msg, e, (reason) => poison(deps, log, raw, reason));
   if (isPermanent(e)) return poison(deps, log, raw, `${e.code}: ${e.message}`);
   const refused = isCredentialRefusal(e);
   if (!refused && !isRetryable(e)) {

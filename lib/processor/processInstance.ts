@@ -1,17 +1,19 @@
+import { Readable } from 'node:stream';
 import { confirmationBy } from '../altinn/instanceSchema.js';
 import type { Logger } from '../log.js';
-import { decodeMessage, eventsMessageSchema, instanceId, type EventsMessage, type InstanceRef } from '../queue/messages.js';
+import { decodeMessage, eventsMessageSchema, instanceId, type EventsMessage } from '../queue/messages.js';
 import { createSemaphore } from '../semaphore.js';
 import { confirmAndAnnounce } from './confirm.js';
-import type { Outcome, ProcessorDeps } from './deps.js';
-import { stages } from './deps.js';
+import { stages, type Outcome, type ProcessorDeps, type Stages } from './deps.js';
 import { isCurrent, storeInstance } from './download.js';
 import { holdInstance } from './held.js';
 import { limitElementStreams, MAX_ELEMENT_STREAMS } from './limits.js';
 import type { InstanceLease } from './lease.js';
-import { readManifest } from './manifest.js';
+import { readManifest, withTiming } from './manifest.js';
 import { busy, decideOnError, poison, refuse } from './outcome.js';
-import { readInstance } from './readInstance.js';
+import { readInstance, type Found } from './readInstance.js';
+import { recheck, settleAfterReading, settleBeforeReading } from './settle.js';
+import { knownTags, timingOf } from './timing.js';
 
 export type { Outcome, ProcessorDeps } from './deps.js';
 export { CREDENTIALS_REFUSED } from './outcome.js';
@@ -21,23 +23,33 @@ export interface Processor {
 }
 
 /**
- * One queue message → instance stored, verified, confirmed. Order: data blobs, instance.json,
- * manifest.json (the "ready" mark), POST complete, ready message (then `readyAt` in the manifest), optional substatus.
+ * One queue message → instance stored, verified, confirmed. Order: settle, GET instance, lease, data
+ * blobs, instance.json, manifest.json (the "ready" mark), GET instance again (changed: store the new
+ * state first), POST complete, ready message (then `readyAt` in the manifest), optional substatus.
  * Deliveries of the same instance that overlap in this process share one run; across processes the
  * instance lease admits one run at a time. Transient trouble that outlasts the retries defers the message.
- * The stages live beside this file: readInstance (read and guards), download, confirm (confirm and
- * announce), outcome (deciding the outcome).
+ * The stages live beside this file: readInstance (read and guards), settle (settle and re-check),
+ * download, confirm (confirm and announce), outcome and heal (deciding the outcome).
  */
 export function createProcessor(input: ProcessorDeps): Processor {
   // One budget of element streams shared by every instance in flight in this process.
   const deps: ProcessorDeps = { ...input, storage: limitElementStreams(input.storage, createSemaphore(MAX_ELEMENT_STREAMS)) };
   const inflight = new Map<string, Promise<Outcome>>();
 
+  // Nothing is written before Storage has shown the instance (the lease creates the folder's lock blob):
+  // a forged event for an instance that does not exist leaves no blob behind.
   const leased = async (msg: EventsMessage, log: Logger): Promise<Outcome> => {
-    const lease = await deps.locks.acquire(msg);
+    const early = settleBeforeReading(deps, log, msg);
+    if (early) return early;
+    const run = stages(deps, log);
+    const found = await readInstance(deps, run, msg);
+    if (!found) return { kind: 'process-not-ended' };
+    const settling = settleAfterReading(deps, log, msg, found.instance);
+    if (settling) return settling;
+    const lease = await deps.locks.acquire(msg, knownTags(msg));
     if (!lease) return busy(deps, log, msg);
     try {
-      return await processInstance(underLease(deps, lease), msg, log, lease.first);
+      return await processInstance(underLease(deps, lease), run, msg, found, lease.first);
     } finally {
       await lease.release();
     }
@@ -69,23 +81,33 @@ export function createProcessor(input: ProcessorDeps): Processor {
   };
 }
 
-/** Every write that vouches for the run (blobs of the folder, complete, queue messages) first renews the lease. */
+/** Every write of the run (element blobs, the folder's JSON, complete, queue messages) first confirms the lease: nothing under a lost one. */
 function underLease(deps: ProcessorDeps, lease: InstanceLease): ProcessorDeps {
   const { store, storage, queues } = deps;
   return {
     ...deps,
-    store: { ...store, putJson: (p, t) => lease.confirm().then(() => store.putJson(p, t)), remove: (p) => lease.confirm().then(() => store.remove(p)) },
+    store: {
+      ...store,
+      putStream: (p, source, u) => lease.confirm().then(() => store.putStream(p, source, u), (e: unknown) => discard(source, e)),
+      putJson: (p, t, g) => lease.confirm().then(() => store.putJson(p, t, g)),
+      remove: (p) => lease.confirm().then(() => store.remove(p)),
+    },
     storage: { ...storage, complete: (ref) => lease.confirm().then(() => storage.complete(ref)) },
     queues: { send: (q, m, o) => lease.confirm().then(() => queues.send(q, m, o)) },
   };
 }
 
-/** `firstRun`: the instance's lock was created by this run's lease (see InstanceLease.first). */
-async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logger, firstRun: boolean): Promise<Outcome> {
+/** An element body that will not be stored is cancelled, so its Altinn connection is freed at once; `e` is thrown on. */
+function discard(source: Readable | ReadableStream<Uint8Array>, e: unknown): never {
+  if (source instanceof Readable) source.destroy();
+  else void source.cancel().catch(() => undefined);
+  throw e;
+}
+
+/** `found`: the instance as read before the lease; `firstRun`: the instance's lock was created by this run's lease (see InstanceLease.first). */
+async function processInstance(deps: ProcessorDeps, run: Stages, ref: EventsMessage, found: Found, firstRun: boolean): Promise<Outcome> {
   const { clock, store, config } = deps;
-  const run = stages(deps, log);
-  const found = await readInstance(deps, run, ref);
-  if (!found) return { kind: 'process-not-ended' };
+  const { log } = run;
   const { instance, selected } = found;
   const ourConfirmation = confirmationBy(instance, config.org);
   // Nothing to find in a folder no run has held: no manifest read, no look for stored elements (a storage
@@ -98,7 +120,11 @@ async function processInstance(deps: ProcessorDeps, ref: InstanceRef, log: Logge
     return { kind: 'already-done' };
   }
   if (current) log.info('manifest is current; confirming without downloading', { stage: 'manifest found' });
-  const { manifest, downloaded } = current ? { manifest: current, downloaded: 0 } : await storeInstance(deps, run, ref, { ...found, existing, reuse: !untouched });
+  const timing = timingOf(ref, instance);
+  const stored = current ? { manifest: current, downloaded: 0 } : await storeInstance(deps, run, ref, { ...found, existing, reuse: !untouched, timing });
+  // Already ours: no `complete` to guard. Otherwise the files must describe the instance as it is now.
+  const rechecked = ourConfirmation ? stored : await recheck(deps, run, ref, stored);
+  const { manifest, downloaded } = { ...rechecked, manifest: withTiming(rechecked.manifest, timing) };
 
   const infected = manifest.elements.filter((e) => e.status === 'infected').map((e) => e.id);
   if (infected.length > 0 && !config.confirmOnInfected && !ourConfirmation) {

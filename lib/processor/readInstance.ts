@@ -3,6 +3,7 @@ import type { DataElement, Instance } from '../altinn/instanceSchema.js';
 import { ReceiverError } from '../errors.js';
 import { instanceId, type InstanceRef } from '../queue/messages.js';
 import type { ProcessorDeps, Stages } from './deps.js';
+import { instanceRefusal } from './heal.js';
 
 /** The instance as Storage served it (`raw`, the bytes for instance.json) and the elements ALTINN_DATA_TYPES selects. */
 export interface Found {
@@ -15,7 +16,10 @@ export interface Found {
 export async function fetchInstance(deps: ProcessorDeps, run: Stages, ref: InstanceRef): Promise<Found> {
   const { instance, raw } = await run.timed(
     'instance fetched',
-    () => run.retry('instance', () => deps.storage.getInstance(ref)),
+    () =>
+      run.retry('instance', () => deps.storage.getInstance(ref)).catch((e: unknown) => {
+        throw instanceRefusal(e);
+      }),
     (r) => ({ elements: r.instance.data.length, lastChanged: r.instance.lastChanged }),
   );
   const { dataTypes } = deps.config;

@@ -17,11 +17,23 @@ export type InstanceRef = z.infer<typeof instanceRefSchema>;
 export const eventsMessageSchema = instanceRefSchema.extend({
   eventId: z.string().max(200).optional(),
   eventType: z.string().max(200).optional(),
-  reason: z.enum(['event', 'reconcile', 'replay']),
+  /** What found the instance: the webhook (`event`), the reconciler's Storage query, Altinn Events' feed, or an operator's replay. */
+  reason: z.enum(['event', 'reconcile', 'feed', 'replay']),
   /** When the instance was first enqueued; a deferred message keeps it, so the deferral horizon counts from here. */
   enqueuedAt: z.iso.datetime({ offset: true }),
   /** How often the processor has put this message back for later (transient trouble, or the instance busy on another host). */
   deferrals: z.number().int().min(0).max(1_000_000).optional(),
+  /**
+   * Storage answered 403 or 404 on the instance or an element (which heals: Authorization down, any
+   * exception on an instance GET): since when, and how often each. Past HEAL_WINDOW_MINUTES from `since` it is poisoned.
+   */
+  refused: z
+    .object({
+      since: z.iso.datetime({ offset: true }),
+      forbidden: z.number().int().min(0).max(1_000_000),
+      notFound: z.number().int().min(0).max(1_000_000),
+    })
+    .optional(),
 });
 export type EventsMessage = z.infer<typeof eventsMessageSchema>;
 
@@ -30,6 +42,11 @@ export const readyMessageSchema = instanceRefSchema.extend({
   confirmedAt: z.iso.datetime({ offset: true }),
   /** Ids of elements Altinn flagged as infected and we never downloaded: only on an instance an operator released (`held release`). */
   infected: z.array(z.string().min(1)).min(1).optional(),
+  /** The instance's `process.ended` (null: Altinn gave none); absent from messages of earlier versions. */
+  processEndedAt: z.string().nullable().optional(),
+  /** When we first heard of the instance, and by which path (webhook, feed, reconciler, replay). */
+  firstHeardAt: z.iso.datetime({ offset: true }).optional(),
+  firstHeardVia: z.enum(['webhook', 'feed', 'reconciler', 'replay']).optional(),
 });
 export type ReadyMessage = z.infer<typeof readyMessageSchema>;
 

@@ -1,4 +1,5 @@
 import type { QueueClient, QueueServiceClient } from '@azure/storage-queue';
+import { azureCall } from '../azure/call.js';
 import { encodeMessage } from './messages.js';
 
 export interface SendOptions {
@@ -22,7 +23,7 @@ export function createQueueSender(service: QueueServiceClient): QueueSender {
     let p = ready.get(name);
     if (!p) {
       const q = service.getQueueClient(name);
-      p = q.createIfNotExists({ abortSignal }).then(() => q);
+      p = azureCall('create queue', (signal) => q.createIfNotExists({ abortSignal: signal }), { signal: abortSignal }).then(() => q);
       p.catch(() => ready.delete(name));
       ready.set(name, p);
     }
@@ -33,11 +34,9 @@ export function createQueueSender(service: QueueServiceClient): QueueSender {
     async send(queue, message, options) {
       const put = async () => {
         const q = await client(queue, options?.abortSignal);
-        return q.sendMessage(encodeMessage(message), {
-          visibilityTimeout: options?.visibilityTimeoutSeconds,
-          messageTimeToLive: -1,
-          abortSignal: options?.abortSignal,
-        });
+        const text = encodeMessage(message);
+        const put = (abortSignal: AbortSignal) => q.sendMessage(text, { visibilityTimeout: options?.visibilityTimeoutSeconds, messageTimeToLive: -1, abortSignal });
+        return azureCall('put message', put, { signal: options?.abortSignal });
       };
       try {
         return { messageId: (await put()).messageId };

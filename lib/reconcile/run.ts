@@ -4,16 +4,13 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { ReceiverError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { eventsMessageSchema, instanceId, type InstanceRef } from '../queue/messages.js';
 import type { QueueSender } from '../queue/sender.js';
-import { QUEUES } from '../queue/names.js';
-import { mapLimit } from '../pool.js';
 import type { RetryPolicy } from '../retry.js';
-import { isHeld } from '../processor/held.js';
+import { reconcileApp } from './app.js';
 import { sinceTimestamp } from './since.js';
 import { saveRunSummary } from './summary.js';
 import { acquireRunLock, enqueueMarks } from './state.js';
-import { queryInstances } from '../altinn/instanceQuery.js';
+import type { StopReason } from './windows.js';
 
 export interface ReconcileDeps {
   config: Pick<Config, 'org' | 'apps' | 'altinn' | 'blobContainer' | 'reconcile'>;
@@ -38,18 +35,31 @@ export interface ReconcileCounts {
   held: number;
   /** Listed instances that could not be turned into a message (logged each). */
   invalid: number;
+  /** Queries Storage could not answer (400 or timeout), asked again with a smaller page and window. */
+  shrinks: number;
 }
 
 export interface AppOutcome extends ReconcileCounts {
   /** The app, or `*` for the org-wide query. */
   app: string;
+  /** Every page of the pass was read. */
   complete: boolean;
+  /** This run went on from where an earlier one stopped. */
+  resumed: boolean;
+  /** Not complete because a cap was reached (no error). */
+  stoppedBy?: StopReason | undefined;
+  /** Not complete: the `lastChanged` the next run resumes below (`newest`: from the top). */
+  resumeAt?: string | undefined;
+  /** The page size and window span (ms; null: the whole range) this app's walk ended with. */
+  pageSize?: number | undefined;
+  windowMs?: number | null | undefined;
   error?: unknown;
 }
 
+/** `capped`: no failure, but an app stopped at a cap and resumes in the next run. */
 export type ReconcileResult =
   | { status: 'skipped'; reason: 'already-running' }
-  | ({ status: 'complete' | 'incomplete'; dryRun: boolean; durationMs: number; apps: AppOutcome[] } & ReconcileCounts);
+  | ({ status: 'complete' | 'incomplete' | 'capped'; dryRun: boolean; durationMs: number; apps: AppOutcome[] } & ReconcileCounts);
 
 export interface ReconcileProgress {
   app: string;
@@ -66,16 +76,15 @@ export interface ReconcileOptions {
   /** Query and count, but send nothing and mark nothing. */
   dryRun?: boolean | undefined;
   onProgress?: ((p: ReconcileProgress) => void) | undefined;
-  /** Storage page size. */
+  /** Storage page size (default RECONCILE_PAGE_SIZE). */
   pageSize?: number | undefined;
+  /** Pages per app in this run (default RECONCILE_MAX_PAGES). */
+  maxPages?: number | undefined;
   /** How long an enqueued instance is left alone by later runs. */
   markTtlMinutes?: number | undefined;
 }
 
-const DEFAULT_PAGE_SIZE = 100;
-const DEFAULT_MARK_TTL_MINUTES = 360;
-/** Instances of one page checked and enqueued in parallel (each is a few storage round trips). */
-const PAGE_CONCURRENCY = 8;
+export const DEFAULT_MARK_TTL_MINUTES = 360;
 
 /** Runs in this process, by container: a timer tick that overlaps a running reconcile is skipped at once. */
 const running = new Set<string>();
@@ -117,7 +126,7 @@ export async function runReconcile(deps: ReconcileDeps, options: ReconcileOption
 type Container = ReturnType<BlobServiceClient['getContainerClient']>;
 
 /** One run's settings and running totals, shared by its stages. */
-interface Run {
+export interface Run {
   deps: ReconcileDeps;
   options: ReconcileOptions;
   container: Container;
@@ -125,12 +134,11 @@ interface Run {
   dryRun: boolean;
   started: number;
   changedAfter: string | undefined;
+  pageSize: number;
   totals: ReconcileCounts;
   /** Within a run an instance counts once (checked before any await, so race-free). */
   inThisRun: Set<string>;
 }
-
-type Count = (k: keyof ReconcileCounts, n?: number) => void;
 
 async function reconcile(deps: ReconcileDeps, options: ReconcileOptions, container: Container): Promise<ReconcileResult> {
   const { config, clock } = deps;
@@ -143,7 +151,8 @@ async function reconcile(deps: ReconcileDeps, options: ReconcileOptions, contain
     dryRun: options.dryRun ?? false,
     started,
     changedAfter: config.reconcile.since ? sinceTimestamp(config.reconcile.since, started) : undefined,
-    totals: { pages: 0, found: 0, enqueued: 0, skipped: 0, held: 0, invalid: 0 },
+    pageSize: options.pageSize ?? config.reconcile.pageSize,
+    totals: { pages: 0, found: 0, enqueued: 0, skipped: 0, held: 0, invalid: 0, shrinks: 0 },
     inThisRun: new Set<string>(),
   };
   const apps = options.apps ?? config.apps;
@@ -152,69 +161,13 @@ async function reconcile(deps: ReconcileDeps, options: ReconcileOptions, contain
   return finishRun(run, outcomes);
 }
 
-/** One app's (or, with `app` undefined, the whole org's) pages; a failure stops this app only. */
-async function reconcileApp(run: Run, app: string | undefined): Promise<AppOutcome> {
-  const { deps, options, totals } = run;
-  const { config, clock, log } = deps;
-  const outcome: AppOutcome = { app: app ?? '*', pages: 0, found: 0, enqueued: 0, skipped: 0, held: 0, invalid: 0, complete: false };
-  const count: Count = (k, n = 1) => {
-    outcome[k] += n;
-    totals[k] += n;
-  };
-  try {
-    const pages = queryInstances(
-      { http: deps.http, clock, log, platformUrl: config.altinn.platformUrl, retryPolicy: deps.retryPolicy },
-      { org: config.org, app, pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE, changedAfter: run.changedAfter },
-    );
-    for await (const page of pages) {
-      count('pages');
-      count('found', page.refs.length + page.invalid.length);
-      count('invalid', page.invalid.length);
-      for (const bad of page.invalid) log.warn('reconcile: instance skipped, not usable', { app: outcome.app, instance: bad.raw, reason: bad.reason });
-      const fresh = page.refs.filter((ref) => {
-        if (run.inThisRun.has(ref.instanceGuid)) return false;
-        run.inThisRun.add(ref.instanceGuid);
-        return true;
-      });
-      count('skipped', page.refs.length - fresh.length);
-      await mapLimit(fresh, PAGE_CONCURRENCY, (ref) => enqueueOne(run, ref, count));
-      options.onProgress?.({ app: outcome.app, page: page.page, pageFound: page.refs.length + page.invalid.length, totals: { ...totals } });
-    }
-    outcome.complete = true;
-  } catch (error) {
-    outcome.error = error;
-    log.error('reconcile stopped part-way for this app; what it found before is enqueued', {
-      app: outcome.app,
-      pagesReached: outcome.pages,
-      found: outcome.found,
-      enqueued: outcome.enqueued,
-      error,
-    });
-  }
-  return outcome;
-}
-
-/** Enqueue one listed instance unless a recent run did or it is held; a dry run only counts. */
-async function enqueueOne(run: Run, ref: InstanceRef, count: Count): Promise<void> {
-  const { deps, marks } = run;
-  if (await marks.isRecent(ref.instanceGuid)) return count('skipped');
-  // A held instance stays unconfirmed until an operator releases it: enqueueing it again would change nothing.
-  if (await isHeld(run.container, ref)) return count('held');
-  if (!run.dryRun) {
-    const message = eventsMessageSchema.parse({ ...ref, reason: 'reconcile', enqueuedAt: new Date(deps.clock.now()).toISOString() });
-    await deps.queues.send(QUEUES.events, message);
-    // Marked after the send: a crash in between costs at most one duplicate, never a lost instance.
-    await marks.mark(ref.instanceGuid);
-    deps.log.debug('reconcile: enqueued', { app: ref.app, instanceId: instanceId(ref) });
-  }
-  count('enqueued');
-}
-
 /** Prune old marks after a complete run, log the `reconcile run` line and save the summary `status` reads. */
 async function finishRun(run: Run, outcomes: AppOutcome[]): Promise<ReconcileResult> {
   const { deps, dryRun, totals } = run;
   const { clock, log } = deps;
   const complete = outcomes.every((o) => o.complete);
+  const failed = outcomes.filter((o) => !o.complete && !o.stoppedBy).map((o) => o.app);
+  const status = complete ? 'complete' : failed.length > 0 ? 'incomplete' : 'capped';
   if (complete && !dryRun) {
     const pruned = await run.marks.prune().catch((error: unknown) => {
       log.warn('reconcile: could not prune old enqueue marks', { error });
@@ -228,17 +181,21 @@ async function finishRun(run: Run, outcomes: AppOutcome[]): Promise<ReconcileRes
     durationMs,
     dryRun,
     complete,
+    capped: outcomes.some((o) => o.stoppedBy !== undefined),
     changedAfter: run.changedAfter,
     apps: outcomes.map((o) => o.app),
-    failedApps: complete ? undefined : outcomes.filter((o) => !o.complete).map((o) => o.app),
+    failedApps: complete ? undefined : failed,
+    resumedApps: outcomes.filter((o) => o.resumed).map((o) => o.app),
+    // Where each unfinished app stopped, and why: the next run resumes there.
+    pending: complete ? undefined : outcomes.filter((o) => !o.complete).map((o) => ({ app: o.app, stoppedBy: o.stoppedBy ?? 'error', resumeAt: o.resumeAt, pageSize: o.pageSize, windowMs: o.windowMs })),
   };
-  if (complete) log.info('reconcile run', summary);
+  if (status === 'complete') log.info('reconcile run', summary);
+  else if (status === 'capped') log.info('reconcile run capped: the next run resumes where it stopped', summary);
   else log.warn('reconcile run incomplete', summary);
   if (!dryRun) {
     const finishedAt = new Date(clock.now()).toISOString();
-    await saveRunSummary(run.container, { finishedAt, complete, durationMs, ...totals, failedApps: summary.failedApps ?? [] }).catch((error: unknown) =>
-      log.warn('reconcile: could not save the run summary', { error }),
-    );
+    const saved = { finishedAt, complete, capped: summary.capped, durationMs, ...totals, failedApps: failed, resumedApps: summary.resumedApps };
+    await saveRunSummary(run.container, saved).catch((error: unknown) => log.warn('reconcile: could not save the run summary', { error }));
   }
-  return { status: complete ? 'complete' : 'incomplete', dryRun, durationMs, apps: outcomes, ...totals };
+  return { status, dryRun, durationMs, apps: outcomes, ...totals };
 }

@@ -1,5 +1,5 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import { tryLease } from '../blob/lease.js';
+import { holdRunLease, type HeldLease } from '../blob/lease.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 
@@ -13,8 +13,6 @@ import type { Logger } from '../log.js';
  */
 export const STATE_PREFIX = '_reconcile';
 const MARK_PREFIX = `${STATE_PREFIX}/instances/`;
-const LEASE_SECONDS = 60;
-const RENEW_EVERY_MS = 20_000;
 
 const statusOf = (e: unknown) => (e as { statusCode?: number }).statusCode;
 
@@ -57,25 +55,12 @@ export function enqueueMarks(container: ContainerClient, clock: Clock, ttlMs: nu
   };
 }
 
-export interface RunLock {
-  release(): Promise<void>;
-}
+export type RunLock = HeldLease;
 
 /**
  * Take the run lease, or undefined when another run holds it. The lease is renewed while held and
  * lapses by itself within a minute if the process dies.
  */
-export async function acquireRunLock(container: ContainerClient, log: Logger): Promise<RunLock | undefined> {
-  const lease = (await tryLease(container.getBlockBlobClient(`${STATE_PREFIX}/run.lock`), LEASE_SECONDS))?.lease;
-  if (!lease) return undefined;
-  const renew = setInterval(() => {
-    lease.renewLease().catch((error: unknown) => log.warn('reconcile: could not renew the run lease', { error }));
-  }, RENEW_EVERY_MS);
-  renew.unref();
-  return {
-    async release() {
-      clearInterval(renew);
-      await lease.releaseLease().catch((error: unknown) => log.warn('reconcile: could not release the run lease (it lapses within a minute)', { error }));
-    },
-  };
+export function acquireRunLock(container: ContainerClient, log: Logger): Promise<RunLock | undefined> {
+  return holdRunLease(container.getBlockBlobClient(`${STATE_PREFIX}/run.lock`), log, 'reconcile');
 }

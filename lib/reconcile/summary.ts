@@ -18,14 +18,18 @@ const runSummarySchema = z.object({
   skipped: z.number().int().nonnegative(),
   held: z.number().int().nonnegative(),
   invalid: z.number().int().nonnegative(),
+  // Written since the windowed query; older summaries lack them.
+  shrinks: z.number().int().nonnegative().default(0),
+  capped: z.boolean().default(false),
   failedApps: z.array(z.string()),
+  resumedApps: z.array(z.string()).default([]),
 });
-export type RunSummary = z.infer<typeof runSummarySchema>;
+export type RunSummary = z.output<typeof runSummarySchema>;
 
 const LAST_RUN_PATH = `${STATE_PREFIX}/last-run.json`;
 const LAST_COMPLETE_RUN_PATH = `${STATE_PREFIX}/last-complete-run.json`;
 
-export async function saveRunSummary(container: ContainerClient, summary: RunSummary): Promise<void> {
+export async function saveRunSummary(container: ContainerClient, summary: z.input<typeof runSummarySchema>): Promise<void> {
   const text = JSON.stringify(runSummarySchema.parse(summary));
   const put = (path: string) => container.getBlockBlobClient(path).upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: 'application/json' } });
   await put(LAST_RUN_PATH);

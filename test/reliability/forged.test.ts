@@ -25,7 +25,8 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"canary","data":[]}');
   });
   await new Promise<void>((r) => canary.listen(0, '127.0.0.1', r));
-  stack = await startStack({ seed: 4, eventRetryScale: 0.01 });
+  // HEAL_WINDOW_MINUTES=0: a 404 is poisoned at once here (test/processor.heal.test.ts drives the window on a fake clock).
+  stack = await startStack({ seed: 4, eventRetryScale: 0.01, settings: { HEAL_WINDOW_MINUTES: '0' } });
 }, 180_000);
 afterAll(async () => {
   await stack?.stop();
@@ -123,6 +124,12 @@ describe('1,000 forged events POSTed to the running webhook', () => {
     expect(accepted).toBeGreaterThan(0);
     let poisoned = 0;
     await stack.host.waitForJson((r) => r.msg === 'message poisoned' && ++poisoned >= accepted, { timeoutMs: 120_000 });
+    const reasons = stack.host.records((r) => r.msg === 'message poisoned').map((r) => String(r.reason));
+    expect(reasons.filter((r) => !r.startsWith('instance not found in Altinn Storage: Storage answered 404 × 1'))).toEqual([]);
+    // No state before proof: Storage never showed these instances, so not a blob was written (no lock either).
+    const blobs: string[] = [];
+    if (await stack.container.exists()) for await (const b of stack.container.listBlobsFlat()) blobs.push(b.name);
+    expect(blobs).toEqual([]);
 
     expect(contacted).toEqual([]);
     const own = { maskinporten: new URL(sim.maskinportenUrl).host, platform: new URL(sim.platformUrl).host, apps: appsHost };

@@ -6,7 +6,8 @@ import { stopAll } from '../support/processes.js';
 
 /**
  * The fault soak's short profile (npm run soak runs the same code with 500 instances): seeded faults
- * in the simulator, a Maskinporten outage, a compressed Altinn outage and 429 storm, an Azurite queue
+ * in the simulator, a Maskinporten outage, a compressed Altinn outage and 429 storm, then an Azure Blob
+ * outage (503 ServerBusy from our proxy in front of Azurite), an Azurite queue
  * restart and dropped deliveries, through two real local hosts on the same queues; then every promise
  * checked from outside. See docs/reliability.md.
  */
@@ -23,9 +24,16 @@ describe(`fault soak, short profile (${SHORT.instances} instances, seed ${SHORT.
     expect(report.processor.hosts, context).toBe(2);
     expect(report.faults.altinnOutage503, context).toBeGreaterThan(0);
     expect(report.faults.storm429, context).toBeGreaterThan(0);
+    expect(report.faults.azureOutage503, context).toBeGreaterThan(0);
     expect(report.processor.deferrals, context).toBeGreaterThan(0);
     expect(report.faults.deliveriesDropped, context).toBe(Math.floor(SHORT.instances / SHORT.dropEvery));
-    expect(report.intake.reconcileEnqueued, context).toBeGreaterThanOrEqual(report.faults.deliveriesDropped);
+    // Late data: every instance got a receipt after its completed event (and blobProblems checks each is stored).
+    expect(report.faults.lateElements, context).toBe(report.instances);
+    expect(report.processor.settleDeferrals, context).toBeGreaterThan(0);
+    // The reconciler is hourly: the feed finds the dropped deliveries (the reconciler only if its hour strikes mid-run).
+    expect(report.paths.feedEnqueued, context).toBeGreaterThan(0);
+    expect((report.paths.confirmedVia.feed ?? 0) + (report.paths.confirmedVia.reconcile ?? 0), context).toBeGreaterThanOrEqual(report.faults.deliveriesDropped);
+    expect(report.paths.timeToConfirmation.count, context).toBe(report.instances);
 
     // Invariants.
     expect(report.outcome.lost, context).toEqual([]);

@@ -32,6 +32,7 @@ beforeAll(async () => {
     DEFER_BASE_SECONDS: '1',
     RECONCILE_SCHEDULE: '0 0 0 1 1 *',
     MONITOR_SCHEDULE: '0 0 0 1 1 *',
+    FEED_SCHEDULE: '0 0 0 1 1 *',
   };
   hosts = await Promise.all(['host#1', 'host#2'].map((name) => startLocalHost({ env, hostJson, name, functions: 'dist/functions/instanceProcessor.js' })));
 }, 120_000);
