@@ -31,14 +31,19 @@ export interface Command<S extends z.ZodType = z.ZodType> {
 }
 
 /** Options every command takes. */
-const COMMON: Options = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
+const COMMON: Options = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, settings: { type: 'string' } };
 
 export const defineCommand = <S extends z.ZodType>(c: Command<S>): Command<S> => c;
 
 export const usageLine = (c: Command) => `usage: ${BIN} ${c.path.join(' ')} ${c.synopsis} [--json]`.replace(/ +/g, ' ');
 
 export function help(c: Command): string {
-  const rows: (readonly [string, string])[] = [...c.optionHelp, ['--json', 'machine-readable output on stdout'], ['-h, --help', 'this help']];
+  const rows: (readonly [string, string])[] = [
+    ...c.optionHelp,
+    ['--settings <file>', 'settings from this local.settings.json only (default: the environment, or ./local.settings.json when ALTINN_ENV is not set)'],
+    ['--json', 'machine-readable output on stdout'],
+    ['-h, --help', 'this help'],
+  ];
   const width = Math.max(...rows.map(([k]) => k.length));
   return [
     `${BIN} ${c.path.join(' ')}: ${c.summary}`,
@@ -53,7 +58,7 @@ export function help(c: Command): string {
   ].join('\n');
 }
 
-export type Parsed<S extends z.ZodType> = { help: true } | { help: false; json: boolean; args: z.output<S> };
+export type Parsed<S extends z.ZodType> = { help: true } | { help: false; json: boolean; settings: string | undefined; args: z.output<S> };
 
 /** Parse with node:util (unknown flags and missing values are usage errors), then validate with the command's zod schema. */
 export function parseCommand<S extends z.ZodType>(c: Command<S>, argv: string[]): Parsed<S> {
@@ -68,14 +73,14 @@ export function parseCommand<S extends z.ZodType>(c: Command<S>, argv: string[])
   if (values.help === true) return { help: true };
   const max = c.positionals ?? 0;
   if (positionals.length > max) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[max])}`);
-  const { json, help: _help, ...flags } = values;
+  const { json, help: _help, settings, ...flags } = values;
   const result = c.schema.safeParse({ ...flags, args: positionals });
   if (!result.success) {
     throw new UsageError(
       result.error.issues.map((i) => `${i.path.length ? `${argName(i.path)}: ` : ''}${i.message}`).join('; '),
     );
   }
-  return { help: false, json: json === true, args: result.data };
+  return { help: false, json: json === true, settings: typeof settings === 'string' ? settings : undefined, args: result.data };
 }
 
 /** How an issue path reads to an operator: `--app`, or the positional's name. */

@@ -3,12 +3,14 @@ import type { Env } from '../lib/config.js';
 import type { Logger } from '../lib/log.js';
 import type { Runtime } from '../lib/runtime.js';
 import { createAltinnClient, failureRecordingFetch, type AltinnClient } from './altinn.js';
-import { loadEnv } from './settings.js';
+import { loadSettings } from './settings.js';
 
-/** The terminal: every write is redacted by the caller that builds it (main.ts). */
+/** The terminal: every write is redacted and made printable by the Io that main.ts builds (cli/output.ts). */
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** Replace the current stderr line with `text` (a live status; the one write that may move the cursor). */
+  redraw(text: string): void;
   stdinIsTTY: boolean;
   stderrIsTTY: boolean;
   /** Ask a question on the terminal and return the answer line. */
@@ -34,6 +36,8 @@ export interface ContextDeps {
   log: Logger;
   cwd: string;
   env: Env;
+  /** `--settings <file>`: read settings from this file only. */
+  settingsFile?: string | undefined;
 }
 
 export function createContext(deps: ContextDeps): Context {
@@ -46,9 +50,12 @@ export function createContext(deps: ContextDeps): Context {
     log: deps.log,
     // Loaded on first use: the storage SDKs take most of the start-up time, and --help or a usage error needs none of it.
     runtime: () =>
-      (runtime ??= Promise.all([loadEnv(deps.cwd, deps.env), import('../lib/runtime.js')]).then(([env, rt]) =>
-        rt.createRuntime(env, { clock: deps.clock, log: deps.log, fetch: failures.fetch }),
-      )),
+      (runtime ??= Promise.all([loadSettings(deps.cwd, deps.env, deps.settingsFile), import('../lib/runtime.js')]).then(([settings, rt]) => {
+        // Which source, whenever a settings file was read or ignored; on stderr (stdout stays clean for --json),
+        // names and paths only. With no file around the environment is the one source, as in Azure: nothing to say.
+        if (settings.fileInvolved) deps.io.err(`settings: ${settings.source}\n`);
+        return rt.createRuntime(settings.env, { clock: deps.clock, log: deps.log, fetch: failures.fetch });
+      })),
     altinn: async () => createAltinnClient(await (await ctx.runtime()).altinnHttp(), failures),
   };
   return ctx;

@@ -3,19 +3,21 @@ import { createInterface } from 'node:readline/promises';
 import { systemClock } from '../lib/clock.js';
 import { createLogger } from '../lib/log.js';
 import { redact } from '../lib/redact.js';
+import { oneLine, printable } from './output.js';
 import { runCli } from './run.js';
 
-/** The `altinn-receiver` bin: real terminal, process environment, current directory. */
+/** The `altinn-receiver` bin: real terminal, process environment, current directory. Every write redacted, then made printable. */
 const io = {
-  out: (text: string) => void process.stdout.write(redact(text)),
-  err: (text: string) => void process.stderr.write(redact(text)),
+  out: (text: string) => void process.stdout.write(printable(redact(text))),
+  err: (text: string) => void process.stderr.write(printable(redact(text))),
+  redraw: (text: string) => void process.stderr.write(`\r\x1b[2K${oneLine(redact(text))}`),
   stdinIsTTY: process.stdin.isTTY === true,
   stderrIsTTY: process.stderr.isTTY === true,
   async ask(question: string) {
     // Prompts go to stderr so that --json output on stdout stays clean.
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     try {
-      return await rl.question(redact(question));
+      return await rl.question(printable(redact(question)));
     } finally {
       rl.close();
     }

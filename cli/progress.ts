@@ -2,16 +2,16 @@
  * A one-line live status on a terminal (redrawn in place), nothing otherwise: piped output and
  * --json stay clean.
  */
-export function liveLine(write: (text: string) => void, isTTY: boolean) {
+export function liveLine(redraw: (text: string) => void, isTTY: boolean) {
   let drawn = false;
   return {
     update(text: string) {
       if (!isTTY) return;
-      write(`\r\x1b[2K${text}`);
+      redraw(text);
       drawn = true;
     },
     done() {
-      if (drawn) write('\r\x1b[2K');
+      if (drawn) redraw('');
       drawn = false;
     },
   };

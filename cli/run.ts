@@ -30,7 +30,7 @@ const TOP_USAGE = `usage: ${BIN} <command> [options]   (${BIN} <command> --help 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.path.join(' ').length));
   return [
-    `${BIN}: operator commands for the Altinn receiver (settings as for the functions: environment, then local.settings.json)`,
+    `${BIN}: operator commands for the Altinn receiver (settings: the environment; ./local.settings.json only when ALTINN_ENV is not set, or --settings <file>; never both)`,
     '',
     TOP_USAGE,
     '',
@@ -84,7 +84,7 @@ export async function runCli(argv: string[], deps: RunDeps): Promise<ExitCode> {
       io.out(`${help(command)}\n`);
       return EXIT.ok;
     }
-    const ctx = createContext({ ...deps, json: parsed.json });
+    const ctx = createContext({ ...deps, json: parsed.json, settingsFile: parsed.settings });
     const output = await command.run(parsed.args, ctx);
     io.out(parsed.json ? `${JSON.stringify(output.data, null, 2)}\n` : `${output.text}\n`);
     return EXIT.ok;

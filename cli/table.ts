@@ -1,5 +1,8 @@
-/** A plain-text table: columns padded to their widest cell, the last column left ragged. */
-export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+import { oneLine } from './output.js';
+
+/** A plain-text table: columns padded to their widest cell, the last column left ragged; a cell is always one line. */
+export function table(headers: readonly string[], unsafeRows: readonly (readonly string[])[]): string {
+  const rows = unsafeRows.map((r) => r.map(oneLine));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells

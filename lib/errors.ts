@@ -14,6 +14,8 @@ export type ErrorCode =
   | `altinn-exchange-${number}`
   | 'altinn-exchange-bad-response'
   | 'altinn-exchange-org'
+  | 'altinn-exchange-redirect'
+  | 'altinn-redirect'
   | 'storage-query-bad-next'
   | 'storage-query-invalid'
   | 'storage-query-loop'
@@ -22,6 +24,7 @@ export type ErrorCode =
   | 'maskinporten-unreachable'
   | `maskinporten-http-${number}`
   | 'maskinporten-bad-response'
+  | 'maskinporten-redirect'
   | `maskinporten-${string}`
   // The instance and its elements
   | 'instance-foreign-org'

@@ -1,4 +1,4 @@
-import { redactValue } from './redact.js';
+import { isSecretName, redactValue } from './redact.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 export type Fields = Record<string, unknown>;
@@ -21,26 +21,41 @@ export const consoleSink: Sink = (level, line) => {
 };
 /* eslint-enable no-console */
 
-function serialize(value: unknown): unknown {
-  if (value instanceof Error) {
-    const withLog = value as Error & { toLog?: () => Fields };
-    return withLog.toLog ? withLog.toLog() : { error: value.name, message: value.message };
-  }
-  return value;
+/**
+ * An Error as a plain object, wherever it sits (a field, an array, another error's cause): its name,
+ * message, code and status, the typed fields of a ReceiverError, its cause and (AggregateError) its errors.
+ * Only these: other own properties of SDK errors can hold requests and headers.
+ */
+function errorFields(e: Error): Fields {
+  const own = e as Error & { toLog?: () => Fields; code?: unknown; status?: unknown; statusCode?: unknown; errors?: unknown };
+  const fields: Fields = own.toLog ? own.toLog() : { error: e.name, message: e.message, code: own.code, status: own.status ?? own.statusCode };
+  if (e.cause !== undefined) fields.cause = e.cause;
+  if (Array.isArray(own.errors)) fields.errors = own.errors;
+  return fields;
 }
 
 /** Members of a private JWK: scrubbed wherever an object with `kty` carries them. */
 const PRIVATE_JWK = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']);
 
+/** A cycle (or an object met twice in one record) prints once, then as this: nested causes always end. */
+const SEEN = '[seen]';
+
 /**
  * JSON with every string value redacted before it is serialised: a redaction can then never cut
  * through the JSON syntax (a PEM header without its end used to swallow the rest of the line).
+ * Errors at any depth become their fields (errorFields), redacted the same way.
  */
 function toJsonLine(record: Fields): string {
+  const seen = new WeakSet<object>();
   return JSON.stringify(record, function (this: unknown, key: string, value: unknown) {
-    if (typeof value !== 'string') return value;
-    if (PRIVATE_JWK.has(key) && typeof this === 'object' && this !== null && 'kty' in this) return '[redacted]';
-    return redactValue(value);
+    if (typeof value === 'string') {
+      if (isSecretName(key) || (PRIVATE_JWK.has(key) && typeof this === 'object' && this !== null && 'kty' in this)) return '[redacted]';
+      return redactValue(value);
+    }
+    if (typeof value !== 'object' || value === null) return value;
+    if (seen.has(value)) return SEEN;
+    seen.add(value);
+    return value instanceof Error ? errorFields(value) : value;
   });
 }
 
@@ -50,7 +65,7 @@ export function createLogger(sink: Sink = consoleSink, base: Fields = {}, minLev
   const emit = (level: Level, msg: string, fields?: Fields) => {
     if (order.indexOf(level) < order.indexOf(minLevel)) return;
     const record: Fields = { level, msg, ...base };
-    for (const [k, v] of Object.entries(fields ?? {})) if (v !== undefined) record[k] = serialize(v);
+    for (const [k, v] of Object.entries(fields ?? {})) if (v !== undefined) record[k] = v;
     sink(level, toJsonLine(record));
   };
   return {

@@ -4,6 +4,7 @@ import { connectionString } from '../dev/azurite.js';
 import { INTERNAL_ERROR, SERVER_BUSY, startStorageProxy, type StorageProxy } from '../dev/storageProxy.js';
 import { azureCall, isTransientAzureError } from '../lib/azure/call.js';
 import { createStorageClients, type StorageClients } from '../lib/azure/storageClients.js';
+import { WHOLE_BLOB_MAX } from '../lib/blob/blocks.js';
 import { createBlobStore } from '../lib/blob/store.js';
 import { ReceiverError } from '../lib/errors.js';
 import { blobInstanceLocks } from '../lib/processor/lease.js';
@@ -75,7 +76,8 @@ describe('transient Azure Storage errors are retryable', () => {
     expect(json).toMatchObject({ code: 'azure-http-503', retryable: true });
     blobProxy.clear();
     blobProxy.add({ ops: ['put-block-list'], effect: INTERNAL_ERROR });
-    const big = Buffer.alloc(4 * 1024 * 1024 + 10, 7);
+    // Over the single-Put-Blob size: staged blocks, then the commit that fails.
+    const big = Buffer.alloc(WHOLE_BLOB_MAX + 10, 7);
     const commit = await caught(store.putStream('d/big', readable(big), { contentType: 'application/octet-stream', expectedSize: big.length }));
     expect(commit).toMatchObject({ code: 'azure-http-500', retryable: true });
     expect(isRetryable(commit)).toBe(true);

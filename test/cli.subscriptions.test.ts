@@ -78,7 +78,7 @@ describe('subscriptions create', () => {
     expect(created).toMatchObject({ validated: true, resourceFilter: 'urn:altinn:resource:app_ttd_narrow-app' });
     const list = await runCli(['subscriptions', 'list', '--json'], { env: narrow });
     expect(jsonOf<{ subscriptions: Created[] }>(list).subscriptions.map((s) => s.id)).toContain(created.id);
-    expect((await runCli(['subscriptions', 'delete', String(created.id)], { env: narrow })).code).toBe(0);
+    expect((await runCli(['subscriptions', 'delete', String(created.id), '--yes'], { env: narrow })).code).toBe(0);
     expect(sim.events.subscriptions.has(created.id)).toBe(false);
   });
 
@@ -104,8 +104,17 @@ describe('subscriptions list and delete', () => {
     expect(table.stdout).toMatch(/^ID +VALIDATED +TYPE +RESOURCE +ENDPOINT +CREATED/);
     expect(table.stdout).toMatch(new RegExp(`^${created.id} +yes +app\\.instance\\.process\\.completed +urn:altinn:resource:app_ttd_list-app`, 'm'));
 
-    const del = await runCli(['subscriptions', 'delete', String(created.id)], { env });
-    expect(del.code, del.stderr).toBe(0);
+    const piped = await runCli(['subscriptions', 'delete', String(created.id)], { env });
+    expect(piped.code).toBe(2);
+    expect(piped.stderr).toContain('add --yes');
+    expect(sim.events.subscriptions.has(created.id)).toBe(true);
+    const wrong = await runCli(['subscriptions', 'delete', String(created.id)], { env, tty: true, input: 'y\n' });
+    expect(wrong.stdout).toContain(`Type ${created.id} to go on:`);
+    expect(wrong.code).toBe(1);
+    expect(sim.events.subscriptions.has(created.id)).toBe(true);
+
+    const del = await runCli(['subscriptions', 'delete', String(created.id)], { env, tty: true, input: `${created.id}\n` });
+    expect(del.code, del.stdout).toBe(0);
     expect(del.stdout).toContain(`deleted subscription ${created.id}`);
     expect(sim.events.subscriptions.has(created.id)).toBe(false);
     const after = jsonOf<{ subscriptions: Created[] }>(await runCli(['subscriptions', 'list', '--json'], { env }));
@@ -113,7 +122,7 @@ describe('subscriptions list and delete', () => {
   });
 
   it("deleting an unknown id: exit 1, with Altinn's problem details readable", async () => {
-    const run = await runCli(['subscriptions', 'delete', '987654'], { env });
+    const run = await runCli(['subscriptions', 'delete', '987654', '--yes'], { env });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('no subscription 987654');
     expect(run.stderr).toContain('Altinn answered 404');

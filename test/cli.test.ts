@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../cli/run.js';
-import { loadEnv } from '../cli/settings.js';
+import { loadSettings } from '../cli/settings.js';
 import { parseStorageConnection } from '../lib/azure/storageConnection.js';
 import { jsonOf, runCli } from './support/cli.js';
 import { validEnv } from './support/settings.js';
@@ -91,33 +91,38 @@ describe('CLI settings', () => {
     expect(altinn.stderr).not.toContain('PRIVATE KEY');
   });
 
-  it('reads local.settings.json Values from the working directory; the environment wins', async () => {
+  it('reads ./local.settings.json when ALTINN_ENV is not set, its Values only (the environment is not mixed in), and says so', async () => {
     const file = { IsEncrypted: false, Values: { ...validEnv({ AzureWebJobsStorage: azuriteConnectionString() }), ALTINN_ORG: 'NOT VALID' } };
     await writeFile(join(dir, 'local.settings.json'), JSON.stringify(file));
-    const broken = await runCli(['poison', 'list', '--json'], { cwd: dir, env: {} });
+    const broken = await runCli(['poison', 'list', '--json'], { cwd: dir, env: { ALTINN_ORG: 'ttd' } });
     expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain(`settings: ${join(dir, 'local.settings.json')} (ALTINN_ENV is not set in the environment; 1 setting(s) from the environment ignored)`);
     expect(broken.stderr).toContain('ALTINN_ORG');
-    const run = await runCli(['poison', 'list', '--json'], { cwd: dir, env: { ALTINN_ORG: 'ttd' } });
+    const fixed = { Values: { ...file.Values, ALTINN_ORG: 'ttd' } };
+    await writeFile(join(dir, 'local.settings.json'), JSON.stringify(fixed));
+    const run = await runCli(['poison', 'list', '--json'], { cwd: dir, env: {} });
     expect(run.code, run.stderr).toBe(0);
     expect(jsonOf(run)).toMatchObject({ queue: 'altinn-events-poison' });
   });
 
-  it('identity-based storage in the environment replaces the file\'s storage as a whole: the CLI reaches the deployed account with the Azure sign-in', async () => {
+  it('one source: with ALTINN_ENV the environment alone (the file is ignored, storage included); with a file, its storage alone', async () => {
     const local = await mkdtemp(join(tmpdir(), 'cli-storage-'));
     const file = { Values: { AzureWebJobsStorage: 'UseDevelopmentStorage=true', AzureWebJobsStorage__clientId: 'local', ALTINN_ORG: 'ttd' } };
     await writeFile(join(local, 'local.settings.json'), JSON.stringify(file));
     try {
-      const env = await loadEnv(local, { AzureWebJobsStorage__accountName: 'stdeployed' });
-      expect(env).toEqual({ AzureWebJobsStorage__accountName: 'stdeployed', ALTINN_ORG: 'ttd' });
-      expect(parseStorageConnection(env)).toEqual({
-        kind: 'identity',
-        accountName: 'stdeployed',
-        blobServiceUri: 'https://stdeployed.blob.core.windows.net',
-        queueServiceUri: 'https://stdeployed.queue.core.windows.net',
-        credential: 'default',
-        clientId: undefined,
-      });
-      expect(await loadEnv(local, { ALTINN_ORG: 'other' })).toEqual({ ...file.Values, ALTINN_ORG: 'other' });
+      const deployed = { ALTINN_ENV: 'production', AzureWebJobsStorage__accountName: 'stdeployed', PATH: '/bin' };
+      const fromEnv = await loadSettings(local, deployed);
+      expect(fromEnv.env).toEqual(deployed);
+      expect(fromEnv.source).toBe(`the environment (ALTINN_ENV=production); ${join(local, 'local.settings.json')} ignored (use --settings to read it)`);
+      expect(parseStorageConnection(fromEnv.env)).toMatchObject({ kind: 'identity', accountName: 'stdeployed' });
+      const fromFile = await loadSettings(local, { AzureWebJobsStorage__accountName: 'stdeployed', MASKINPORTEN_KEY: 'env-key', PATH: '/bin' });
+      expect(fromFile.env).toEqual({ ...file.Values, PATH: '/bin' });
+      const asked = await loadSettings('/', { ...deployed, MASKINPORTEN_KEY: 'env-key' }, join(local, 'local.settings.json'));
+      expect(asked.env).toEqual({ ...file.Values, PATH: '/bin' });
+      expect(asked.source).toBe(`${join(local, 'local.settings.json')} (from --settings; 3 setting(s) from the environment ignored)`);
+      expect(await loadSettings(local, { ALTINN_ORG: 'other' }, 'nope.json').catch((e: Error) => e.message)).toBe(`--settings ${join(local, 'nope.json')}: no such file`);
+      expect((await loadSettings(dir, { ALTINN_ORG: 'x' })).source).toBe(`${join(dir, 'local.settings.json')} (ALTINN_ENV is not set in the environment; 1 setting(s) from the environment ignored)`);
+      expect(await loadSettings(join(local, 'missing'), { ALTINN_ORG: 'x' })).toEqual({ env: { ALTINN_ORG: 'x' }, source: 'the environment', fileInvolved: false });
     } finally {
       await rm(local, { recursive: true, force: true });
     }

@@ -1,9 +1,10 @@
 import azf from '@azure/functions';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { startSimulator } from '../dev/simulator/index.js';
 import { createApplicationCatalog } from '../lib/altinn/applications.js';
 import { fakeClock } from './support/clock.js';
-import { checkHealth } from '../lib/ops/health.js';
+import { cachedHealth, checkHealth, HEALTH_CACHE_MS, type HealthReport } from '../lib/ops/health.js';
+import { onRequest } from '../dev/soak/observe.js';
 import { createRuntime, type Runtime } from '../lib/runtime.js';
 import { connectionString, startAzuriteService } from '../dev/azurite.js';
 import { azuriteConnectionString } from './support/storage.js';
@@ -74,6 +75,58 @@ describe('health: ALTINN_DATA_TYPES against the apps of ALTINN_APPS (simulated S
   });
 });
 
+describe('health answers from a short cache (the endpoint is anonymous)', () => {
+  it('one check per period however many callers, concurrent ones sharing it; a failed check is not kept', async () => {
+    const clock = fakeClock();
+    let checks = 0;
+    let fail = false;
+    const ok: HealthReport = { status: 'ok', checks: { settings: 'ok', storage: 'ok' } };
+    const health = cachedHealth(async () => {
+      checks++;
+      await Promise.resolve();
+      if (fail) throw new Error('boom');
+      return ok;
+    }, clock);
+    await Promise.all(Array.from({ length: 20 }, () => health()));
+    for (let i = 0; i < 20; i++) expect((await health()).report).toBe(ok);
+    expect(checks).toBe(1);
+    clock.advance(HEALTH_CACHE_MS - 1);
+    expect((await health()).checkedAt).toBe(clock.now() - HEALTH_CACHE_MS + 1);
+    expect(checks).toBe(1);
+    clock.advance(1);
+    fail = true;
+    await expect(health()).rejects.toThrow('boom');
+    fail = false;
+    await health();
+    expect(checks).toBe(3);
+  });
+
+  it("with Altinn's metadata lookup failing: no Altinn request per call, at most two per app per period (simulator, Azurite)", async () => {
+    const sim = await startSimulator();
+    try {
+      await sim.seedInstance({ app: 'skjema', completed: true, elements: [{ dataType: 'model', contentType: 'application/xml', size: 10 }] });
+      sim.faults.add({ route: 'storage.application', status: 503, times: 1_000 });
+      let metadataRequests = 0;
+      const stop = onRequest(sim, (r) => void (r.route === 'storage.application' && metadataRequests++));
+      const clock = fakeClock();
+      const rt = await runtimeFor(azuriteConnectionString(), { ALTINN_APPS: 'skjema', ALTINN_DATA_TYPES: 'model' });
+      const catalog = createApplicationCatalog({ platformUrl: sim.platformUrl, dataTypes: rt.config.dataTypes, clock });
+      const health = cachedHealth(() => checkHealth(() => Promise.resolve(rt), () => Promise.resolve(catalog)), clock);
+      for (let i = 0; i < 30; i++) expect((await health()).report.checks.dataTypes).toMatch(/^ttd\/skjema not checked/);
+      // One check asks twice while the lookup fails (restricted data, then data types: failures are not cached).
+      const perCheck = metadataRequests;
+      expect(perCheck).toBeGreaterThanOrEqual(1);
+      expect(perCheck).toBeLessThanOrEqual(2);
+      clock.advance(HEALTH_CACHE_MS);
+      await Promise.all(Array.from({ length: 30 }, () => health()));
+      expect(metadataRequests).toBe(2 * perCheck);
+      stop();
+    } finally {
+      await sim.stop();
+    }
+  });
+});
+
 describe('health: restricted data types of ALTINN_APPS (actionRequiredToRead)', () => {
   it('reports each selected restricted data type with its app and action, without calling the app unhealthy', async () => {
     const sim = await startSimulator();
@@ -101,12 +154,22 @@ describe('health: restricted data types of ALTINN_APPS (actionRequiredToRead)', 
 });
 
 describe('GET /api/health function', () => {
-  it('answers 503 naming the bad setting, then 200 once the settings are valid', async () => {
-    Object.assign(process.env, validEnv({ AzureWebJobsStorage: azuriteConnectionString() }), { ALTINN_ORG: '' });
-    const bad = await definition.options.handler(new azf.HttpRequest({ method: 'GET', url: 'http://localhost/api/health' }), new azf.InvocationContext());
-    expect(bad).toMatchObject({ status: 503, jsonBody: { status: 'unhealthy', checks: { settings: 'invalid: ALTINN_ORG' } } });
-    expect(JSON.stringify(bad)).not.toMatch(/AccountKey|PRIVATE KEY/);
-    process.env.ALTINN_ORG = 'ttd';
-    expect(await definition.options.handler(new azf.HttpRequest({ method: 'GET', url: 'http://localhost/api/health' }), new azf.InvocationContext())).toMatchObject({ status: 200, jsonBody: { status: 'ok' } });
+  it('answers 503 naming the bad setting, from its cache until the period is over, then 200 once the settings are valid', async () => {
+    // Only Date is faked (the cache's clock); sockets and timers stay real.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const get = () => definition.options.handler(new azf.HttpRequest({ method: 'GET', url: 'http://localhost/api/health' }), new azf.InvocationContext());
+      Object.assign(process.env, validEnv({ AzureWebJobsStorage: azuriteConnectionString() }), { ALTINN_ORG: '' });
+      const bad = await get();
+      expect(bad).toMatchObject({ status: 503, jsonBody: { status: 'unhealthy', checks: { settings: 'invalid: ALTINN_ORG' } }, headers: { age: '0' } });
+      expect(JSON.stringify(bad)).not.toMatch(/AccountKey|PRIVATE KEY/);
+      process.env.ALTINN_ORG = 'ttd';
+      vi.setSystemTime(Date.now() + HEALTH_CACHE_MS - 1_000);
+      expect(await get()).toMatchObject({ status: 503, headers: { age: String(HEALTH_CACHE_MS / 1000 - 1) } });
+      vi.setSystemTime(Date.now() + 1_000);
+      expect(await get()).toMatchObject({ status: 200, jsonBody: { status: 'ok' }, headers: { age: '0' } });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

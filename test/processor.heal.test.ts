@@ -121,7 +121,7 @@ describe('403 and 404 from Storage heal', () => {
     expect(sim.counters.effectiveCompletes[guidOf(doc)] ?? 0).toBe(0);
 
     // The app's policy now grants our org the action: a replay goes through (the form stored earlier is kept).
-    sim.applications.declare('begrenset', { orgActions: ['sign'] });
+    sim.policies.allow('begrenset', 'sign');
     await expect(h.processor.handle(messageFor(doc, { reason: 'replay', enqueuedAt: now() }))).resolves.toMatchObject({ kind: 'confirmed', downloaded: 1 });
   });
 });

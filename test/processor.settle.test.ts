@@ -41,11 +41,18 @@ async function submit(app: string): Promise<{ doc: InstanceDoc; msg: Record<stri
 /** The manifest as it was when `complete` arrived, for each complete request of the instance. */
 function manifestsAtComplete(h: Awaited<ReturnType<typeof processorFor>>, doc: InstanceDoc): { seen: Promise<Manifest | undefined>[]; stop: () => void } {
   const seen: Promise<Manifest | undefined>[] = [];
-  const stop = onRequest(sim, (entry) => {
+  // complete's answer is held back while the manifest is read: otherwise the ready mark may rewrite the blob
+  // mid-read (Azurite's in-memory store then serves a mix of the two), as the soak's observer does too.
+  const hold = sim.faults.add({ route: 'storage.complete', latencyMs: 500, times: Infinity });
+  const unwatch = onRequest(sim, (entry) => {
     if (entry.route !== 'storage.complete' || !entry.path.includes(guidOf(doc))) return;
     const blob = h.container.getBlockBlobClient(`${folderOf(doc)}/manifest.json`);
     seen.push(blob.downloadToBuffer().then((b) => manifestSchema.parse(JSON.parse(b.toString())), () => undefined));
   });
+  const stop = () => {
+    unwatch();
+    sim.faults.remove(hold);
+  };
   return { seen, stop };
 }
 

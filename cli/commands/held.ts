@@ -5,6 +5,7 @@ import { ReceiverError } from '../../lib/errors.js';
 import { BIN, defineCommand } from '../command.js';
 import type { Context } from '../context.js';
 import { userError } from '../errors.js';
+import { oneLine } from '../output.js';
 import { table } from '../table.js';
 
 /** `{partyId}/{instanceGuid}`, as `held list`, the logs and Altinn name an instance. */
@@ -19,7 +20,8 @@ const downloads = async (ctx: Context) => {
   return { rt, container: rt.azure.blob.getContainerClient(rt.config.blobContainer) };
 };
 
-const infectedText = (m: HeldMessage) => m.infected.map((e) => `${e.id} (${e.dataType}${e.filename ? `, ${e.filename}` : ''})`).join(', ');
+/** The submitter's file names: one line each, whatever they hold. */
+const infectedText = (m: HeldMessage) => m.infected.map((e) => `${e.id} (${e.dataType}${e.filename ? `, ${oneLine(e.filename)}` : ''})`).join(', ');
 
 export const heldList = defineCommand({
   path: ['held', 'list'],

@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { eventsMessageSchema, instanceId, type EventsMessage } from '../../lib/queue/messages.js';
 import { QUEUES } from '../../lib/queue/names.js';
 import { BIN, defineCommand } from '../command.js';
+import { requireConfirmation, YES_HELP } from '../confirm.js';
 import type { Context } from '../context.js';
 import { durationSchema } from '../duration.js';
-import { CliError, toCliError, UsageError, userError } from '../errors.js';
+import { CliError, toCliError, userError } from '../errors.js';
 import { drainPoison, peekPoison, PEEK_LIMIT, type PoisonEntry } from '../poisonQueue.js';
 import { table } from '../table.js';
 
@@ -131,18 +132,13 @@ export const poisonReplay = defineCommand({
   },
 });
 
-async function confirm(ctx: Context, question: string): Promise<boolean> {
-  const answer = await ctx.io.ask(`${question} [y/N] `);
-  return /^y(es)?$/i.test(answer.trim());
-}
-
 export const poisonPurge = defineCommand({
   path: ['poison', 'purge'],
   summary: `delete poison messages inserted longer ago than a duration`,
   synopsis: '--older-than <duration> [--yes]',
   optionHelp: [
     ['--older-than <duration>', 'e.g. 7d, 12h, P30D, PT6H'],
-    ['--yes', 'do not ask (required when stdin is not a terminal)'],
+    YES_HELP,
   ],
   options: { 'older-than': { type: 'string' }, yes: { type: 'boolean' } },
   schema: z.object({
@@ -153,12 +149,7 @@ export const poisonPurge = defineCommand({
   async run(args, ctx) {
     const cutoff = new Date(ctx.clock.now() - args['older-than']);
     const queue = await poisonQueue(ctx);
-    if (!args.yes) {
-      if (!ctx.io.stdinIsTTY) throw new UsageError('stdin is not a terminal: add --yes to purge without asking');
-      if (!(await confirm(ctx, `Delete every message in ${QUEUES.poison} inserted before ${cutoff.toISOString()}?`))) {
-        throw userError('not confirmed: nothing deleted');
-      }
-    }
+    await requireConfirmation(ctx, args.yes, `Delete every message in ${QUEUES.poison} inserted before ${cutoff.toISOString()}?`);
     const purged: string[] = [];
     await drainPoison(queue, (e) => {
       const old = e.insertedOn !== undefined && e.insertedOn < cutoff;

@@ -33,7 +33,7 @@ export const reconcileNow = defineCommand({
     if (outside.length > 0) throw userError(`not in ALTINN_APPS (${config.apps.join(', ')}): ${outside.join(', ')}`);
     const apps = args.app ? [...new Set(args.app)] : undefined;
     const targets = apps ?? config.apps;
-    const line = liveLine((t) => ctx.io.err(t), ctx.io.stderrIsTTY && !ctx.json);
+    const line = liveLine((t) => ctx.io.redraw(t), ctx.io.stderrIsTTY && !ctx.json);
     const done = new Set<string>();
     const { runReconcile } = await import('../../lib/reconcile/run.js');
     const result = await runReconcile(

@@ -4,6 +4,7 @@ import { DEFAULT_EVENT_TYPES, type CoreConfig } from '../../lib/config.js';
 import { instanceRefSchema } from '../../lib/queue/messages.js';
 import { isLoopbackHost } from '../../lib/http/net.js';
 import { EVENT_TYPE } from '../../lib/patterns.js';
+import { requireConfirmation, YES_HELP } from '../confirm.js';
 import { BIN, defineCommand } from '../command.js';
 import { CliError, EXIT, userError } from '../errors.js';
 import { appResource, VALIDATION_WINDOW_SECONDS } from '../eventsValidation.js';
@@ -158,17 +159,19 @@ export const subscriptionsList = defineCommand({
 export const subscriptionsDelete = defineCommand({
   path: ['subscriptions', 'delete'],
   summary: 'delete one Altinn Events subscription',
-  synopsis: '<id>',
-  optionHelp: [['<id>', 'subscription id (see: subscriptions list)']],
-  options: {},
+  synopsis: '<id> [--yes]',
+  optionHelp: [['<id>', 'subscription id (see: subscriptions list)'], YES_HELP],
+  options: { yes: { type: 'boolean' } },
   positionals: 1,
   schema: z.object({
     args: z.tuple([z.string().regex(/^\d{1,10}$/, 'the subscription id must be a number')], { error: 'the subscription <id> is required' }),
+    yes: z.boolean().default(false),
   }),
-  examples: [`${BIN} subscriptions delete 4711`],
+  examples: [`${BIN} subscriptions delete 4711`, `${BIN} subscriptions delete 4711 --yes`],
   async run(args, ctx) {
-    const { config } = await ctx.runtime();
     const [id] = args.args;
+    await requireConfirmation(ctx, args.yes, `Delete Altinn Events subscription ${id}? Altinn stops pushing its events.`, id);
+    const { config } = await ctx.runtime();
     try {
       await (await ctx.altinn()).send('DELETE', `${subscriptionsUrl(config)}/${id}`);
     } catch (e) {

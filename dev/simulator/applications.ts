@@ -20,8 +20,6 @@ export interface AppMetadata {
   apiScopes?: AppScopes | undefined;
   /** No longer deployed: the app's own API answers 404; Storage keeps its metadata (a soft delete only sets validTo). */
   retired: boolean;
-  /** Actions the app's policy grants the service owner besides read and write (e.g. one a restricted data type requires). */
-  orgActions?: Set<string>;
 }
 
 /** Declared by every app Studio builds: the receipt PDF. */
@@ -98,14 +96,12 @@ function noteDataType(state: ApplicationsState, app: string, spec: DataTypeSpec)
 export interface DeclareOptions {
   dataTypes?: DataTypeSpec[];
   apiScopes?: AppScopes;
-  orgActions?: string[];
 }
 
 function declare(state: ApplicationsState, app: string, o: DeclareOptions): void {
   const meta = ensure(state, app);
   if (o.dataTypes) meta.dataTypes = new Map(o.dataTypes.map((d) => [d.id, d]));
   if (o.apiScopes) meta.apiScopes = o.apiScopes;
-  if (o.orgActions) meta.orgActions = new Set(o.orgActions);
 }
 
 function retireDataType(state: ApplicationsState, app: string, dataType: string): void {

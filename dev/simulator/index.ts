@@ -139,11 +139,11 @@ function simulatorApi(parts: Parts, requests: RequestLogEntry[], servers: Record
       return { ...credentials, env: clientEnv(core, registered.scopes, credentials, opts) };
     },
     /**
-     * Application metadata: `declare(app, { dataTypes?, apiScopes?, orgActions? })`, `retireDataType(app, type)` (a new
+     * Application metadata: `declare(app, { dataTypes?, apiScopes? })`, `retireDataType(app, type)` (a new
      * version without it), `retireApp(app)` (no longer deployed). Seeding registers an app with its types.
      */
     applications: { declare: applications.declare, retireDataType: applications.retireDataType, retireApp: applications.retireApp },
-    /** The apps' authorization policies: `deny(app, 'complete' | 'read' | 'write')`, `allow(app, action)`. */
+    /** The apps' authorization policies: `deny(app, 'complete' | 'read' | 'write')`, `allow(app, action)` (also an action a restricted data type requires). */
     policies: { deny: (app: string, action: PolicyAction) => parts.policies.deny(app, action), allow: (app: string, action: PolicyAction) => parts.policies.allow(app, action) },
     /** Adds an instance with generated data elements; returns its Storage document. */
     seedInstance: store.seedInstance,

@@ -5,23 +5,27 @@
  * `Get` → `AuthorizeInstanceRequest(instance, Read)`), not by the token's scopes. Studio's policy template
  * gives the app's own org read, write and complete; an app whose policy lacks an action answers 403 to it.
  */
-export type PolicyAction = 'read' | 'write' | 'complete';
+/**
+ * The actions Studio's policy template grants the app's own org (allowed until denied); any other action
+ * (one a restricted data type requires, `actionRequiredToRead`) is denied until allowed.
+ */
+const GRANTED_BY_TEMPLATE = ['read', 'write', 'complete'] as const;
+export type PolicyAction = (typeof GRANTED_BY_TEMPLATE)[number] | (string & {});
 
 export function createPolicies() {
-  const denied = new Map<string, Set<PolicyAction>>();
+  const changed = new Map<string, Map<string, boolean>>();
+  const set = (app: string, action: string, allowed: boolean) => {
+    const actions = changed.get(app) ?? new Map<string, boolean>();
+    actions.set(action, allowed);
+    changed.set(app, actions);
+  };
   return {
     /** Whether the app's own org may do `action` on the app's instances. */
-    allows: (app: string, action: PolicyAction): boolean => !denied.get(app)?.has(action),
+    allows: (app: string, action: PolicyAction): boolean => changed.get(app)?.get(action) ?? (GRANTED_BY_TEMPLATE as readonly string[]).includes(action),
     /** The app's policy no longer grants the org `action` (a policy edited in Studio). */
-    deny(app: string, action: PolicyAction): void {
-      const set = denied.get(app) ?? new Set<PolicyAction>();
-      set.add(action);
-      denied.set(app, set);
-    },
-    /** Grants `action` again. */
-    allow(app: string, action: PolicyAction): void {
-      denied.get(app)?.delete(action);
-    },
+    deny: (app: string, action: PolicyAction): void => set(app, action, false),
+    /** Grants `action` (again). */
+    allow: (app: string, action: PolicyAction): void => set(app, action, true),
   };
 }
 

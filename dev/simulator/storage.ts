@@ -68,7 +68,7 @@ async function getData(st: Storage, ctx: Ctx): Promise<void> {
   const type = meta.dataTypes.get(String(element.doc.dataType));
   if (!type) throw new HttpError(400, 'Requested element type is not declared in application metadata');
   // Restricted data (DataTypeExtensions.CanRead): the policy must grant the action, else Forbid().
-  if (type.actionRequiredToRead && !meta.orgActions?.has(type.actionRequiredToRead)) throw new HttpError(403, 'Forbidden');
+  if (type.actionRequiredToRead && !st.policies.allows(s.app, type.actionRequiredToRead)) throw new HttpError(403, 'Forbidden');
   // A blob download stream cannot seek, so ASP.NET's File(stream) sends no Content-Length (chunked).
   await sendElement(ctx, st.core, s, element, { contentLength: false });
 }

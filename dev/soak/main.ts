@@ -2,6 +2,7 @@
  * `npm run soak [-- short|soak] [--json]`: the fault soak (default the long profile), printed as figures;
  * exits 1 when an invariant broke. See docs/reliability.md.
  */
+import { pathToFileURL } from 'node:url';
 import { stopAll } from '../host/childProcess.js';
 import { PROFILES } from './profiles.js';
 import { runSoak } from './run.js';
@@ -21,7 +22,8 @@ async function main(): Promise<void> {
   process.exitCode = report.ok ? 0 : 1;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// pathToFileURL: `file://${argv[1]}` is not the module's URL on Windows (drive letter, backslashes).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main()
     .catch((e: unknown) => {
       console.error(e);

@@ -88,8 +88,9 @@ export function restrictedDataTypeReason(org: string, app: string, r: Restricted
  */
 export async function getApplicationsJson(fetchFn: Fetch, platformUrl: string, rest: string): Promise<unknown> {
   const path = `/storage/api/v1/applications${rest}`;
-  const res = await fetchOrThrow(fetchFn, `${platformUrl}${path}`, { headers: { accept: 'application/json' }, redirect: 'manual' }, {
+  const res = await fetchOrThrow(fetchFn, `${platformUrl}${path}`, { headers: { accept: 'application/json' } }, {
     code: 'altinn-unreachable',
+    redirectCode: 'altinn-redirect',
     label: `Altinn Storage (GET ${path})`,
     timeoutMs: TIMEOUT_MS,
   });

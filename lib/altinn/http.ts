@@ -43,7 +43,7 @@ const DEFAULT_TIMEOUTS: AltinnTimeouts = { headersMs: 30_000, idleBodyMs: 60_000
 /**
  * Every Altinn API call goes through here: adds the Altinn bearer token, and on a 401 drops that
  * token and tries once more with a fresh one (the token can be revoked or the clock be off).
- * Redirects are not followed: a token must never travel to a URL we did not build.
+ * Redirects are not followed (fetchOrThrow): a token must never travel to a URL we did not build.
  * No retries for anything else: callers wrap requests in withRetry, which reads `retryable`.
  */
 export function createAltinnHttp(opts: { tokens: TokenProvider; fetch?: Fetch; log: Logger; clock?: Clock; timeouts?: AltinnTimeouts }): AltinnHttp {
@@ -64,8 +64,8 @@ export function createAltinnHttp(opts: { tokens: TokenProvider; fetch?: Fetch; l
       res = await fetchOrThrow(
         fetchFn,
         url,
-        { ...rest, headers: { ...headers, authorization: `Bearer ${token}` }, redirect: 'manual' },
-        { code: 'altinn-unreachable', label, instanceId, deadline: deadline.signal },
+        { ...rest, headers: { ...headers, authorization: `Bearer ${token}` } },
+        { code: 'altinn-unreachable', redirectCode: 'altinn-redirect', label, instanceId, deadline: deadline.signal },
       );
     } finally {
       clearTimeout(headersTimer);

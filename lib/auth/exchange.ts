@@ -54,7 +54,7 @@ async function exchangeOnce(opts: ExchangeOptions): Promise<AltinnToken> {
     opts.fetch,
     `${opts.platformUrl.replace(/\/+$/, '')}/authentication/api/v1/exchange/maskinporten`,
     { method: 'GET', headers: { authorization: `Bearer ${opts.maskinportenToken}`, accept: 'application/json, text/plain' } },
-    { code: 'altinn-exchange-unreachable', label: 'Altinn authentication (token exchange)', timeoutMs: TIMEOUT_MS },
+    { code: 'altinn-exchange-unreachable', redirectCode: 'altinn-exchange-redirect', label: 'Altinn authentication (token exchange)', timeoutMs: TIMEOUT_MS },
   );
   if (!res.ok) {
     const said = await errorBodySnippet(res);

@@ -41,7 +41,7 @@ export async function requestMaskinportenToken(opts: { url: string; assertion: s
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion: opts.assertion }).toString(),
     },
-    { code: 'maskinporten-unreachable', label: 'Maskinporten', timeoutMs: TIMEOUT_MS },
+    { code: 'maskinporten-unreachable', redirectCode: 'maskinporten-redirect', label: 'Maskinporten', timeoutMs: TIMEOUT_MS },
   );
   const retryable = isTransientStatus(res.status);
   if (!res.ok) {

@@ -6,18 +6,20 @@ import { azureCall } from '../azure/call.js';
 import { ReceiverError } from '../errors.js';
 import { createSemaphore, type Semaphore } from '../semaphore.js';
 import { blockPool, blockWriter, UPLOAD_BUDGET_BYTES, uploadPlan, wholeWriter, type BlockPool } from './blocks.js';
+import { contentDisposition, decodeMetadataValue, encodeMetadataValue, headerContentType } from './headerSafe.js';
 
 export { BLOCK_SIZE } from './blocks.js';
 
 export interface StreamUpload {
+  /** As the submitter gave it: sent only when it is a valid media type (headerContentType), else application/octet-stream. */
   contentType: string;
-  /** Original file name, for Content-Disposition and metadata. */
+  /** Original file name, for Content-Disposition (made header-safe here). */
   filename?: string | null | undefined;
   /** The byte count the source must deliver exactly. */
   expectedSize: number;
   /** Altinn's contentHash, when given: SHA-256 (hex or base64, optional `sha256:` prefix). */
   expectedHash?: string | null | undefined;
-  /** More metadata (lower-case ASCII keys; any value: stored with encodeMetadataValue); `sha256` and `size` are added. */
+  /** More metadata (lower-case ASCII keys; any value: cleaned, cut and encoded by encodeMetadataValue); `sha256` and `size` are added. */
   metadata?: Record<string, string>;
   instanceId?: string;
 }
@@ -110,37 +112,6 @@ export function hashMatches(expected: string, digest: Buffer): boolean {
 export function isSha256Hash(expected: string): boolean {
   const value = expected.trim().replace(/^sha-?256[:-]/i, '');
   return /^[0-9a-f]{64}$/i.test(value) || /^[A-Za-z0-9+/]{43}=$/.test(value);
-}
-
-/**
- * Always `attachment` (a shared blob never renders inline, whatever its type); with the name when known:
- * `attachment; filename="ascii"; filename*=UTF-8''utf8`, safe for any file name Altinn accepts.
- */
-export function contentDisposition(filename: string | null | undefined): string {
-  if (!filename) return 'attachment';
-  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(wellFormed(filename))}`;
-}
-
-/**
- * Blob metadata travels as HTTP headers (printable ASCII; the service trims spaces): every other character, spaces and `%` are
- * percent-encoded as UTF-8, so plain values stay readable and `decodeURIComponent` restores any value.
- */
-function encodeMetadataValue(value: string): string {
-  return wellFormed(value).replace(/[^\x21-\x24\x26-\x7e]/gu, (c) => encodeURIComponent(c));
-}
-
-/** Lone surrogates (which encodeURIComponent refuses) become U+FFFD. */
-function wellFormed(s: string): string {
-  return s.replace(/[\uD800-\uDFFF]/gu, '\uFFFD');
-}
-
-function decodeMetadataValue(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
 }
 
 export function createBlobStore(container: ContainerClient, budget: Semaphore = createSemaphore(UPLOAD_BUDGET_BYTES)): BlobStore {
@@ -250,7 +221,7 @@ async function putStream(
     const metadata = Object.fromEntries(
       Object.entries({ ...upload.metadata, sha256: counter.sha256, size: String(counter.bytes) }).map(([k, v]) => [k, encodeMetadataValue(v)]),
     );
-    const options = { blobHTTPHeaders: { blobContentType: upload.contentType, blobContentDisposition: contentDisposition(upload.filename) }, metadata };
+    const options = { blobHTTPHeaders: { blobContentType: headerContentType(upload.contentType), blobContentDisposition: contentDisposition(upload.filename) }, metadata };
     if (written.kind === 'blocks') await commitBlocks(blob, written.ids, options, upload.instanceId);
     else {
       const bytes = written.bytes;

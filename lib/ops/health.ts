@@ -1,6 +1,7 @@
 import { restrictedDataTypeReason, unknownDataTypesReason, type ApplicationCatalog } from '../altinn/applications.js';
 import { ConfigError } from '../config.js';
 import { QUEUES } from '../queue/names.js';
+import type { Clock } from '../clock.js';
 import type { Runtime } from '../runtime.js';
 
 export interface HealthReport {
@@ -94,6 +95,29 @@ async function within<T>(ms: number, work: Promise<T>): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** How long /api/health answers from its last check: it is anonymous, so its cost must not grow with its callers. */
+export const HEALTH_CACHE_MS = 10_000;
+
+/**
+ * `check`, run at most once per `ttlMs`: callers within that time get the last report (with when it was
+ * made), concurrent callers share the check in flight. So /api/health costs at most 2 storage transactions,
+ * one key parse and (with ALTINN_APPS) one Altinn metadata request per app (two while it fails) every `ttlMs`,
+ * however often it is called. A check that throws is not kept.
+ */
+export function cachedHealth(check: () => Promise<HealthReport>, clock: Clock, ttlMs = HEALTH_CACHE_MS): () => Promise<{ report: HealthReport; checkedAt: number }> {
+  let last: { at: number; result: Promise<{ report: HealthReport; checkedAt: number }> } | undefined;
+  return () => {
+    const now = clock.now();
+    if (last && now - last.at < ttlMs) return last.result;
+    const entry = { at: now, result: check().then((report) => ({ report, checkedAt: now })) };
+    entry.result.catch(() => {
+      if (last === entry) last = undefined;
+    });
+    last = entry;
+    return entry.result;
+  };
 }
 
 function invalidSettings(e: unknown): string {

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** The compiled bin, exactly as `npx altinn-receiver` runs it (built by `npm test`'s pretest). */
@@ -9,6 +11,9 @@ export interface CliRun {
   stdout: string;
   stderr: string;
 }
+
+/** An empty working directory: a developer's own local.settings.json in the repository must not change what a test sees. */
+const EMPTY_DIR = mkdtempSync(join(tmpdir(), 'cli-cwd-'));
 
 const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
@@ -26,7 +31,7 @@ export function runCli(
     : [process.execPath, [CLI_BIN, ...args]];
   const child = spawn(cmd, argv, {
     env: { PATH: process.env.PATH, ...opts.env },
-    cwd: opts.cwd ?? process.cwd(),
+    cwd: opts.cwd ?? EMPTY_DIR,
     stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   if (opts.input !== undefined) child.stdin?.end(opts.input);
