@@ -140,7 +140,7 @@ export function createBlobStore(container: ContainerClient, budget: Semaphore = 
     async readJson(path, schema) {
       let buf: Buffer;
       try {
-        buf = await azureCall('get blob', (abortSignal) => container.getBlockBlobClient(path).downloadToBuffer(0, undefined, { abortSignal }));
+        buf = await azureCall('get blob', (abortSignal) => wholeBlob(container.getBlockBlobClient(path), abortSignal));
       } catch (e) {
         if ((e as { statusCode?: number }).statusCode === 404) return undefined;
         throw e;
@@ -158,6 +158,17 @@ export function createBlobStore(container: ContainerClient, budget: Semaphore = 
       return parsed.data;
     },
   };
+}
+
+/**
+ * A small blob's bytes in one Get Blob. (`downloadToBuffer` without a count asks Get Blob Properties first
+ * for the size: two billed transactions per read.)
+ */
+async function wholeBlob(blob: BlockBlobClient, abortSignal: AbortSignal): Promise<Buffer> {
+  const res = await blob.download(0, undefined, { abortSignal });
+  const chunks: Buffer[] = [];
+  for await (const chunk of res.readableStreamBody ?? []) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks);
 }
 
 /**
