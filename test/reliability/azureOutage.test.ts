@@ -1,12 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { connectionString } from '../../dev/azurite.js';
-import { SERVER_BUSY, startStorageProxy, type StorageProxy } from '../../dev/storageProxy.js';
+import { describe, expect, it } from 'vitest';
+import { SERVER_BUSY, type StorageProxy } from '../../dev/storageProxy.js';
 import type { Simulator } from '../../dev/simulator/index.js';
 import type { Outcome } from '../../lib/processor/processInstance.js';
 import { elementPath } from '../../lib/processor/manifest.js';
 import { QUEUES } from '../../lib/queue/names.js';
 import { blobSha256, messageFor, processorFor, withSimulator } from '../support/processor.js';
+import { viaBlobProxy, withBlobProxy } from '../support/blobProxy.js';
 
 /**
  * Azure Storage failing under the processor, over real sockets: the processor's blob calls go through
@@ -24,13 +24,12 @@ withSimulator((s, e) => {
   sim = s;
   env = e;
 });
-beforeAll(async () => {
-  proxy = await startStorageProxy({ service: 'blob', target: { port: inject('azurite').blobPort }, clock: { now: () => now() } });
-});
-afterAll(() => proxy?.stop());
-beforeEach(() => proxy.clear());
+withBlobProxy(
+  () => now(),
+  (p) => (proxy = p),
+);
 
-const viaProxy = () => connectionString(proxy.port, inject('azurite').queuePort);
+const viaProxy = () => viaBlobProxy(proxy);
 const guidOf = (m: unknown) => (m as { instanceGuid: string }).instanceGuid;
 
 describe('Azure Blob answering 503 ServerBusy for 4 minutes', () => {

@@ -1,13 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { connectionString } from '../../dev/azurite.js';
-import { startStorageProxy, type ProxyRule, type StorageProxy } from '../../dev/storageProxy.js';
+import { describe, expect, it } from 'vitest';
+import type { ProxyRule, StorageProxy } from '../../dev/storageProxy.js';
 import type { Simulator } from '../../dev/simulator/index.js';
 import { ANNOUNCE_GRACE_MS, READY_MARK_PATIENCE_MS } from '../../lib/processor/confirm.js';
 import { manifestPath, manifestSchema } from '../../lib/processor/manifest.js';
 import type { Outcome, Processor } from '../../lib/processor/processInstance.js';
 import { QUEUES } from '../../lib/queue/names.js';
 import { messageFor, processorFor, withSimulator } from '../support/processor.js';
+import { viaBlobProxy, withBlobProxy } from '../support/blobProxy.js';
 
 /**
  * Azure Blob failing between the ready message and the manifest's `readyAt` mark, over real sockets: the
@@ -23,13 +23,12 @@ withSimulator((s, e) => {
   sim = s;
   env = e;
 });
-beforeAll(async () => {
-  proxy = await startStorageProxy({ service: 'blob', target: { port: inject('azurite').blobPort }, clock: { now: () => now() } });
-});
-afterAll(() => proxy?.stop());
-beforeEach(() => proxy.clear());
+withBlobProxy(
+  () => now(),
+  (p) => (proxy = p),
+);
 
-const viaProxy = () => connectionString(proxy.port, inject('azurite').queuePort);
+const viaProxy = () => viaBlobProxy(proxy);
 const guidOf = (m: unknown) => (m as { instanceGuid: string }).instanceGuid;
 type Harness = Awaited<ReturnType<typeof processorFor>>;
 
