@@ -155,7 +155,9 @@ function handle(state: ProxyState, t: ProxyTarget, req: IncomingMessage, res: Se
     record('stalled');
     state.stalled.add(req);
     req.resume();
-    req.once('close', () => state.stalled.delete(req));
+    // The socket's close, not the request's: an IncomingMessage closes once its body is read, which leaves the
+    // connection stalled but no longer releasable.
+    req.socket.once('close', () => state.stalled.delete(req));
   } else {
     record(effect.status);
     // Read the whole request first, as the service does, so the client is not cut off mid-upload.

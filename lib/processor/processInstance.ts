@@ -11,7 +11,7 @@ import { limitElementStreams, MAX_ELEMENT_STREAMS } from './limits.js';
 import type { InstanceLease } from './lease.js';
 import { readManifest, withTiming } from './manifest.js';
 import { busy, decideOnError, poison, refuse } from './outcome.js';
-import { readInstance, type Found } from './readInstance.js';
+import { readInstance, readUnderLease, type Found } from './readInstance.js';
 import { recheck, settleAfterReading, settleBeforeReading } from './settle.js';
 import { knownTags, timingOf } from './timing.js';
 
@@ -49,7 +49,8 @@ export function createProcessor(input: ProcessorDeps): Processor {
     const lease = await deps.locks.acquire(msg, knownTags(msg));
     if (!lease) return busy(deps, log, msg);
     try {
-      return await processInstance(underLease(deps, lease), run, msg, found, lease.first);
+      const current = await readUnderLease(deps, run, msg, found, lease.first);
+      return await processInstance(underLease(deps, lease), run, msg, current, lease.first);
     } finally {
       await lease.release();
     }

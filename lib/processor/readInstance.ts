@@ -1,5 +1,5 @@
 import { unknownDataTypesReason } from '../altinn/applications.js';
-import type { DataElement, Instance } from '../altinn/instanceSchema.js';
+import { confirmationBy, type DataElement, type Instance } from '../altinn/instanceSchema.js';
 import { ReceiverError } from '../errors.js';
 import { instanceId, type InstanceRef } from '../queue/messages.js';
 import type { ProcessorDeps, Stages } from './deps.js';
@@ -47,4 +47,16 @@ export async function readInstance(deps: ProcessorDeps, run: Stages, ref: Instan
     throw new ReceiverError(unknownDataTypesReason(ref.org, ref.app, unknownTypes), { code: 'config-data-types', retryable: false, instanceId: instanceId(ref) });
   }
   return found;
+}
+
+/**
+ * The read that decides `complete` and the ready message is no older than the run's lease: between the first
+ * read and the lease another process may have confirmed and announced the instance (its lease released as this
+ * run's lock request waited out an Azure blip), and acting on the older read would confirm and announce it again.
+ * Read once more unless this lease created the lock (no run held the instance before) or the read already shows
+ * our confirmation (never taken back).
+ */
+export async function readUnderLease(deps: ProcessorDeps, run: Stages, ref: InstanceRef, found: Found, createdLock: boolean): Promise<Found> {
+  if (createdLock || confirmationBy(found.instance, deps.config.org)) return found;
+  return fetchInstance(deps, run, ref);
 }
