@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DECISION_HEADER } from '../lib/webhook/problem.js';
 import { receiveEvent } from '../lib/webhook/receiveEvent.js';
 import { fixtureText } from './support/fixtures.js';
 import { logLines, NOW, queuedMessages, request, webhookDeps } from './support/webhook.js';
@@ -90,9 +91,8 @@ describe('every Altinn-shaped event in the fixtures gets the right answer (real 
     const { deps, queue, log } = webhookDeps(c.env);
     const res = await receiveEvent(request(c.body, { 'content-type': 'application/cloudevents+json; charset=utf-8' }), deps);
     expect(res.status).toBe(c.status);
-    const body = JSON.parse(res.body ?? '') as Record<string, unknown>;
-    if (c.status === 200) expect(body).toEqual({ decision: c.outcome });
-    else expect(body).toMatchObject({ type: `urn:altinn-receiver:problem:${c.outcome}`, status: c.status });
+    if (c.status === 200) expect([res.headers[DECISION_HEADER], res.body]).toEqual([c.outcome, undefined]);
+    else expect(JSON.parse(res.body ?? '')).toMatchObject({ type: `urn:altinn-receiver:problem:${c.outcome}`, status: c.status });
 
     const queued = await queuedMessages(queue);
     if (c.outcome === 'enqueued') expect(queued).toEqual([expectedMessage(JSON.parse(c.body) as Record<string, unknown>)]);

@@ -4,8 +4,11 @@ import { encodeMessage } from './messages.js';
 
 export interface SendOptions {
   visibilityTimeoutSeconds?: number;
-  /** Bounds the whole send, the SDK's own retries included (e.g. a webhook that must answer 503 in time). */
-  abortSignal?: AbortSignal;
+  /**
+   * Bounds the whole send, the SDK's own retries included, tighter than AZURE_CALL_TIMEOUT_MS (a webhook that must
+   * answer 503 in time). A bound, not a caller's signal: one deadline per call instead of a controller and a combined signal.
+   */
+  timeoutMs?: number;
 }
 
 /**
@@ -14,16 +17,16 @@ export interface SendOptions {
  */
 export interface QueueSender {
   send(queue: string, message: unknown, options?: SendOptions): Promise<{ messageId: string }>;
-  client(queue: string, abortSignal?: AbortSignal): Promise<QueueClient>;
+  client(queue: string, timeoutMs?: number): Promise<QueueClient>;
 }
 
 export function createQueueSender(service: QueueServiceClient): QueueSender {
   const ready = new Map<string, Promise<QueueClient>>();
-  const client = (name: string, abortSignal?: AbortSignal): Promise<QueueClient> => {
+  const client = (name: string, timeoutMs?: number): Promise<QueueClient> => {
     let p = ready.get(name);
     if (!p) {
       const q = service.getQueueClient(name);
-      p = azureCall('create queue', (signal) => q.createIfNotExists({ abortSignal: signal }), { signal: abortSignal }).then(() => q);
+      p = azureCall('create queue', (signal) => q.createIfNotExists({ abortSignal: signal }), timeoutMs === undefined ? {} : { timeoutMs }).then(() => q);
       p.catch(() => ready.delete(name));
       ready.set(name, p);
     }
@@ -33,10 +36,11 @@ export function createQueueSender(service: QueueServiceClient): QueueSender {
     client,
     async send(queue, message, options) {
       const put = async () => {
-        const q = await client(queue, options?.abortSignal);
+        const timeoutMs = options?.timeoutMs;
+        const q = await client(queue, timeoutMs);
         const text = encodeMessage(message);
         const put = (abortSignal: AbortSignal) => q.sendMessage(text, { visibilityTimeout: options?.visibilityTimeoutSeconds, messageTimeToLive: -1, abortSignal });
-        return azureCall('put message', put, { signal: options?.abortSignal });
+        return azureCall('put message', put, timeoutMs === undefined ? {} : { timeoutMs });
       };
       try {
         return { messageId: (await put()).messageId };

@@ -49,7 +49,13 @@ export function problem(status: number, code: ProblemCode, detail: string, heade
   return { status, headers: { 'content-type': 'application/problem+json', ...NO_STORE, ...headers }, body: JSON.stringify(body) };
 }
 
-/** 200: Altinn stops delivering the event. The body only helps whoever tests the endpoint by hand. */
+/** The header of a 200 that says what was done with the event (for whoever tests the endpoint by hand). */
+export const DECISION_HEADER = 'x-receiver-decision';
+
+/**
+ * 200: Altinn stops delivering the event. No body: Altinn reads only the status, and a body costs every event a
+ * stream in the worker (`@azure/functions` toRpcHttp reads it whole); the decision is a header instead.
+ */
 export function ok(decision: string): WebhookResponse {
-  return { status: 200, headers: { 'content-type': 'application/json', ...NO_STORE }, body: JSON.stringify({ decision }) };
+  return { status: 200, headers: { [DECISION_HEADER]: decision, ...NO_STORE } };
 }

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { eventsMessageSchema, instanceId, type EventsMessage, type InstanceRef } from '../queue/messages.js';
+import { instanceId, type EventsMessage, type InstanceRef } from '../queue/messages.js';
 import type { QueueSender } from '../queue/sender.js';
 import { QUEUES } from '../queue/names.js';
 import { acceptsContentType, readBody, type IncomingRequest } from './body.js';
@@ -106,26 +106,17 @@ async function readCloudEvent(request: IncomingRequest): Promise<{ ok: true; eve
 
 /** The events message for this instance on the queue within the timeout, or 503 so Altinn delivers again. */
 async function enqueue(ref: InstanceRef, event: CloudEvent, refFields: Record<string, unknown>, deps: WebhookDeps): Promise<Outcome> {
-  const message: EventsMessage = eventsMessageSchema.parse({
-    ...ref,
-    eventId: event.id,
-    eventType: event.type,
-    reason: 'event',
-    enqueuedAt: new Date(deps.clock.now()).toISOString(),
-  });
-  // A timer cleared once the send settles: AbortSignal.timeout() would leave one live timer per request.
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(new Error('queue send timed out')), deps.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS);
+  // Built from parts validated above (the source's stricter rules, the CloudEvent's bounds), so not parsed again here:
+  // the processor decodes every message with eventsMessageSchema.
+  const message: EventsMessage = { ...ref, eventId: event.id, eventType: event.type, reason: 'event', enqueuedAt: new Date(deps.clock.now()).toISOString() };
   try {
-    await deps.queues.send(QUEUES.events, message, { abortSignal: abort.signal });
+    await deps.queues.send(QUEUES.events, message, { timeoutMs: deps.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS });
   } catch (e) {
     return {
       response: problem(503, 'queue-unavailable', 'the event could not be queued; Altinn will deliver it again', { 'retry-after': '60' }),
       decision: 'unavailable',
       fields: { ...refFields, error: describe(e) },
     };
-  } finally {
-    clearTimeout(timer);
   }
   return { response: ok('enqueued'), decision: 'enqueued', fields: refFields };
 }
