@@ -46,6 +46,25 @@ const SEEN = '[seen]';
  * Errors at any depth become their fields (errorFields), redacted the same way.
  */
 function toJsonLine(record: Fields): string {
+  return flatJsonLine(record) ?? nestedJsonLine(record);
+}
+
+/**
+ * The common record (only strings, numbers, booleans, null and undefined as values, as the webhook's line): redacted
+ * into a copy and serialised without a replacer, which is what makes JSON.stringify slow. Undefined when a value is an object.
+ */
+function flatJsonLine(record: Fields): string | undefined {
+  const out: Fields = {};
+  for (const key of Object.keys(record)) {
+    const value = record[key];
+    if (typeof value === 'object' && value !== null) return undefined;
+    // A private JWK member is redacted only inside an object with `kty`, which a flat record is not (its values are not objects).
+    out[key] = typeof value === 'string' ? (isSecretName(key) ? '[redacted]' : redactValue(value)) : value;
+  }
+  return JSON.stringify(out);
+}
+
+function nestedJsonLine(record: Fields): string {
   const seen = new WeakSet<object>();
   return JSON.stringify(record, function (this: unknown, key: string, value: unknown) {
     if (typeof value === 'string') {

@@ -52,10 +52,15 @@ export function problem(status: number, code: ProblemCode, detail: string, heade
 /** The header of a 200 that says what was done with the event (for whoever tests the endpoint by hand). */
 export const DECISION_HEADER = 'x-receiver-decision';
 
+export type OkDecision = 'validation' | 'enqueued' | 'ignored-type' | 'ignored-app';
+/** Built once: an answer per decision, not an object per request. Frozen, as every caller shares it. */
+const answer = (d: OkDecision): WebhookResponse => Object.freeze({ status: 200, headers: Object.freeze({ [DECISION_HEADER]: d, ...NO_STORE }) });
+const OK: Record<OkDecision, WebhookResponse> = { validation: answer('validation'), enqueued: answer('enqueued'), 'ignored-type': answer('ignored-type'), 'ignored-app': answer('ignored-app') };
+
 /**
  * 200: Altinn stops delivering the event. No body: Altinn reads only the status, and a body costs every event a
  * stream in the worker (`@azure/functions` toRpcHttp reads it whole); the decision is a header instead.
  */
-export function ok(decision: string): WebhookResponse {
-  return { status: 200, headers: { [DECISION_HEADER]: decision, ...NO_STORE } };
+export function ok(decision: OkDecision): WebhookResponse {
+  return OK[decision];
 }
