@@ -45,13 +45,17 @@ function countingBudget(bytes: number): Semaphore & { peak: number } {
 }
 
 describe('block size from the declared size (lib/blob/blocks.ts)', () => {
-  it('one Put Blob up to 32 MiB, 16 MiB blocks above, bigger blocks only where 50,000 would not hold the element', () => {
+  it('one Put Blob up to 32 MiB, 16 MiB blocks up to 256 MiB, 8 MiB above, bigger blocks only where 50,000 would not hold the element', () => {
     expect(uploadPlan(0)).toEqual({ kind: 'whole', bytes: 0 });
     expect(uploadPlan(10 * 1024)).toEqual({ kind: 'whole', bytes: 10 * 1024 });
     expect(uploadPlan(32 * MiB)).toEqual({ kind: 'whole', bytes: 32 * MiB });
     expect(uploadPlan(32 * MiB + 1)).toMatchObject({ kind: 'blocks', blockSize: 16 * MiB, inFlight: 2 });
     expect(uploadPlan(64 * MiB)).toMatchObject({ kind: 'blocks', blockSize: 16 * MiB });
-    expect(uploadPlan(1024 * MiB)).toMatchObject({ kind: 'blocks', blockSize: 16 * MiB });
+    expect(uploadPlan(256 * MiB)).toMatchObject({ kind: 'blocks', blockSize: 16 * MiB });
+    expect(uploadPlan(256 * MiB + 1)).toMatchObject({ kind: 'blocks', blockSize: 8 * MiB, inFlight: 2 });
+    expect(uploadPlan(1024 * MiB)).toMatchObject({ kind: 'blocks', blockSize: 8 * MiB });
+    expect(uploadPlan(390 * 1024 * MiB)).toMatchObject({ kind: 'blocks', blockSize: 8 * MiB });
+    expect(uploadPlan(391 * 1024 * MiB)).toMatchObject({ kind: 'blocks', blockSize: 9 * MiB });
     for (const size of [781 * 1024 * MiB, 1024 * 1024 * MiB, 190 * 1024 * 1024 * MiB]) {
       const plan = uploadPlan(size);
       if (plan.kind !== 'blocks') throw new Error('expected blocks');

@@ -11,8 +11,14 @@ const MiB = 1024 * 1024;
  * until its Put Blob is done. The store's semaphore counts these bytes (DESIGN: bounded memory per process).
  */
 export const UPLOAD_BUDGET_BYTES = 64 * MiB;
-/** Blocks of a larger element are at least this big. */
+/** Blocks of an element up to STREAMING_FROM are this big (64 MiB: 4 + commit, within the plain copy's count + 3). */
 export const BLOCK_SIZE = 16 * MiB;
+/**
+ * From this size on, memory rather than transactions decides: blocks of 8 MiB, the plain copy's own size, so the
+ * element costs its count of Put Blocks (1 GiB: 128 + commit) while holding half the memory (2 × 8 MiB).
+ */
+export const STREAMING_FROM = 256 * MiB;
+export const STREAMING_BLOCK_SIZE = 8 * MiB;
 /** An element of at most this many bytes (the memory its two blocks would take) is one Put Blob, once verified. */
 export const WHOLE_BLOB_MAX = 2 * BLOCK_SIZE;
 /**
@@ -29,13 +35,15 @@ export type UploadPlan = { kind: 'whole'; bytes: number } | { kind: 'blocks'; bl
 /**
  * How an element is written, from its declared size alone. Storage bills each Put Block and the commit, so
  * an element takes as few as its memory share (32 MiB) allows: up to 32 MiB one Put Blob (1 transaction;
- * was one per 4 MiB plus a commit), above that 16 MiB blocks, one filling while one is staged (64 MiB:
- * 4 + commit; 1 GiB: 64 + commit), larger only when 50,000 of them would not hold the element (over 781 GiB).
+ * was one per 4 MiB plus a commit), up to 256 MiB 16 MiB blocks, one filling while one is staged (64 MiB:
+ * 4 + commit), above that 8 MiB blocks (1 GiB: 128 + commit, as the plain copy; 16 MiB blocks held 76 MiB of
+ * RSS growth at 1 GiB, 8 MiB 57 MiB), larger only when 50,000 of them would not hold the element (over 390 GiB).
  */
 export function uploadPlan(declaredSize: number): UploadPlan {
   if (declaredSize <= WHOLE_BLOB_MAX) return { kind: 'whole', bytes: declaredSize };
   const fitting = Math.ceil(declaredSize / MAX_BLOCKS / MiB) * MiB;
-  return { kind: 'blocks', blockSize: Math.min(MAX_BLOCK_BYTES, Math.max(BLOCK_SIZE, fitting)), inFlight: BLOCKS_IN_FLIGHT };
+  const preferred = declaredSize > STREAMING_FROM ? STREAMING_BLOCK_SIZE : BLOCK_SIZE;
+  return { kind: 'blocks', blockSize: Math.min(MAX_BLOCK_BYTES, Math.max(preferred, fitting)), inFlight: BLOCKS_IN_FLIGHT };
 }
 
 /**
