@@ -58,8 +58,7 @@ function flatJsonLine(record: Fields): string | undefined {
   for (const key of Object.keys(record)) {
     const value = record[key];
     if (typeof value === 'object' && value !== null) return undefined;
-    // A private JWK member is redacted only inside an object with `kty`, which a flat record is not (its values are not objects).
-    out[key] = typeof value === 'string' ? (isSecretName(key) ? '[redacted]' : redactValue(value)) : value;
+    out[key] = typeof value === 'string' ? redactField(key, value, record) : value;
   }
   return JSON.stringify(out);
 }
@@ -67,15 +66,18 @@ function flatJsonLine(record: Fields): string | undefined {
 function nestedJsonLine(record: Fields): string {
   const seen = new WeakSet<object>();
   return JSON.stringify(record, function (this: unknown, key: string, value: unknown) {
-    if (typeof value === 'string') {
-      if (isSecretName(key) || (PRIVATE_JWK.has(key) && typeof this === 'object' && this !== null && 'kty' in this)) return '[redacted]';
-      return redactValue(value);
-    }
+    if (typeof value === 'string') return redactField(key, value, this);
     if (typeof value !== 'object' || value === null) return value;
     if (seen.has(value)) return SEEN;
     seen.add(value);
     return value instanceof Error ? errorFields(value) : value;
   });
+}
+
+/** A string value as its line gets it: whole when its name is a secret's or it is a private member of a JWK (`holder` has `kty`), else redacted. */
+function redactField(key: string, value: string, holder: unknown): string {
+  if (isSecretName(key) || (PRIVATE_JWK.has(key) && typeof holder === 'object' && holder !== null && 'kty' in holder)) return '[redacted]';
+  return redactValue(value);
 }
 
 /** Structured JSON lines, one per event, every string value passed through the redactor. */

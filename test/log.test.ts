@@ -34,6 +34,15 @@ describe('logging never leaks secrets', () => {
     expect(log.lines[0]).not.toMatch(/[\r\n]/);
   });
 
+  it('redacts a flat record as a nested one: a JWK spread into the fields keeps its private members out', () => {
+    const log = memoryLogger();
+    log.info('key loaded', { kty: 'RSA', d: 'private-d', n: 'public-n', eventId: '-----BEGIN A-----', status: 200 });
+    log.info('key loaded', { kty: 'RSA', d: 'private-d', n: 'public-n', eventId: '-----BEGIN A-----', status: 200, nested: {} });
+    const [flat, nested] = log.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(flat).toMatchObject({ kty: 'RSA', d: '[redacted]', n: 'public-n', eventId: '[redacted-pem]', status: 200 });
+    expect({ ...nested, nested: undefined }).toEqual({ ...flat, nested: undefined });
+  });
+
   it('writes typed errors with their operator fields', () => {
     const log = memoryLogger();
     log.error('download failed', { err: new ReceiverError('instance gone', { code: 'altinn-http-404', retryable: false, status: 404, instanceId: '1337/abc' }) });
