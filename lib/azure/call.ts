@@ -35,7 +35,7 @@ export interface AzureCallOptions {
   /** The caller's own signal; either one ends the call. */
   signal?: AbortSignal | undefined;
   /** A tighter bound than AZURE_CALL_TIMEOUT_MS (a lease renewal must end within the lease). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   instanceId?: string | undefined;
 }
 

@@ -17,8 +17,8 @@ export const BLOCK_SIZE = 16 * MiB;
  * From this size on, memory rather than transactions decides: blocks of 8 MiB, the plain copy's own size, so the
  * element costs its count of Put Blocks (1 GiB: 128 + commit) while holding half the memory (2 × 8 MiB).
  */
-export const STREAMING_FROM = 256 * MiB;
-export const STREAMING_BLOCK_SIZE = 8 * MiB;
+const STREAMING_FROM = 256 * MiB;
+const STREAMING_BLOCK_SIZE = 8 * MiB;
 /** An element of at most this many bytes (the memory its two blocks would take) is one Put Blob, once verified. */
 export const WHOLE_BLOB_MAX = 2 * BLOCK_SIZE;
 /**

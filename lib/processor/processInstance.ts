@@ -49,8 +49,8 @@ export function createProcessor(input: ProcessorDeps): Processor {
     const lease = await deps.locks.acquire(msg, knownTags(msg));
     if (!lease) return busy(deps, log, msg);
     try {
-      const current = await readUnderLease(deps, run, msg, found, lease.first);
-      return await processInstance(underLease(deps, lease), run, msg, current, lease.first);
+      const latest = await readUnderLease(deps, run, msg, found, lease.first);
+      return await processInstance(underLease(deps, lease), run, msg, latest, lease.first);
     } finally {
       await lease.release();
     }

@@ -26,7 +26,7 @@ export function createQueueSender(service: QueueServiceClient): QueueSender {
     let p = ready.get(name);
     if (!p) {
       const q = service.getQueueClient(name);
-      p = azureCall('create queue', (signal) => q.createIfNotExists({ abortSignal: signal }), timeoutMs === undefined ? {} : { timeoutMs }).then(() => q);
+      p = azureCall('create queue', (signal) => q.createIfNotExists({ abortSignal: signal }), { timeoutMs }).then(() => q);
       p.catch(() => ready.delete(name));
       ready.set(name, p);
     }
@@ -40,7 +40,7 @@ export function createQueueSender(service: QueueServiceClient): QueueSender {
         const q = await client(queue, timeoutMs);
         const text = encodeMessage(message);
         const put = (abortSignal: AbortSignal) => q.sendMessage(text, { visibilityTimeout: options?.visibilityTimeoutSeconds, messageTimeToLive: -1, abortSignal });
-        return azureCall('put message', put, timeoutMs === undefined ? {} : { timeoutMs });
+        return azureCall('put message', put, { timeoutMs });
       };
       try {
         return { messageId: (await put()).messageId };
